@@ -12,7 +12,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("migrate", help="apply pending database migrations (idempotent)")
     p.add_argument(
         "--dsn",
-        default=os.environ.get("DRIFT_DATABASE_URL", "postgresql://driftmon@127.0.0.1:5432/driftmon"),
+        default=os.environ.get(
+            "DRIFT_DATABASE_URL", "postgresql://driftmon@127.0.0.1:5432/driftmon"
+        ),
         help="PostgreSQL connection string (env DRIFT_DATABASE_URL)",
     )
     p.set_defaults(func=_run)
