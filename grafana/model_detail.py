@@ -1,0 +1,173 @@
+"""Model detail dashboard (uid ``driftmon-model``): one model, its streams, one chosen stream.
+
+Variables: ``model_id`` (from ``models``) and ``stream`` (that model's streams in ``drift_runs``).
+SQL uses ``'$model_id'``: Grafana substitutes a single-valued SQL variable with its quotes
+doubled, so the quoted literal is safe.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
+
+from grafana import datasources
+from grafana.panels import bar_panel, table_panel, timeseries_panel
+from grafana.targets import Sql, promql
+
+UID = "driftmon-model"
+MODEL = 'model_id="$model_id"'
+
+MODELS_SQL = "SELECT model_id FROM models"
+STREAMS_SQL = "SELECT DISTINCT stream FROM drift_runs WHERE model_id = '$model_id'"
+
+STATISTICS_SQL = """
+SELECT window_end AS "time",
+       kl_divergence, cosine_similarity, psi, js_distance, hellinger,
+       wasserstein, ks_statistic, chi2_pvalue
+FROM drift_runs
+WHERE model_id = '$model_id' AND stream = '$stream' AND $__timeFilter(window_end)
+ORDER BY window_end
+"""
+
+# Latest bins of the stream, unnested in step (WITH ORDINALITY) and normalised to shares so a
+# recent window of 1 h compares with a baseline of 24 h.
+DISTRIBUTION_SQL = """
+WITH latest AS (
+    SELECT bins
+    FROM drift_runs
+    WHERE model_id = '$model_id' AND stream = '$stream'
+      AND bins IS NOT NULL AND window_end <= $__timeTo()
+    ORDER BY window_end DESC, id DESC
+    LIMIT 1
+)
+SELECT l.label AS bin,
+       r.value::double precision / NULLIF(SUM(r.value::double precision) OVER (), 0) AS recent,
+       b.value::double precision / NULLIF(SUM(b.value::double precision) OVER (), 0) AS baseline
+FROM latest
+CROSS JOIN LATERAL jsonb_array_elements_text(latest.bins -> 'labels')
+    WITH ORDINALITY AS l(label, n)
+JOIN LATERAL jsonb_array_elements_text(latest.bins -> 'recent')
+    WITH ORDINALITY AS r(value, n) ON r.n = l.n
+JOIN LATERAL jsonb_array_elements_text(latest.bins -> 'baseline')
+    WITH ORDINALITY AS b(value, n) ON b.n = l.n
+ORDER BY l.n
+"""
+
+SAMPLE_COUNTS_SQL = """
+SELECT window_end AS "time", recent_count, baseline_count
+FROM drift_runs
+WHERE model_id = '$model_id' AND stream = '$stream' AND $__timeFilter(window_end)
+ORDER BY window_end
+"""
+
+STREAMS_STATUS_SQL = """
+SELECT DISTINCT ON (stream)
+       stream, stream_kind, status, window_end, kl_divergence, cosine_similarity,
+       psi, js_distance, recent_count, baseline_count,
+       array_to_string(drifted_metrics, ', ') AS drifted_metrics
+FROM drift_runs
+WHERE model_id = '$model_id' AND window_end <= $__timeTo()
+ORDER BY stream, window_end DESC, id DESC
+"""
+
+ALERT_HISTORY_SQL = """
+SELECT opened_at, resolved_at, stream, metric, status, severity, value, threshold, message
+FROM alerts
+WHERE model_id = '$model_id'
+  AND opened_at <= $__timeTo()
+  AND (resolved_at IS NULL OR resolved_at >= $__timeFrom())
+ORDER BY opened_at DESC
+LIMIT 200
+"""
+
+
+def _variables(board: dashboard_builder.Dashboard) -> None:
+    for name, label, sql in (("model_id", "Model", MODELS_SQL), ("stream", "Stream", STREAMS_SQL)):
+        board.with_variable(
+            dashboard_builder.QueryVariable(name)
+            .label(label)
+            .datasource(datasources.postgres())
+            .query(sql)
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(VariableSort.ALPHABETICAL_ASC)
+        )
+
+
+def _all_streams_row(board: dashboard_builder.Dashboard) -> None:
+    prom = datasources.prometheus
+    board.with_row(dashboard_builder.Row("All streams of $model_id"))
+    for title, metric, limit in (
+        ("KL divergence per stream", "drift_kl_divergence", (0.1, "red")),
+        ("Cosine similarity per stream", "drift_cosine_similarity", (0.9, "green")),
+        ("PSI per stream", "drift_psi", (0.25, "red")),
+        ("Jensen-Shannon distance per stream", "drift_js_distance", None),
+    ):
+        board.with_panel(
+            timeseries_panel(
+                title, prom(), [promql(f"{metric}{{{MODEL}}}", "{{stream}}")], limit=limit
+            )
+        )
+    board.with_panel(
+        timeseries_panel(
+            "Model verdict",
+            prom(),
+            [
+                promql(f"drift_model_drifted_share{{{MODEL}}}", "share of inputs drifted"),
+                promql(f"drift_model_prediction_drift{{{MODEL}}}", "prediction drift", ref_id="B"),
+            ],
+            unit="percentunit",
+        )
+    )
+    board.with_panel(
+        timeseries_panel(
+            "Events in the windows",
+            prom(),
+            [promql(f"drift_window_events{{{MODEL}}}", "{{window}}")],
+        )
+    )
+    board.with_panel(
+        table_panel("Latest evaluation per stream", datasources.postgres(), Sql(STREAMS_STATUS_SQL))
+    )
+
+
+def _stream_row(board: dashboard_builder.Dashboard) -> None:
+    pg = datasources.postgres
+    board.with_row(dashboard_builder.Row("Stream $stream"))
+    board.with_panel(
+        timeseries_panel(
+            "Statistics of $stream",
+            pg(),
+            [Sql(STATISTICS_SQL, fmt="time_series")],
+            description="Every statistic of each evaluation (drift_runs).",
+        )
+    )
+    board.with_panel(
+        bar_panel(
+            "Recent vs baseline distribution of $stream",
+            pg(),
+            Sql(DISTRIBUTION_SQL),
+            x_field="bin",
+            unit="percentunit",
+            description="Latest evaluation's bins (baseline quantile bins), as shares.",
+        )
+    )
+    board.with_panel(
+        timeseries_panel(
+            "Sample counts of $stream",
+            pg(),
+            [Sql(SAMPLE_COUNTS_SQL, fmt="time_series")],
+            description="Below min_recent / min_baseline the status is insufficient_data.",
+        )
+    )
+    board.with_panel(
+        table_panel("Alert history of $model_id", pg(), Sql(ALERT_HISTORY_SQL), span=12)
+    )
+
+
+def build() -> dashboard_builder.Dashboard:
+    """The model detail dashboard builder (panel ids are assigned by ``dashboards``)."""
+    board = dashboard_builder.Dashboard("AI Drift Monitor — model detail").uid(UID)
+    _variables(board)
+    _all_streams_row(board)
+    _stream_row(board)
+    return board
