@@ -99,7 +99,7 @@ def _status_row(board: dashboard_builder.Dashboard) -> None:
             "Current status (latest evaluation per model and stream)",
             pg(),
             Sql(CURRENT_STATUS_SQL),
-            description="Latest drift_runs row per (model, stream) up to the end of the time range.",
+            description="Latest drift_runs row per (model, stream) up to the end of the range.",
         )
     )
     board.with_panel(
