@@ -1,0 +1,106 @@
+"""Validators of single event fields; each returns the normalised value or raises InvalidEvent."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from drift.schema import EventLimits, InvalidEvent
+
+_MODEL_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def model_id(obj: dict[str, Any]) -> str:
+    value = obj.get("model_id")
+    if value is None:
+        raise InvalidEvent("missing_model_id", "model_id is required", "model_id")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return str(value)
+    if isinstance(value, str) and _MODEL_ID.fullmatch(value):
+        return value
+    raise InvalidEvent(
+        "bad_model_id",
+        "model_id must be a non-negative integer or a name of 1-64 [A-Za-z0-9._-], "
+        f"got {value!r:.80}",
+        "model_id",
+    )
+
+
+def event_id(obj: dict[str, Any], limits: EventLimits) -> str:
+    value = obj.get("event_id")
+    if value is None:
+        return uuid.uuid4().hex
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and 0 < len(value) <= limits.max_id_len:
+        return value
+    raise InvalidEvent(
+        "bad_event_id",
+        f"event_id must be a string of 1-{limits.max_id_len} characters, "
+        f"got {_kind(value)} {value!r:.80}",
+        "event_id",
+    )
+
+
+def _parse_time(value: str) -> float:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:  # RFC 3339 requires an offset; read a naive time as UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def timestamp(obj: dict[str, Any], limits: EventLimits) -> float | None:
+    value = obj.get("timestamp")
+    if value is None:
+        return None
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and len(value) <= 64:
+        try:
+            seconds = _parse_time(value)
+        except (ValueError, OverflowError):
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        raise InvalidEvent(
+            "bad_timestamp",
+            f"timestamp must be RFC 3339 or non-negative epoch seconds, got {value!r:.80}",
+            "timestamp",
+        )
+    if seconds > limits.max_timestamp:
+        raise InvalidEvent(
+            "bad_timestamp",
+            f"timestamp {value!r} is beyond {limits.max_timestamp:.0f}: "
+            "send seconds, not milliseconds",
+            "timestamp",
+        )
+    return seconds
+
+
+def confidence(obj: dict[str, Any]) -> float | None:
+    value = obj.get("confidence")
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    raise InvalidEvent(
+        "bad_confidence", f"confidence must be a number in [0, 1], got {value!r:.80}", "confidence"
+    )
+
+
+def metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    value = obj.get("metadata")
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise InvalidEvent(
+        "bad_metadata", f"metadata must be an object, got {_kind(value)}", "metadata"
+    )
