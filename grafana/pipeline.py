@@ -193,6 +193,30 @@ def _api_row(board: dashboard_builder.Dashboard) -> None:
     )
 
 
+def _ratios_row(board: dashboard_builder.Dashboard) -> None:
+    prom = datasources.prometheus
+    board.with_row(dashboard_builder.Row("Error ratios (recording rules, 5m)"))
+    board.with_panel(
+        timeseries_panel(
+            "Rejected share of records",
+            prom(),
+            [promql("job:drift_rejected_ratio:rate5m", "{{job}}")],
+            unit="percentunit",
+            limit=(0.05, "red"),
+            description="Records sent to the DLQ / all records (prometheus/rules/recording.yml).",
+        )
+    )
+    board.with_panel(
+        timeseries_panel(
+            "API 5xx ratio",
+            prom(),
+            [promql("job:drift_api_errors:ratio_rate5m", "{{job}}")],
+            unit="percentunit",
+            limit=(0.01, "red"),
+        )
+    )
+
+
 def build() -> dashboard_builder.Dashboard:
     """The pipeline health dashboard builder (panel ids are assigned by ``dashboards``)."""
     board = dashboard_builder.Dashboard("AI Drift Monitor — pipeline health").uid(UID)
@@ -200,4 +224,5 @@ def build() -> dashboard_builder.Dashboard:
     _throughput_row(board)
     _evaluation_row(board)
     _api_row(board)
+    _ratios_row(board)
     return board
