@@ -1,0 +1,271 @@
+"""``DriftClient``: log inferences from an ML application to Kafka.
+
+A thin confluent-kafka wrapper in the quix-streams style: no network in ``__init__`` (the
+producer is built, and the broker checked with one bounded metadata request, on first use),
+delivery callbacks that count every inference, ``flush()`` on ``close()``. Inferences are
+buffered per model and sent as one JSON-array record of up to ``batch_size`` of them (key =
+model id) when the batch is full or its oldest inference waited ``max_delay`` seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from drift.topics import INFERENCE_EVENTS
+from producers import records
+from producers.buffer import Batch, ModelBuffers
+from producers.errors import (
+    BrokerUnavailable,
+    DeliveryError,
+    DriftError,
+    FlushTimeout,
+    UnknownTopic,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """A record the broker did not acknowledge: how many inferences it carried, and why."""
+
+    inferences: int
+    reason: str
+
+
+def producer_config(
+    bootstrap_servers: str, linger_ms: int, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """librdkafka settings: safe defaults, then ``config`` (``a_b_c`` keys mean ``a.b.c``)."""
+    settings: dict[str, Any] = {
+        "bootstrap.servers": bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": "lz4",
+        "linger.ms": linger_ms,
+        "client.id": "driftmon-sdk",
+    }
+    settings.update({key.replace("_", "."): value for key, value in config.items()})
+    return settings
+
+
+class DriftClient:
+    """Publish inference events to the ``inference-events`` topic.
+
+    ``config`` passes librdkafka settings through (``message_timeout_ms=30000``). Failed
+    deliveries are listed in ``errors`` and raised as ``DeliveryError`` by ``flush()``/``close()``.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        topic: str = INFERENCE_EVENTS,
+        linger_ms: int = 20,
+        batch_size: int = 100,
+        max_delay: float = 1.0,
+        connect_timeout: float = 5.0,
+        validate: bool = False,
+        **config: Any,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.connect_timeout = connect_timeout
+        self.validate = validate
+        self._config = producer_config(bootstrap_servers, linger_ms, config)
+        self._buffers = ModelBuffers(batch_size, max_delay)
+        self._producer: Producer | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._closed = False
+        self.delivered = 0
+        self.failed = 0
+        self._produced = 0
+        self._failures: list[DeliveryFailure] = []
+        self._reported = 0  # failed inferences already raised as DeliveryError
+
+    # -- public API -------------------------------------------------------------------------
+    def log(
+        self,
+        model_id: records.ModelId,
+        input_data: Mapping[str, Any],
+        prediction: Any,
+        confidence: float | None,
+        timestamp: float | datetime | str | None = None,
+        event_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Queue one inference for ``model_id``; returns its event id."""
+        event = records.build_event(
+            model_id, input_data, prediction, confidence, timestamp, event_id, metadata
+        )
+        self._enqueue(records.model_key(model_id), [event])
+        return str(event["event_id"])
+
+    def log_many(self, model_id: records.ModelId, events: Sequence[Mapping[str, Any]]) -> None:
+        """Queue complete event dicts of one model (as ``records.build_event`` makes them)."""
+        self._enqueue(records.model_key(model_id), events)
+
+    @property
+    def errors(self) -> list[DeliveryFailure]:
+        """Every delivery failure so far (records the broker did not acknowledge)."""
+        with self._lock:
+            return list(self._failures)
+
+    @property
+    def pending(self) -> int:
+        """Inferences buffered or in flight, not yet acknowledged nor failed."""
+        with self._lock:
+            in_flight = self._produced - self.delivered - self.failed
+        return in_flight + len(self._buffers)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Send every buffered inference and wait for the broker's acknowledgements.
+
+        Raises DeliveryError for failures not raised before, BrokerUnavailable when
+        inferences are still pending at the deadline and the broker does not answer,
+        FlushTimeout when it answers but was too slow.
+        """
+        self._send_batches(self._buffers.take_all())
+        if self._producer is None:
+            return
+        self._producer.flush(timeout)
+        if self.pending:
+            if not self._broker_answers():
+                raise BrokerUnavailable(self.bootstrap_servers, "flush timed out", self.pending)
+            raise FlushTimeout(self.pending, timeout)
+        self._raise_failures()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Flush, then stop. Inferences still undelivered at the deadline are purged and
+        reported as one DeliveryError: nothing is dropped silently."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
+        try:
+            self.flush(timeout)
+        except (BrokerUnavailable, FlushTimeout) as exc:
+            self._purge(str(exc))
+            self._raise_failures()
+        finally:
+            self._producer = None
+
+    def __enter__(self) -> DriftClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _enqueue(self, key: str, events: Sequence[Mapping[str, Any]]) -> None:
+        if self._closed:
+            raise DriftError("DriftClient is closed")
+        producer = self._ensure_producer()
+        for event in events:
+            if self.validate:
+                records.validate_with_server_schema(dict(event))
+            batch = self._buffers.add(key, records.encode_event(event))
+            if batch is not None:
+                self._send(key, batch)
+        producer.poll(0)
+
+    def _ensure_producer(self) -> Producer:
+        with self._lock:
+            if self._producer is None:
+                producer = Producer(self._config, logger=logger)
+                self._check_broker(producer)
+                self._producer = producer
+                self._timer = threading.Thread(target=self._tick, name="driftmon-sdk", daemon=True)
+                self._timer.start()
+            return self._producer
+
+    def _check_broker(self, producer: Producer) -> None:
+        try:
+            metadata = producer.list_topics(self.topic, timeout=self.connect_timeout)
+        except KafkaException as exc:
+            raise BrokerUnavailable(self.bootstrap_servers, str(exc.args[0])) from exc
+        topic = metadata.topics.get(self.topic)
+        error = topic.error if topic is not None else None
+        if error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise UnknownTopic(self.topic, self.bootstrap_servers)
+
+    def _broker_answers(self) -> bool:
+        try:
+            assert self._producer is not None
+            self._producer.list_topics(self.topic, timeout=min(self.connect_timeout, 5.0))
+        except KafkaException:
+            return False
+        return True
+
+    def _tick(self) -> None:
+        """Timer thread: release batches older than ``max_delay`` and serve callbacks."""
+        interval = max(self._buffers.max_delay / 2, 0.05)
+        while not self._stop.wait(interval):
+            try:
+                self._send_batches(self._buffers.take_stale())
+                if self._producer is not None:
+                    self._producer.poll(0)
+            except Exception:  # keep the timer alive; the failure is counted in _send
+                logger.exception("sending a delayed batch failed")
+
+    def _send_batches(self, batches: list[Batch]) -> None:
+        for key, batch in batches:
+            self._send(key, batch)
+
+    def _send(self, key: str, batch: list[bytes]) -> None:
+        producer = self._ensure_producer()
+        value = batch[0] if self._buffers.batch_size == 1 else records.join_record(batch)
+        on_delivery = functools.partial(self._on_delivery, len(batch))
+        with self._lock:
+            self._produced += len(batch)
+        while True:
+            try:
+                producer.produce(self.topic, value, key.encode(), on_delivery=on_delivery)
+                return
+            except BufferError:  # local queue full: serve callbacks, then retry
+                producer.poll(0.1)
+            except KafkaException as exc:
+                self._on_delivery(len(batch), exc.args[0], None)
+                self._raise_failures()
+
+    def _on_delivery(self, count: int, err: KafkaError | None, msg: Message | None) -> None:
+        with self._lock:
+            if err is None:
+                self.delivered += count
+                return
+            self.failed += count
+            self._failures.append(DeliveryFailure(count, err.str()))
+        logger.warning("%d inference(s) not delivered: %s", count, err.str())
+
+    def _purge(self, reason: str) -> None:
+        """Drop what the broker never took, counting it through the delivery callbacks."""
+        if self._producer is None:
+            return
+        self._producer.purge(in_queue=True, in_flight=True, blocking=False)
+        self._producer.flush(1.0)
+        logger.error("purged undelivered inferences on close: %s", reason)
+
+    def _raise_failures(self) -> None:
+        with self._lock:
+            new = self._failures[self._reported :]
+            self._reported = len(self._failures)
+        if new:
+            raise DeliveryError(sum(f.inferences for f in new), [f.reason for f in new])

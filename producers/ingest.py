@@ -1,0 +1,114 @@
+"""``HttpDriftClient``: the same ``log()`` as ``DriftClient``, over the API's HTTP ingest shim.
+
+For applications that cannot reach Kafka. Inferences are buffered (per model, like the Kafka
+client) and sent with ``POST /inference/batch`` (a JSON array) when ``batch_size`` are
+waiting, when the oldest waited ``max_delay`` seconds (checked on each ``log()``; there is no
+timer thread), and on ``flush()``/``close()``; ``batch_size=1`` posts each one to
+``POST /inference``. The API answers 202 once the broker acknowledged, so a returned
+``flush()`` means the inferences are stored in Kafka. Needs httpx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from producers import records
+from producers.buffer import ModelBuffers
+from producers.errors import IngestError, IngestUnavailable
+
+API_KEY_HEADER = "X-API-Key"
+
+
+class HttpDriftClient:
+    """Log inferences through ``base_url`` (e.g. ``http://localhost:8000``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        batch_size: int = 100,
+        max_delay: float = 1.0,
+        timeout: float = 10.0,
+        transport: Any = None,
+    ) -> None:
+        import httpx  # optional dependency of the SDK; creating a client opens no connection
+
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers[API_KEY_HEADER] = api_key
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._buffers = ModelBuffers(batch_size, max_delay)
+        self.delivered = 0
+        self.failed = 0
+
+    def log(
+        self,
+        model_id: records.ModelId,
+        input_data: Mapping[str, Any],
+        prediction: Any,
+        confidence: float | None,
+        timestamp: float | datetime | str | None = None,
+        event_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Queue one inference; may send the batches that are due. Returns the event id."""
+        event = records.build_event(
+            model_id, input_data, prediction, confidence, timestamp, event_id, metadata
+        )
+        batch = self._buffers.add(records.model_key(model_id), records.encode_event(event))
+        due = self._buffers.take_stale()
+        if batch is not None:
+            due.append(("", batch))
+        for _, events in due:
+            self._post(events)
+        return str(event["event_id"])
+
+    def flush(self) -> None:
+        """Send every buffered inference; raises IngestError if the API refused some."""
+        for _, events in self._buffers.take_all():
+            self._post(events)
+
+    def close(self) -> None:
+        """Flush, then close the HTTP connection pool."""
+        try:
+            self.flush()
+        finally:
+            self._http.close()
+
+    def __enter__(self) -> HttpDriftClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _post(self, events: list[bytes]) -> None:
+        import httpx
+
+        single = self._buffers.batch_size == 1 and len(events) == 1
+        path, body = (
+            ("/inference", events[0])
+            if single
+            else ("/inference/batch", records.join_record(events))
+        )
+        try:
+            response = self._http.post(path, content=body)
+        except httpx.TransportError as exc:
+            self.failed += len(events)
+            raise IngestUnavailable(0, f"cannot reach {self.base_url}{path}: {exc}") from exc
+        if response.status_code >= 400:
+            self.failed += len(events)
+            error = IngestUnavailable if response.status_code == 503 else IngestError
+            raise error(response.status_code, f"{path}: {response.text[:500]}")
+        self.delivered += len(events)

@@ -1,0 +1,110 @@
+"""Inference events as plain dicts, and the JSON records that carry them.
+
+The SDK builds events itself (cheap dicts, no schema library): ``event_id`` a uuid4 hex,
+``timestamp`` epoch seconds. A Kafka record value is one event or a JSON array of events
+(see docs/architecture.md); the key is the model id. ``validate=True`` additionally runs
+the server's own validation (``drift.events.validate_event``) when that module is importable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from producers.errors import InvalidInference
+
+ModelId = int | str
+Event = dict[str, Any]
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def model_key(model_id: ModelId) -> str:
+    """The model id as it is used for the Kafka key and buffers; rejects invalid ids."""
+    if isinstance(model_id, bool) or not isinstance(model_id, int | str):
+        raise InvalidInference(f"model_id must be an int or a name, got {type(model_id).__name__}")
+    key = str(model_id)
+    if not _MODEL_NAME.match(key):
+        raise InvalidInference(f"model_id {key!r} must match [A-Za-z0-9._-]{{1,64}}")
+    return key
+
+
+def _timestamp(value: float | datetime | str | None) -> float | str:
+    if value is None:
+        return time.time()
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        return value  # RFC 3339: the server parses and validates it
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInference(
+            f"timestamp must be epoch seconds, a datetime or RFC 3339: {value!r}"
+        )
+    return float(value)
+
+
+def build_event(
+    model_id: ModelId,
+    input_data: Mapping[str, Any],
+    prediction: Any,
+    confidence: float | None,
+    timestamp: float | datetime | str | None = None,
+    event_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Event:
+    """One inference event as a plain dict, with the cheap checks that name the bad field."""
+    if not isinstance(input_data, Mapping):
+        raise InvalidInference(f"input_data must be a mapping, got {type(input_data).__name__}")
+    if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= 64):
+        raise InvalidInference("event_id must be a non-empty string of at most 64 characters")
+    event: Event = {
+        "event_id": event_id or uuid.uuid4().hex,
+        "model_id": model_id,
+        "timestamp": _timestamp(timestamp),
+        "input_data": input_data,
+        "prediction": prediction,
+    }
+    model_key(model_id)
+    if confidence is not None:
+        event["confidence"] = confidence
+    if metadata:
+        event["metadata"] = metadata
+    return event
+
+
+def validate_with_server_schema(event: Event) -> None:
+    """Run ``drift.events.validate_event`` on ``event``; InvalidInference on rejection."""
+    from drift import events as schema  # imported lazily: optional, numpy/orjson only
+
+    try:
+        schema.validate_event(orjson.loads(encode_event(event)))
+    except schema.InvalidEvent as exc:
+        raise InvalidInference(str(exc)) from exc
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """One event as JSON bytes (numpy scalars and arrays allowed)."""
+    try:
+        return orjson.dumps(event, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        raise InvalidInference(f"event is not JSON-serialisable: {exc}") from exc
+
+
+def join_record(encoded: Sequence[bytes]) -> bytes:
+    """A record value: a JSON array of already-encoded events."""
+    return b"[" + b",".join(encoded) + b"]"
+
+
+def encode_record(events: Sequence[Mapping[str, Any]]) -> bytes:
+    """A record value for ``events``: always a JSON array, even of one event."""
+    try:
+        return orjson.dumps(events, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        raise InvalidInference(f"event is not JSON-serialisable: {exc}") from exc
