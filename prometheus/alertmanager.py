@@ -8,7 +8,8 @@ Slack, when ``prometheus.channels`` enables them. Routes, in order:
    (``continue: true``, so the routes below still apply);
 2. ``severity="critical"`` → ``driftmon-critical``;
 3. ``component="monitor"`` → ``driftmon-ops``;
-4. anything else (warning and info drift alerts) → ``driftmon-webhook``.
+4. anything else (warning and info drift alerts) → ``driftmon-webhook`` (an explicit last
+   route: after a matched ``continue`` route the root's receiver would not apply).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def _routes(model_webhooks: Mapping[str, str]) -> list[dict[str, Any]]:
         *models,
         {"receiver": CRITICAL, "matchers": ['severity="critical"']},
         {"receiver": OPS, "matchers": ['component="monitor"']},
+        # Catch-all: a matched `continue` route would otherwise keep the root's receiver away.
+        {"receiver": WEBHOOK},
     ]
 
 
