@@ -27,6 +27,7 @@ class Regrouped:
     recent: FloatArray
     baseline: FloatArray
     support: Support | None = None
+    edges: FloatArray | None = None  # numeric: bin j holds values <= edges[j] (> edges[j-1])
 
 
 def quantile_cuts(
@@ -67,8 +68,9 @@ def regroup_numeric(recent: NumericHistogram, baseline: NumericHistogram, n_bins
     cut_keys = bk[cut_index]
     bins = np.searchsorted(cut_keys, rk, side="left")
     recent_counts = np.bincount(bins, weights=rc, minlength=cut_keys.size + 1).astype(np.float64)
-    labels = _labels(baseline.mapping.upper_bounds(cut_keys))
-    return Regrouped(labels, recent_counts, base_counts, _support(recent, baseline))
+    edges = baseline.mapping.upper_bounds(cut_keys)
+    support = _support(recent, baseline)
+    return Regrouped(_labels(edges), recent_counts, base_counts, support, edges)
 
 
 def regroup_categorical(recent: CategoricalHistogram, baseline: CategoricalHistogram) -> Regrouped:
