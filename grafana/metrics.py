@@ -50,7 +50,7 @@ def contract_metrics(architecture_doc: Path = ARCHITECTURE_DOC) -> set[str]:
         if len(cells) < 2 or not line.lstrip().startswith("|"):
             continue
         metric_type = cells[1].strip("` ").lower()
-        for name in _NAME.findall(cells[0]):
+        for name in _NAME.findall(cells[0].split("(")[0]):  # "(...)" is a note, not a name
             if metric_type == "histogram":
                 names.update(name + suffix for suffix in HISTOGRAM_SUFFIXES)
             else:
