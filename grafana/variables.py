@@ -3,6 +3,7 @@
 Grafana writes a variable as ``$name``, ``${name}``, ``${name:format}`` or ``[[name]]``. Names
 starting with ``__`` are Grafana's own (``$__interval``, ``$__rate_interval``, ...); followed by
 ``(`` they are a datasource macro (``$__timeFilter(col)``), which ``queries`` expands instead.
+``$$`` (PostgreSQL dollar quoting) and ``$1`` (positional parameters) are not variables.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ VariableValue = str | int | float | Sequence[str]
 REFERENCE = re.compile(
     r"\$\{(?P<braced>\w+)(?::(?P<format>\w+))?\}"
     r"|\[\[(?P<bracketed>\w+)(?::(?P<format2>\w+))?\]\]"
-    r"|\$(?P<plain>[A-Za-z_]\w*)(?!\w|\()"
+    r"|(?<!\$)\$(?P<plain>[A-Za-z_]\w*)(?!\w|\()"
 )
 
 # Variables Grafana defines on every dashboard (not macros: those take parentheses).
