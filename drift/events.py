@@ -26,7 +26,7 @@ def _scalar(value: Any, field: str, limits: EventLimits, reason: str) -> None:
             float(value)
         except OverflowError:
             raise InvalidEvent(
-                reason, f"{field}: number {value:.40} is out of range", field
+                reason, f"{field}: number {str(value)[:40]}... is out of range", field
             ) from None
         return
     if isinstance(value, str):

@@ -8,6 +8,7 @@ running sum. Storage is sparse (sorted keys and their counts). NaN, +-inf and No
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
@@ -58,7 +59,7 @@ class NumericHistogram:
         keys.flags.writeable = counts.flags.writeable = False
         return keys, counts
 
-    def update(self, values: ArrayLike) -> None:
+    def update(self, values: ArrayLike | Sequence[float | None]) -> None:
         """Add a batch of values; non-finite values and None count as missing."""
         x = np.asarray(values, dtype=np.float64).ravel()
         finite = np.isfinite(x)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -36,7 +37,7 @@ def numeric(xs: list[float]) -> NumericHistogram:
     return h
 
 
-def categorical(xs: list[str | None], cap: int = 100) -> CategoricalHistogram:
+def categorical(xs: Sequence[str | None], cap: int = 100) -> CategoricalHistogram:
     h = CategoricalHistogram(cap)
     h.update(xs)
     return h
@@ -45,7 +46,7 @@ def categorical(xs: list[str | None], cap: int = 100) -> CategoricalHistogram:
 def test_counts_valid_and_missing_values() -> None:
     h = NumericHistogram()
     h.update(np.array([1.0, np.nan, np.inf, -np.inf, 0.0, -3.5]))
-    h.update([None, 2.0])  # type: ignore[list-item]
+    h.update([None, 2.0])
     assert (h.count, h.missing) == (4, 4)
     keys, counts = h.buckets()
     assert counts.sum() == 4 and 0 in keys and (np.diff(keys) > 0).all()

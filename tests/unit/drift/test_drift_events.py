@@ -1,0 +1,184 @@
+"""Event schema: decoding, validation with precise reasons, flattening into streams, columns."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import orjson
+import pytest
+
+from drift import (
+    EventLimits,
+    InferenceEvent,
+    InvalidEvent,
+    decode_record,
+    event_to_json,
+    flatten_streams,
+    to_columns,
+    validate_event,
+)
+
+pytestmark = pytest.mark.unit
+
+GOOD = {
+    "event_id": "e-1",
+    "model_id": 1,
+    "timestamp": "2026-11-26T10:00:00Z",
+    "input_data": {"feature1": 0.5, "country": "DE", "flag": True, "geo": {"lat": 52.5}},
+    "prediction": {"class": "positive", "score": 0.92},
+    "confidence": 0.92,
+    "metadata": {"request": "abc"},
+}
+
+
+def with_(**changes: object) -> dict[str, object]:
+    event = dict(GOOD)
+    event.update(changes)
+    return event
+
+
+def reason_of(obj: object, limits: EventLimits | None = None) -> tuple[str, str]:
+    with pytest.raises(InvalidEvent) as info:
+        validate_event(obj, limits or EventLimits())
+    return info.value.reason, str(info.value)
+
+
+def test_a_good_event_validates_and_round_trips_through_json() -> None:
+    event = validate_event(GOOD)
+    assert event.model_id == "1" and event.event_id == "e-1"
+    assert event.timestamp == 1795687200.0
+    again = validate_event(orjson.loads(orjson.dumps(event_to_json(event))))
+    assert again == event
+
+
+def test_optional_fields_get_defaults() -> None:
+    event = validate_event({"model_id": "fraud-v2", "input_data": {"x": 1}})
+    assert len(event.event_id) == 32 and int(event.event_id, 16) >= 0
+    assert (event.timestamp, event.prediction, event.confidence, event.metadata) == (
+        None,
+        None,
+        None,
+        {},
+    )
+    assert validate_event({"model_id": 1, "input_data": {}, "timestamp": 1.7e9}).timestamp == 1.7e9
+
+
+@pytest.mark.parametrize(
+    ("obj", "reason", "field_in_message"),
+    [
+        ([], "not_an_object", "JSON object"),
+        (with_(model_id=None), "missing_model_id", "model_id"),
+        (with_(model_id="has space"), "bad_model_id", "model_id"),
+        (with_(model_id=True), "bad_model_id", "model_id"),
+        (with_(model_id=-1), "bad_model_id", "model_id"),
+        (with_(event_id="x" * 65), "bad_event_id", "event_id"),
+        (with_(timestamp="yesterday"), "bad_timestamp", "timestamp"),
+        (with_(timestamp=1.7e12), "bad_timestamp", "milliseconds"),
+        (with_(timestamp=-5), "bad_timestamp", "timestamp"),
+        (with_(timestamp=True), "bad_timestamp", "timestamp"),
+        (with_(input_data=None), "missing_input_data", "input_data"),
+        (with_(input_data=[1, 2]), "bad_input_data", "input_data"),
+        (with_(input_data={"x": [1, 2]}), "bad_feature_value", "input_data.x"),
+        (with_(input_data={"x": {"y": {"z": {"w": {"v": 1}}}}}), "too_deep", "input_data.x"),
+        (with_(input_data={"": 1}), "bad_feature_name", "input_data."),
+        (with_(input_data={"s": "x" * 257}), "string_too_long", "input_data.s"),
+        (with_(input_data={"big": 10**400}), "bad_feature_value", "input_data.big"),
+        (with_(prediction=[0.1, 0.9]), "bad_prediction", "prediction"),
+        (with_(prediction={"c": {"d": [1]}}), "bad_prediction", "prediction.c.d"),
+        (with_(confidence=1.5), "bad_confidence", "confidence"),
+        (with_(confidence="high"), "bad_confidence", "confidence"),
+        (with_(metadata=[1]), "bad_metadata", "metadata"),
+    ],
+)
+def test_invalid_events_are_rejected_with_a_precise_reason(
+    obj: object, reason: str, field_in_message: str
+) -> None:
+    got_reason, message = reason_of(obj)
+    assert got_reason == reason
+    assert field_in_message in message
+
+
+def test_feature_limits_count_flattened_leaves() -> None:
+    limits = EventLimits(max_features=3)
+    assert validate_event(with_(input_data={"a": 1, "b": {"c": 2, "d": 3}}), limits)
+    reason, message = reason_of(with_(input_data={"a": 1, "b": {"c": 2, "d": 3, "e": 4}}), limits)
+    assert reason == "too_many_features" and "4 features" in message
+    reason, _ = reason_of(with_(input_data={str(i): i for i in range(201)}))
+    assert reason == "too_many_features"
+
+
+def test_decode_record_single_event_and_array_with_per_item_errors() -> None:
+    single = decode_record(orjson.dumps(GOOD))
+    assert len(single.events) == 1 and single.errors == []
+    mixed = decode_record(orjson.dumps([GOOD, 5, with_(confidence=2), GOOD]))
+    assert len(mixed.events) == 2
+    assert [(e.reason, e.field) for e in mixed.errors] == [
+        ("not_an_object", "[1]"),
+        ("bad_confidence", "[2].confidence"),
+    ]
+    assert str(mixed.errors[1]).startswith("event [2]: confidence")
+    assert decode_record(b"[]") == decode_record(b"[]") and decode_record(b"[]").events == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "limits", "reason"),
+    [
+        (b"{not json", EventLimits(), "bad_json"),
+        (b"", EventLimits(), "bad_json"),
+        (b'"a string"', EventLimits(), "not_an_object"),
+        (b"x" * 101, EventLimits(max_record_bytes=100), "record_too_large"),
+        (orjson.dumps([GOOD] * 3), EventLimits(max_events_per_record=2), "too_many_events"),
+        (orjson.dumps(with_(model_id=None)), EventLimits(), "missing_model_id"),
+    ],
+)
+def test_whole_record_errors_give_one_error_and_no_events(
+    raw: bytes, limits: EventLimits, reason: str
+) -> None:
+    record = decode_record(raw, limits)
+    assert record.events == [] and [e.reason for e in record.errors] == [reason]
+
+
+def test_flatten_streams_names_and_kinds() -> None:
+    streams = flatten_streams(validate_event(GOOD))
+    assert streams == {
+        "input.feature1": 0.5,
+        "input.country": "DE",
+        "input.flag": "true",
+        "input.geo.lat": 52.5,
+        "prediction.class": "positive",
+        "prediction.score": 0.92,
+        "confidence": 0.92,
+    }
+    bare = flatten_streams(validate_event(with_(prediction=3, confidence=None)))
+    assert bare["prediction"] == 3.0 and "confidence" not in bare
+
+
+def event(inputs: dict[str, object], ts: float | None = None) -> InferenceEvent:
+    return InferenceEvent("e", "m", ts, inputs, None, None, {})
+
+
+def test_to_columns_aligns_rows_and_marks_missing() -> None:
+    events = [
+        event({"x": 1, "c": "a"}, 10.0),
+        event({"x": None, "c": None}),
+        event({"c": "b", "y": 2.5}, 12.0),
+    ]
+    batch = to_columns(events, default_time=99.0)
+    assert batch.timestamps.tolist() == [10.0, 99.0, 12.0]
+    assert batch.categorical == {"input.c": ["a", None, "b"]}
+    x = batch.numeric["input.x"]
+    assert x[0] == 1.0 and math.isnan(x[1]) and math.isnan(x[2])
+    assert np.isnan(batch.numeric["input.y"][:2]).all() and batch.numeric["input.y"][2] == 2.5
+
+
+def test_to_columns_counts_a_conflicting_kind_as_missing() -> None:
+    events = [event({"x": 1}), event({"x": "one"}), event({"z": None}), event({"b": False})]
+    batch = to_columns(events, 0.0)
+    assert set(batch.numeric) == {"input.x", "input.z"}  # all-null streams are numeric
+    x = batch.numeric["input.x"]
+    assert x[0] == 1.0 and np.isnan(x[1:]).all()
+    assert batch.categorical["input.b"] == [None, None, None, "false"]
+    known = to_columns(events[:2], 0.0, known_kinds={"input.x": "categorical"})
+    assert known.kinds() == {"input.x": "categorical"}
+    assert known.categorical["input.x"] == [None, "one"]
