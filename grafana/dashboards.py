@@ -115,5 +115,8 @@ def stale_files(out_dir: Path = DASHBOARDS_DIR) -> list[str]:
 
 
 def load_committed(out_dir: Path = DASHBOARDS_DIR) -> list[dict[str, Any]]:
-    """The committed dashboards, parsed (what Grafana will load)."""
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(out_dir.glob("*.json"))]
+    """The committed dashboards, parsed (what Grafana will load); raises if there are none."""
+    paths = sorted(out_dir.glob("*.json"))
+    if not paths:
+        raise FileNotFoundError(f"no dashboards in {out_dir}: run `driftmon grafana build`")
+    return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
