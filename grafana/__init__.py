@@ -5,7 +5,7 @@ Layout:
 - ``dashboards.py`` builds the dashboards with grafana-foundation-sdk (``overview``,
   ``model_detail``, ``pipeline`` hold one dashboard each); the generated JSON is committed in
   ``dashboards/*.json`` so Grafana can load it without Python.
-- ``lint``, ``queries`` and ``metrics`` check the JSON offline (datasource uids, PromQL,
+- ``lint``, ``queries``, ``variables`` and ``metrics`` check the JSON offline (uids, PromQL,
   metric names, variables, ids) and extract every query so tests can run it for real.
 - ``publish`` and ``annotations`` talk to a running Grafana through grafana-client.
 - ``cli`` is ``driftmon grafana build|lint|push``.
