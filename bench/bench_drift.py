@@ -1,0 +1,172 @@
+"""Benchmark of the drift core; prints figures, asserts nothing.
+
+    python bench/bench_drift.py [--events-per-bucket 300] [--repeat 50]
+
+1. Histogram update rate (values/s on one core) for large and for small batches.
+2. Evaluation of one model x 20 streams (16 numeric, 4 categorical) with 12 recent and 288
+   baseline buckets, read from running window sums; also the cost of sliding the window by one
+   bucket and of re-adding all 300 buckets instead (what the running sums avoid).
+3. Evidently's DataDriftPreset on the raw samples of the same size (optional ``bench`` extra),
+   and the ratio of its time to ours.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: keep BLAS/OpenMP pools single-threaded
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from drift import (  # noqa: E402
+    CategoricalHistogram,
+    DetectionPolicy,
+    Histogram,
+    NumericHistogram,
+    WindowSums,
+    evaluate_stream,
+    model_verdict,
+)
+
+RECENT_BUCKETS, BASELINE_BUCKETS = 12, 288
+NUMERIC_STREAMS, CATEGORICAL_STREAMS = 16, 4
+CATEGORIES = np.array(["DE", "FR", "US", "GB", "IT", "ES", "NL", "PL"])
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median and best wall time of ``fn`` in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def update_rate(batch: int, total: int) -> float:
+    rng = np.random.default_rng(0)
+    data = rng.lognormal(0.0, 2.0, batch) * rng.choice([-1.0, 1.0], batch)
+    hist = NumericHistogram()
+    rounds = max(1, total // batch)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        hist.update(data)
+    return rounds * batch / (time.perf_counter() - start)
+
+
+RawColumns = dict[str, NDArray[np.float64] | list[str]]
+
+
+def raw_samples(n: int, seed: int) -> RawColumns:
+    rng = np.random.default_rng(seed)
+    columns: RawColumns = {}
+    for i in range(NUMERIC_STREAMS):
+        columns[f"input.f{i}"] = rng.normal(i, 1.0 + i / 4, n)
+    for i in range(CATEGORICAL_STREAMS):
+        columns[f"input.c{i}"] = list(rng.choice(CATEGORIES, n))
+    return columns
+
+
+def bucket_histograms(columns: RawColumns, start: int, size: int) -> dict[str, Histogram]:
+    bucket: dict[str, Histogram] = {}
+    for name, values in columns.items():
+        hist: Histogram
+        if isinstance(values, np.ndarray):
+            hist = NumericHistogram()
+            hist.update(values[start : start + size])
+        else:
+            hist = CategoricalHistogram()
+            hist.update(values[start : start + size])
+        bucket[name] = hist
+    return bucket
+
+
+def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, RawColumns]:
+    n_base, n_recent = BASELINE_BUCKETS * per_bucket, RECENT_BUCKETS * per_bucket
+    baseline_raw, recent_raw = raw_samples(n_base, 1), raw_samples(n_recent, 2)
+    base_buckets = [
+        bucket_histograms(baseline_raw, i * per_bucket, per_bucket) for i in range(BASELINE_BUCKETS)
+    ]
+    recent_buckets = [
+        bucket_histograms(recent_raw, i * per_bucket, per_bucket) for i in range(RECENT_BUCKETS)
+    ]
+    sums = WindowSums()
+    for b in base_buckets:
+        sums.add_to_baseline(b)
+    for b in recent_buckets:
+        sums.add_to_recent(b)
+    policy = DetectionPolicy()
+
+    def evaluate() -> None:
+        evals = [
+            evaluate_stream(s, sums.recent(s), sums.baseline(s), policy) for s in sums.streams()
+        ]
+        model_verdict(evals)
+
+    def slide() -> None:  # one bucket in, the oldest recent one to the baseline, one out
+        sums.add_to_recent(recent_buckets[0])
+        sums.remove_from_recent(recent_buckets[0])
+        sums.add_to_baseline(base_buckets[0])
+        sums.remove_from_baseline(base_buckets[0])
+
+    def re_add() -> None:
+        again = WindowSums()
+        for b in base_buckets + recent_buckets:
+            again.add_to_baseline(b)
+
+    median, best = best_of(evaluate, repeat)
+    slide_median, _ = best_of(slide, repeat)
+    re_add_median, _ = best_of(re_add, max(3, repeat // 10))
+    streams = NUMERIC_STREAMS + CATEGORICAL_STREAMS
+    print(
+        f"evaluation, 1 model x {streams} streams x ({RECENT_BUCKETS} recent + "
+        f"{BASELINE_BUCKETS} baseline buckets of {per_bucket} events):"
+    )
+    print(f"  from running sums         {median * 1e3:8.2f} ms median ({best * 1e3:.2f} ms best)")
+    print(f"  sliding the window        {slide_median * 1e3:8.2f} ms per bucket")
+    print(f"  re-adding 300 buckets     {re_add_median * 1e3:8.2f} ms (avoided by the sums)")
+    return median, recent_raw, baseline_raw
+
+
+def bench_evidently(recent: RawColumns, baseline: RawColumns, ours: float, repeat: int) -> None:
+    try:
+        import pandas as pd
+        from evidently import Report
+        from evidently.presets import DataDriftPreset
+    except ImportError as exc:
+        print(f"evidently: NOT AVAILABLE ({exc}); install the 'bench' extra to compare")
+        return
+    current, reference = pd.DataFrame(recent), pd.DataFrame(baseline)
+
+    def run() -> None:
+        Report([DataDriftPreset()]).run(current, reference)
+
+    run()  # warm-up: imports and caches
+    median, _ = best_of(run, max(1, repeat))
+    rows = f"{len(reference):,} reference + {len(current):,} current rows x {current.shape[1]}"
+    print(f"evidently DataDriftPreset on raw samples ({rows} columns):")
+    print(f"  {median * 1e3:10.1f} ms median; ratio evidently / drift core = {median / ours:,.0f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events-per-bucket", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--evidently-repeat", type=int, default=3)
+    args = parser.parse_args()
+    print("histogram update rate (one core, relative accuracy 1%):")
+    for batch in (1_000_000, 10_000, 1_000):
+        print(f"  batches of {batch:>9,}  {update_rate(batch, 20_000_000) / 1e6:8.1f} M values/s")
+    ours, recent, baseline = bench_evaluation(args.events_per_bucket, args.repeat)
+    bench_evidently(recent, baseline, ours, args.evidently_repeat)
+
+
+if __name__ == "__main__":
+    main()
