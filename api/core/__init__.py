@@ -1,0 +1,1 @@
+"""Infrastructure of the API: settings, database pools, Kafka producer, metrics, errors."""

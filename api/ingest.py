@@ -1,0 +1,134 @@
+"""The ingest shim's plumbing: bounded body reading, validation, packing events into records.
+
+A single event becomes one record (value = the canonical event). A batch is grouped by model and
+packed into JSON-array records of at most ``record_max_bytes`` (the event contract allows a
+record to carry an array), so one produce carries hundreds of inferences.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from api.core.errors import ApiError, BodyTooLarge
+from drift.events import EventLimits, InferenceEvent, InvalidEvent, event_to_json, validate_event
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decoded JSON, or 422 naming the body."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(422, "invalid_json", f"body is not valid JSON: {exc}", "body") from exc
+
+
+def canonical(event: InferenceEvent, now: float) -> bytes:
+    """The Kafka value of ``event``; an absent timestamp becomes the ingest time."""
+    body = event_to_json(event)
+    if body["timestamp"] is None:
+        body["timestamp"] = now
+    return orjson.dumps(body)
+
+
+def check(obj: Any, limits: EventLimits) -> InferenceEvent:
+    """validate_event, answering 422 with the field it names."""
+    try:
+        return validate_event(obj, limits)
+    except InvalidEvent as exc:
+        raise ApiError(422, exc.reason, str(exc), exc.field) from exc
+
+
+def batch_items(obj: Any, max_events: int) -> list[Any]:
+    """The events of a batch body: a JSON array or ``{"events": [...]}``."""
+    items = obj.get("events") if isinstance(obj, dict) else obj
+    if not isinstance(items, list):
+        raise ApiError(
+            422,
+            "invalid_batch",
+            "body must be a JSON array or an object with an events array",
+            "events",
+        )
+    if not items:
+        raise ApiError(422, "empty_batch", "events: the batch holds no event", "events")
+    if len(items) > max_events:
+        raise ApiError(
+            413, "too_many_events", f"events: {len(items)} events exceed {max_events}", "events"
+        )
+    return items
+
+
+def pack(
+    events: list[tuple[int, InferenceEvent]], record_max_bytes: int, record_max_events: int
+) -> list[tuple[bytes, bytes, list[int]]]:
+    """Records ``(key, value, batch indexes)``: per model, JSON arrays within both limits."""
+    now = time.time()
+    by_model: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
+    for index, event in events:
+        by_model[event.model_id].append((index, canonical(event, now)))
+    records: list[tuple[bytes, bytes, list[int]]] = []
+    for model_id, items in by_model.items():
+        key = model_id.encode()
+        parts: list[bytes] = []
+        indexes: list[int] = []
+        size = 2
+        for index, value in items:
+            full = len(parts) >= record_max_events or size + len(value) + 1 > record_max_bytes
+            if parts and full:
+                records.append((key, b"[" + b",".join(parts) + b"]", indexes))
+                parts, indexes, size = [], [], 2
+            parts.append(value)
+            indexes.append(index)
+            size += len(value) + 1
+        records.append((key, b"[" + b",".join(parts) + b"]", indexes))
+    return records
+
+
+def validate_all(
+    items: list[Any], limits: EventLimits
+) -> tuple[list[tuple[int, InferenceEvent]], list[dict[str, Any]]]:
+    """The valid events with their batch index, and one error entry per invalid item."""
+    valid: list[tuple[int, InferenceEvent]] = []
+    problems: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, validate_event(item, limits)))
+        except InvalidEvent as exc:
+            problems.append(
+                {"index": index, "reason": exc.reason, "message": str(exc), "field": exc.field}
+            )
+    return valid, problems
+
+
+def lost(indexes: list[int]) -> list[dict[str, Any]]:
+    """Error entries for events whose record the broker did not acknowledge."""
+    message = "Kafka did not acknowledge this event; send it again"
+    return [{"index": i, "reason": "broker_unavailable", "message": message} for i in indexes]
+
+
+def result(
+    valid: list[tuple[int, InferenceEvent]], problems: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The batch answer: accepted ids in batch order, errors sorted by index."""
+    failed = {p["index"] for p in problems}
+    ids = [event.event_id for index, event in valid if index not in failed]
+    problems.sort(key=lambda p: p["index"])
+    return {"accepted": len(ids), "rejected": len(problems), "event_ids": ids, "errors": problems}

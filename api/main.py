@@ -1,0 +1,86 @@
+"""The application factory: wires settings, pools, producer, metrics, routers and error handlers.
+
+Nothing connects at import time; ``create_app(settings)`` builds the clients and the lifespan
+opens them (migrations first, unless disabled) and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from prometheus_client import CollectorRegistry
+
+from api.core.config import Settings
+from api.core.db import Pools
+from api.core.errors import install_handlers
+from api.core.metrics import ApiMetrics, IngestMeter, MetricsMiddleware
+from api.core.producer import EventProducer, producer_config
+from api.core.security import require_api_key
+from api.deps import AppContext
+from api.routes import alertmanager, alerts, drift, inference, models, system
+from drift.events import EventLimits
+from drift.topics import Topics
+from sql.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """Ingest shim and query API of the AI Drift Monitor.
+
+* `POST /inference` publishes an inference to Kafka and answers 202 once it is stored.
+* The query endpoints read drift results, alerts and models from PostgreSQL.
+* With `DRIFT_API_KEYS` set, every endpoint except /healthz and /metrics needs `X-API-Key`.
+* Every 4xx/5xx answer has the body `{"error": {"code", "message", "field"?}}`.
+"""
+
+
+def build_context(settings: Settings, registry: CollectorRegistry) -> AppContext:
+    """The clients of one app instance, built but not connected."""
+    config = producer_config(
+        settings.kafka_bootstrap, settings.kafka_delivery_timeout_ms, settings.kafka_linger_ms
+    )
+    return AppContext(
+        settings=settings,
+        topics=Topics(settings.topic_prefix),
+        pools=Pools.from_settings(settings),
+        producer=EventProducer(config, settings.kafka_probe_interval_s),
+        metrics=ApiMetrics(registry),
+        meter=IngestMeter(),
+        limits=EventLimits(),
+    )
+
+
+def create_app(
+    settings: Settings | None = None, registry: CollectorRegistry | None = None
+) -> FastAPI:
+    """The FastAPI app for ``settings`` (default: from the environment)."""
+    settings = settings or Settings()
+    ctx = build_context(settings, registry or CollectorRegistry())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_migrations:
+            applied = await asyncio.to_thread(migrate, settings.database_url)
+            log.info("migrations applied: %s", applied or "none (up to date)")
+        ctx.producer.start()
+        await ctx.pools.open()
+        try:
+            yield
+        finally:
+            await ctx.pools.close()
+            await asyncio.to_thread(ctx.producer.close)
+
+    app = FastAPI(
+        title="AI Drift Monitor API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.ctx = ctx
+    install_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    secured = [Depends(require_api_key)]
+    for router in (inference, drift, alerts, alertmanager, models):
+        app.include_router(router.router, dependencies=secured)
+    app.include_router(system.router)
+    return app

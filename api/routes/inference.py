@@ -1,0 +1,95 @@
+"""POST /inference and /inference/batch: validate, publish to Kafka, answer once acknowledged."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from api import ingest
+from api.core.producer import BrokerUnavailable
+from api.deps import AppContext
+from api.schemas.common import errors
+from api.schemas.ingest import Accepted, BatchResult, InferenceEventIn
+
+router = APIRouter(tags=["ingest"])
+
+_EVENT_SCHEMA = InferenceEventIn.model_json_schema()
+_BATCH_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "array", "items": _EVENT_SCHEMA},
+        {
+            "type": "object",
+            "required": ["events"],
+            "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}},
+        },
+    ]
+}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+@router.post(
+    "/inference",
+    status_code=202,
+    summary="Log one inference",
+    response_model=Accepted,
+    responses={202: {"description": "Acknowledged by Kafka"}, **errors(401, 413, 422, 503)},
+    openapi_extra=_body(_EVENT_SCHEMA),
+)
+async def post_inference(request: Request) -> Response:
+    """Validate the event and answer 202 once the broker acknowledged it (503 if unreachable)."""
+    ctx: AppContext = request.app.state.ctx
+    raw = await ingest.read_body(request, ctx.settings.max_body_bytes)
+    event = ingest.check(ingest.parse_json(raw), ctx.limits)
+    value = ingest.canonical(event, time.time())
+    await ctx.producer.send(ctx.topics.events, event.model_id.encode(), value)
+    ctx.metrics.ingested.inc()
+    ctx.meter.add(1)
+    return _json({"event_id": event.event_id, "status": "accepted"}, 202)
+
+
+@router.post(
+    "/inference/batch",
+    status_code=202,
+    summary="Log many inferences",
+    response_model=BatchResult,
+    responses={
+        202: {"description": "Every event acknowledged by Kafka"},
+        207: {"model": BatchResult, "description": "Some events rejected: see errors"},
+        **errors(401, 413, 422, 503),
+    },
+    openapi_extra=_body(_BATCH_SCHEMA),
+)
+async def post_batch(request: Request) -> Response:
+    """A JSON array or ``{"events": [...]}``: valid events are published, invalid ones reported.
+
+    202 when every event was accepted; 207 when some were rejected (``errors`` lists index and
+    reason; ``event_ids`` the accepted ones); 503 when the broker is unreachable.
+    """
+    ctx: AppContext = request.app.state.ctx
+    raw = await ingest.read_body(request, ctx.settings.max_batch_body_bytes)
+    items = ingest.batch_items(ingest.parse_json(raw), ctx.settings.max_batch_events)
+    valid, problems = ingest.validate_all(items, ctx.limits)
+    records = ingest.pack(
+        valid, ctx.settings.kafka_record_max_bytes, ctx.limits.max_events_per_record
+    )
+    if records:
+        acked = await ctx.producer.send_many(ctx.topics.events, [(k, v) for k, v, _ in records])
+        if not any(acked):
+            raise BrokerUnavailable("no record of the batch was acknowledged")
+        for (_, _, indexes), ok in zip(records, acked, strict=True):
+            if not ok:
+                problems.extend(ingest.lost(indexes))
+    body = ingest.result(valid, problems)
+    ctx.metrics.ingested.inc(body["accepted"])
+    ctx.meter.add(body["accepted"])
+    return _json(body, 207 if problems else 202)

@@ -1,0 +1,1 @@
+"""Pydantic request/response models of the API, one module per resource."""
