@@ -17,15 +17,15 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core: keep BLAS/OpenMP pools single-threaded
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import argparse
+import statistics
+import time
+from collections.abc import Callable
 
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import numpy as np
+from numpy.typing import NDArray
 
-from drift import (  # noqa: E402
+from drift import (
     CategoricalHistogram,
     DetectionPolicy,
     Histogram,

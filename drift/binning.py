@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drift.categorical import MISSING, CategoricalHistogram
-from drift.histogram import NumericHistogram
+from drift.histogram import NumericHistogram, sorted_union
 from drift.statistics import Support
 
 FloatArray = NDArray[np.float64]
@@ -36,7 +36,8 @@ def quantile_cuts(
     """Indices of the buckets that close each quantile bin except the last."""
     cumulative = np.cumsum(counts)
     targets = cumulative[-1] * np.arange(1, n_bins) / n_bins
-    cuts = np.unique(np.searchsorted(cumulative, targets, side="left"))
+    cuts = np.searchsorted(cumulative, targets, side="left")  # sorted, maybe repeated
+    cuts = cuts[np.concatenate(([True], cuts[1:] != cuts[:-1]))]
     return cuts[cuts < keys.size - 1]
 
 
@@ -49,7 +50,7 @@ def _labels(edges: FloatArray) -> tuple[str, ...]:
 
 def _support(recent: NumericHistogram, baseline: NumericHistogram) -> Support:
     (rk, rc), (bk, bc) = recent.buckets(), baseline.buckets()
-    union = np.union1d(rk, bk)
+    union = sorted_union(rk, bk)
     r, b = np.zeros(union.size), np.zeros(union.size)
     r[np.searchsorted(union, rk)] = rc
     b[np.searchsorted(union, bk)] = bc

@@ -102,8 +102,11 @@ class DetectionPolicy:
 
     def for_stream(self, stream: str) -> Thresholds:
         """Thresholds for ``stream``: defaults, then the ``"*"`` override, then the stream's."""
-        thresholds = self.thresholds.updated(self.overrides.get("*", {}))
-        return thresholds.updated(self.overrides.get(stream, {}))
+        thresholds = self.thresholds
+        for key in ("*", stream):
+            if key in self.overrides:
+                thresholds = thresholds.updated(self.overrides[key])
+        return thresholds
 
     def with_overrides(self, mapping: Mapping[str, Mapping[str, float | None]]) -> DetectionPolicy:
         """A policy whose overrides are these merged over the current ones (per stream)."""
