@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drift.categorical import MISSING, CategoricalHistogram
-from drift.histogram import NumericHistogram, sorted_union
+from drift.histogram import NumericHistogram
+from drift.sparse import sorted_union
 from drift.statistics import Support
 
 FloatArray = NDArray[np.float64]

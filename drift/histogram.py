@@ -14,6 +14,7 @@ from typing import Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from drift import sparse
 from drift.categorical import CategoricalHistogram
 from drift.mapping import DEFAULT_MIN_VALUE, LogMapping
 
@@ -67,27 +68,10 @@ class NumericHistogram:
         self._missing += x.size - valid.size
         if valid.size == 0:
             return
-        self._combine(*_tally(self._mapping.keys(valid)), 1)
+        self._combine(*sparse.tally(self._mapping.keys(valid)), 1)
 
     def _combine(self, keys: NDArray[np.int64], counts: NDArray[np.int64], sign: int) -> None:
-        at = np.searchsorted(self._keys, keys)
-        if self._keys.size == 0 and sign > 0:
-            self._keys, self._counts = keys.copy(), counts.copy()
-        elif at.size and at[-1] < self._keys.size and np.array_equal(self._keys[at], keys):
-            merged = self._counts.copy()  # every key already present: no union needed
-            merged[at] += sign * counts
-            self._counts = merged
-        else:
-            union = sorted_union(self._keys, keys)
-            merged = np.zeros(union.size, dtype=np.int64)
-            merged[np.searchsorted(union, self._keys)] = self._counts
-            merged[np.searchsorted(union, keys)] += sign * counts
-            self._keys, self._counts = union, merged
-        if sign < 0:
-            if (self._counts < 0).any():
-                raise ValueError("cannot subtract a histogram that is not contained in this one")
-            kept = self._counts > 0
-            self._keys, self._counts = self._keys[kept], self._counts[kept]
+        self._keys, self._counts = sparse.combine(self._keys, self._counts, keys, counts, sign)
         self._total += sign * int(counts.sum())
 
     def _check(self, other: object) -> NumericHistogram:
@@ -171,27 +155,9 @@ class NumericHistogram:
         keys = np.frombuffer(data, "<i4", n, _HEADER.size).astype(np.int64)
         counts = np.frombuffer(data, "<u8" if wide else "<u4", n, _HEADER.size + 4 * n)
         result._keys, result._counts = keys, counts.astype(np.int64)
+        sparse.check(result._keys, result._counts)
         result._missing, result._total = missing, int(result._counts.sum())
         return result
-
-
-def sorted_union(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Union of two sorted key arrays (a sort and a neighbour test; cheaper than np.union1d)."""
-    union = np.concatenate((a, b))
-    union.sort()
-    return union[np.concatenate(([True], union[1:] != union[:-1]))] if union.size else union
-
-
-def _tally(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Sorted distinct keys and their counts: a counting pass when the keys are dense,
-    a sort when the batch is small next to the span of its keys (e.g. values of both signs)."""
-    low, high = int(keys.min()), int(keys.max())
-    if high - low > 4 * keys.size:
-        distinct, counts = np.unique(keys, return_counts=True)
-        return distinct, counts.astype(np.int64)
-    binned = np.bincount(keys - low)
-    present = np.flatnonzero(binned)
-    return present + low, binned[present]
 
 
 Histogram = NumericHistogram | CategoricalHistogram

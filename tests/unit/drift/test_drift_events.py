@@ -7,6 +7,8 @@ import math
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drift import (
     EventLimits,
@@ -182,3 +184,41 @@ def test_to_columns_counts_a_conflicting_kind_as_missing() -> None:
     known = to_columns(events[:2], 0.0, known_kinds={"input.x": "categorical"})
     assert known.kinds() == {"input.x": "categorical"}
     assert known.categorical["input.x"] == [None, "one"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_decode_record_never_raises_on_arbitrary_bytes(raw: bytes) -> None:
+    record = decode_record(raw)
+    assert record.events or record.errors or orjson.loads(raw) == []
+    assert all(isinstance(e, InvalidEvent) and e.reason for e in record.errors)
+
+
+@settings(max_examples=60, deadline=None)
+@given(json_values, json_values)
+def test_decode_record_judges_any_json_without_crashing(inputs: object, prediction: object) -> None:
+    obj = {"model_id": "m", "input_data": inputs, "prediction": prediction}
+    try:
+        raw = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # integers beyond 64 bits cannot be encoded
+        return
+    record = decode_record(raw)
+    assert len(record.events) + len(record.errors) == 1
+    if record.events:
+        streams = flatten_streams(record.events[0])
+        assert all(name.startswith(("input.", "prediction")) for name in streams)
+        assert all(v is None or isinstance(v, float | str) for v in streams.values())
+
+
+def test_non_string_feature_names_from_python_callers_are_rejected() -> None:
+    reason, message = reason_of(with_(input_data={1: 2.0}))
+    assert reason == "bad_feature_name" and "input_data.1" in message

@@ -176,3 +176,14 @@ def test_histogram_update_is_vectorised_for_large_batches() -> None:
     assert h.count == 200_000 and counts.sum() == 200_000
     reps = h.mapping.representatives(keys)
     assert math.isclose(float(np.dot(reps, counts)) / h.count, float(x.mean()), abs_tol=0.01)
+
+
+def test_from_bytes_rejects_unsorted_keys_and_zero_counts() -> None:
+    data = bytearray(numeric([1.0, 2.0]).to_bytes())
+    keys = np.frombuffer(bytes(data[31:39]), "<i4")
+    swapped = bytes(data[:31]) + keys[::-1].tobytes() + bytes(data[39:])
+    with pytest.raises(ValueError, match="increasing"):
+        NumericHistogram.from_bytes(swapped)
+    zero = bytes(data[:39]) + np.zeros(2, "<u4").tobytes()
+    with pytest.raises(ValueError, match="positive"):
+        NumericHistogram.from_bytes(zero)
