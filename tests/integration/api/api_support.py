@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -105,3 +106,37 @@ def consume(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> li
     finally:
         consumer.close()
     return got
+
+
+T0 = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def at(minute: int) -> datetime:
+    """``minute`` minutes after 2026-11-26T00:00Z (the time axis of the inserted rows)."""
+    return T0 + timedelta(minutes=minute)
+
+
+def insert(dsn: str, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same columns) into ``table`` as the owner."""
+    names = list(rows[0])
+    query = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany(query, [[r[n] for n in names] for r in rows])
+
+
+def run_row(model_id: str, stream: str, minute: int, **cols: Any) -> dict[str, Any]:
+    """A drift_runs row whose window ends at ``at(minute)``."""
+    return {
+        "model_id": model_id,
+        "stream": stream,
+        "stream_kind": "numeric",
+        "window_start": at(minute - 60),
+        "window_end": at(minute),
+        "status": "ok",
+        "kl_divergence": 0.01 * minute,
+        "cosine_similarity": 0.99,
+        "psi": None,
+        "recent_count": 100,
+        "baseline_count": 1000,
+        **cols,
+    }
