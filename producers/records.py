@@ -3,7 +3,8 @@
 The SDK builds events itself (cheap dicts, no schema library): ``event_id`` a uuid4 hex,
 ``timestamp`` epoch seconds. A Kafka record value is one event or a JSON array of events
 (see docs/architecture.md); the key is the model id. ``validate=True`` additionally runs
-the server's own validation (``drift.events.validate_event``) when that module is importable.
+the server's own validation (``drift.events.validate_event``); it is imported only then,
+because it needs the server extra (scipy), which a plain SDK install does not have.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def build_event(
 
 def validate_with_server_schema(event: Event) -> None:
     """Run ``drift.events.validate_event`` on ``event``; InvalidInference on rejection."""
-    from drift import events as schema  # imported lazily: optional, numpy/orjson only
+    from drift import events as schema  # lazily: needs the server extra (scipy)
 
     try:
         schema.validate_event(orjson.loads(encode_event(event)))

@@ -12,7 +12,7 @@ import pytest
 from producers import DriftClient, HttpDriftClient, IngestError, IngestUnavailable, InvalidInference
 from producers.buffer import ModelBuffers
 from producers.client import producer_config
-from producers.records import build_event, encode_event
+from producers.records import build_event, encode_event, validate_with_server_schema
 
 pytestmark = pytest.mark.unit
 
@@ -94,3 +94,10 @@ def test_http_client_single_events_and_errors():
         with pytest.raises(error, match=str(status)):
             failing.log(2, {"x": 1}, 1, 0.5)
         assert failing.failed == 1
+
+
+def test_optional_server_validation_names_the_field():
+    good = build_event("m1", {"x": 1.0, "country": "DE"}, {"class": "a", "score": 0.3}, 0.7)
+    validate_with_server_schema(good)
+    with pytest.raises(InvalidInference, match=r"input_data\.x"):
+        validate_with_server_schema(build_event("m1", {"x": [1, 2]}, 1, 0.5))
