@@ -16,8 +16,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
-from drift.topics import Topics
-from producers.client import DriftClient
+from producers.client import INFERENCE_EVENTS, DriftClient
 from producers.generate import JsonlSink, KafkaSink, Plan, Sink, run
 from producers.scenarios import SCENARIOS, DriftSchedule, ModelSpec, default_model
 
@@ -137,7 +136,7 @@ def _progress(stack: ExitStack, total: int, disabled: bool) -> Any:
 
 def _sink(stack: ExitStack, args: argparse.Namespace) -> Sink:
     if args.output == "kafka":
-        topic = args.topic or Topics(os.environ.get("DRIFT_TOPIC_PREFIX", "")).events
+        topic = args.topic or os.environ.get("DRIFT_TOPIC_PREFIX", "") + INFERENCE_EVENTS
         client = DriftClient(args.bootstrap, topic=topic, batch_size=args.batch_size)
         stack.callback(client.close)
         return KafkaSink(client)

@@ -20,7 +20,6 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from drift.topics import INFERENCE_EVENTS
 from producers import records
 from producers.buffer import Batch, ModelBuffers
 from producers.errors import (
@@ -32,6 +31,10 @@ from producers.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+# = drift.topics.INFERENCE_EVENTS (a unit test checks). Not imported: importing the `drift`
+# package pulls scipy, which the SDK's few dependencies do not include.
+INFERENCE_EVENTS = "inference-events"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import httpx
@@ -9,7 +11,9 @@ import numpy as np
 import orjson
 import pytest
 
+from drift import topics
 from producers import DriftClient, HttpDriftClient, IngestError, IngestUnavailable, InvalidInference
+from producers import client as client_module
 from producers.buffer import ModelBuffers
 from producers.client import producer_config
 from producers.records import build_event, encode_event, validate_with_server_schema
@@ -101,3 +105,20 @@ def test_optional_server_validation_names_the_field():
     validate_with_server_schema(good)
     with pytest.raises(InvalidInference, match=r"input_data\.x"):
         validate_with_server_schema(build_event("m1", {"x": [1, 2]}, 1, 0.5))
+
+
+def test_sdk_imports_stay_light():
+    """`import producers` needs only confluent-kafka, orjson and numpy (no server stack)."""
+    code = (
+        "import sys, producers, producers.cli, producers.generate; "
+        "print(sorted(m for m in ('scipy', 'httpx', 'tqdm', 'faust', 'fastapi', 'psycopg', "
+        "'pydantic', 'drift') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
+def test_default_topic_matches_the_topic_registry():
+    assert client_module.INFERENCE_EVENTS == topics.INFERENCE_EVENTS
