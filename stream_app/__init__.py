@@ -1,0 +1,1 @@
+"""The faust stream processor: event-time buckets per model, drift evaluation, sinks."""

@@ -1,0 +1,192 @@
+"""The faust app: topics, the state table, the events and control agents, the idle timer.
+
+Agents stay thin: they turn faust events into ``RawRecord``s, call the ``Processor`` and write
+what it returns (table writes, results, alerts, DLQ records).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from typing import Any
+
+import faust
+import orjson
+from prometheus_client import CollectorRegistry
+
+from drift import DetectionPolicy, EventLimits, Hysteresis
+from drift.topics import Topics
+from stream_app.config import WorkerSettings
+from stream_app.metrics import WorkerMetrics
+from stream_app.processor import HistogramSettings, Output, Processor, RawRecord
+from stream_app.windows import WindowSpec
+
+log = logging.getLogger(__name__)
+
+_WRITE_PARTITION: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "driftmon_write_partition", default=None
+)
+
+
+class ModelStateTable(faust.Table):
+    """A table whose writes go to the changelog partition of the model's source partition.
+
+    faust picks the partition from the event being processed, which ``take_events`` batches
+    and timers do not have (faust #497); the processor knows each model's partition, so it
+    names it. Keys of one model therefore live with the model's source partition.
+    """
+
+    def partition_for_key(self, key: Any) -> int | None:
+        partition = _WRITE_PARTITION.get()
+        if partition is None:
+            raise RuntimeError(f"no write partition set for table key {key!r}")
+        return partition
+
+
+def _broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(","))
+
+
+class DriftWorker:
+    """Builds the faust app and wires the processor, topics, table and metrics together."""
+
+    def __init__(self, settings: WorkerSettings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = s = settings
+        self.topics = Topics(s.topic_prefix)
+        self.registry = registry or CollectorRegistry()
+        self.metrics = WorkerMetrics(self.registry, s.max_models)
+        self.app = faust.App(
+            s.app_id,
+            broker=_broker_url(s.kafka_bootstrap),
+            store="memory://",
+            topic_partitions=s.partitions,
+            topic_replication_factor=1,
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            web_host=s.web_host,
+            web_port=s.web_port,
+            datadir=s.data_dir,
+            table_standby_replicas=0,
+            producer_acks=-1,
+            producer_request_timeout=60.0,
+            broker_commit_every=s.batch_size,
+            broker_commit_interval=1.0,
+            stream_wait_empty=False,
+            autodiscover=False,
+        )
+        self.table: ModelStateTable = self.app.tables.add(  # type: ignore[assignment]
+            ModelStateTable(
+                self.app,
+                name="model-state",
+                beacon=self.app.tables.beacon,
+                partitions=s.partitions,
+                key_type=str,
+                value_type=bytes,
+                help="per-(model, bucket) histograms and model meta",
+            )
+        )
+        raw: dict[str, Any] = {
+            "key_type": bytes,
+            "value_type": bytes,
+            "key_serializer": "raw",
+            "value_serializer": "raw",
+            "partitions": s.partitions,
+        }
+        self.events_topic = self.app.topic(self.topics.events, **raw)
+        self.control_topic = self.app.topic(self.topics.control, **raw)
+        self.dlq_topic = self.app.topic(self.topics.dlq, **raw)
+        self.results_topic = self.app.topic(self.topics.results, **raw)
+        self.alerts_topic = self.app.topic(self.topics.alerts, **raw)
+        self.baselines_topic = self.app.topic(self.topics.baselines, **raw)
+        self.processor = Processor(
+            WindowSpec(s.bucket_seconds, s.recent_seconds, s.baseline_seconds, s.lateness_seconds),
+            DetectionPolicy(min_recent=s.min_recent, min_baseline=s.min_baseline, n_bins=s.n_bins),
+            Hysteresis(s.alert_open_after, s.alert_resolve_after),
+            HistogramSettings(
+                s.relative_accuracy, s.max_categories, s.max_streams_per_model, s.max_models
+            ),
+            EventLimits(),
+            self.table,
+        )
+        self._wire()
+
+    def _wire(self) -> None:
+        app, s = self.app, self.settings
+
+        @app.agent(self.events_topic, name="process-events")
+        async def process_events(stream: faust.StreamT[bytes]) -> None:
+            batches = stream.take_events(  # type: ignore[attr-defined]
+                s.batch_size, within=s.batch_within
+            )
+            async for events in batches:
+                records = [
+                    RawRecord(
+                        e.message.partition,
+                        e.message.offset,
+                        e.message.key,
+                        e.message.value or b"",
+                        e.message.timestamp,
+                    )
+                    for e in events
+                ]
+                started = time.perf_counter()
+                out = self.processor.process(records, now=time.time())
+                await self._emit(out, time.perf_counter() - started)
+
+        @app.agent(self.control_topic, name="control")
+        async def control(stream: faust.StreamT[bytes]) -> None:
+            async for event in stream.events():
+                try:
+                    command = orjson.loads(event.message.value or b"")
+                except orjson.JSONDecodeError:
+                    log.warning("ignoring a control record that is not JSON")
+                    continue
+                out = self.processor.control(event.message.partition, command, time.time())
+                await self._emit(out, 0.0)
+
+        @app.timer(max(1.0, min(s.idle_close_seconds / 4, 30.0)))
+        async def close_idle() -> None:
+            out = self.processor.close_idle(time.time(), s.idle_close_seconds)
+            if out.reports or out.writes:
+                await self._emit(out, 0.0)
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def forget_state(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+            self.processor.reset()
+
+        from faust.sensors.prometheus import setup_prometheus_sensors
+
+        setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
+
+    async def _emit(self, out: Output, elapsed: float) -> None:
+        for key, (partition, value) in out.writes.items():
+            token = _WRITE_PARTITION.set(partition)
+            try:
+                if value is None:
+                    if key in self.table:
+                        del self.table[key]
+                else:
+                    self.table[key] = value
+            finally:
+                _WRITE_PARTITION.reset(token)
+        for rej in out.rejected:
+            headers = [("reason", rej.reason.encode()), ("error", rej.error[:2000].encode())]
+            await self.dlq_topic.send(key=rej.record.key, value=rej.record.value, headers=headers)
+        for report in out.reports:
+            model_key = report.model_id.encode()
+            for result in report.results:
+                await self.results_topic.send(key=model_key, value=orjson.dumps(result))
+            for alert in report.alerts:
+                await self.alerts_topic.send(key=model_key, value=orjson.dumps(alert))
+        for snapshot in out.baselines:
+            await self.baselines_topic.send(
+                key=snapshot["model_id"].encode(), value=orjson.dumps(snapshot)
+            )
+        self.metrics.observe(out, self._open_alerts(), elapsed)
+
+    def _open_alerts(self) -> dict[str, int]:
+        return {
+            m: sum(a.open for a in rt.meta.alerts.values())
+            for m, rt in self.processor.models.items()
+        }

@@ -1,0 +1,79 @@
+"""`driftmon worker`: run the stream processor (faust) and its PostgreSQL sinks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from stream_app.config import WorkerSettings
+
+log = logging.getLogger(__name__)
+# faust's CLI levels are crit|error|warn|info|debug
+_FAUST_LEVELS = {
+    "critical": "crit",
+    "error": "error",
+    "warning": "warn",
+    "info": "info",
+    "debug": "debug",
+}
+
+HELP = """Consume inference events, keep event-time histograms per model, evaluate drift each
+time a bucket closes, and publish results to Kafka, PostgreSQL and /metrics.
+Every option is also a DRIFT_* environment variable (e.g. DRIFT_KAFKA_BOOTSTRAP,
+DRIFT_BUCKET_SECONDS); run `driftmon worker --settings` to print them all with defaults."""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("worker", help="run the drift stream processor", description=HELP)
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (DRIFT_KAFKA_BOOTSTRAP)")
+    p.add_argument("--database-url", help="PostgreSQL for the sinks (DRIFT_DATABASE_URL)")
+    p.add_argument("--web-port", type=int, help="port of /metrics (DRIFT_WEB_PORT)")
+    p.add_argument("--no-sinks", action="store_true", help="do not run the PostgreSQL sinks")
+    p.add_argument("--settings", action="store_true", help="print every setting and exit")
+    p.set_defaults(func=run)
+
+
+def _settings(args: argparse.Namespace) -> WorkerSettings:
+    overrides = {
+        k: v
+        for k, v in {
+            "kafka_bootstrap": args.bootstrap,
+            "database_url": args.database_url,
+            "web_port": args.web_port,
+        }.items()
+        if v is not None
+    }
+    if args.no_sinks:
+        overrides["sinks_enabled"] = False
+    return WorkerSettings(**overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.settings:
+        for name, field in WorkerSettings.model_fields.items():
+            print(f"DRIFT_{name.upper():28} {getattr(settings, name)!r:40} {field.description}")
+        return 0
+    import faust
+
+    from sql.migrations import migrate
+    from stream_app.app import DriftWorker
+    from stream_app.runner import ensure_topics, start_sinks
+
+    worker = DriftWorker(settings)
+    ensure_topics(settings, worker.topics)
+    sinks = []
+    if settings.sinks_enabled:
+        migrate(settings.database_url)
+        sinks = start_sinks(settings, worker.topics)
+    try:
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+        faust.Worker(
+            worker.app, loglevel=_FAUST_LEVELS.get(level, "info")
+        ).execute_from_commandline()
+    finally:
+        for sink in sinks:
+            sink.stop()
+        for sink in sinks:
+            sink.join(10)
+    return 0

@@ -1,0 +1,50 @@
+"""Worker settings: one pydantic-settings class, env prefix ``DRIFT_``, local defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DRIFT_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    topic_prefix: str = Field("", description="prefix for every topic name (several deployments)")
+    partitions: int = Field(8, ge=1, description="partitions of the topics the worker declares")
+    app_id: str = Field("driftmon", description="faust app id = consumer group and table prefix")
+    database_url: str = Field(
+        "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL for the sinks"
+    )
+    # event-time windows (seconds)
+    bucket_seconds: int = Field(300, ge=1, description="bucket size; evaluation cadence")
+    recent_seconds: int = Field(3600, ge=1, description="recent window span")
+    baseline_seconds: int = Field(86400, ge=1, description="rolling baseline span before recent")
+    lateness_seconds: int = Field(60, ge=0, description="a bucket closes at end + lateness")
+    idle_close_seconds: float = Field(
+        120.0, gt=0, description="wall-clock idleness after which a model's open bucket closes"
+    )
+    # detection
+    min_recent: int = Field(200, ge=1, description="fewer recent samples → insufficient_data")
+    min_baseline: int = Field(1000, ge=1, description="fewer baseline samples → insufficient_data")
+    n_bins: int = Field(10, ge=2, description="quantile bins of the baseline")
+    relative_accuracy: float = Field(0.01, gt=0, lt=1, description="numeric bucket width")
+    max_categories: int = Field(100, ge=2, description="distinct values kept per categorical")
+    alert_open_after: int = Field(1, ge=1, description="drifted evaluations before an alert")
+    alert_resolve_after: int = Field(3, ge=1, description="ok evaluations before it resolves")
+    # limits (bounded state and series)
+    max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")
+    max_streams_per_model: int = Field(200, ge=1, description="streams kept per model")
+    # batching
+    batch_size: int = Field(2000, ge=1, description="records taken per batch")
+    batch_within: float = Field(0.5, gt=0, description="seconds to wait to fill a batch")
+    # sinks
+    sinks_enabled: bool = Field(True, description="run the PostgreSQL sinks in this process")
+    inference_logs_enabled: bool = Field(True, description="store raw inferences")
+    inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
+    # web / metrics
+    web_host: str = Field("127.0.0.1", description="faust web server host (/metrics)")
+    web_port: int = Field(6066, description="faust web server port (/metrics)")
+    data_dir: str = Field("/tmp/driftmon-worker", description="faust data directory")
+    grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
+    grafana_token: str = Field("", description="Grafana service account token")

@@ -1,0 +1,135 @@
+"""The worker's Prometheus metrics (names in docs/architecture.md), on a registry passed in."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from stream_app.evaluation import ModelReport
+from stream_app.processor import Output
+
+GAUGES = {
+    "kl_divergence": "drift_kl_divergence",
+    "cosine_similarity": "drift_cosine_similarity",
+    "psi": "drift_psi",
+    "js_distance": "drift_js_distance",
+    "hellinger": "drift_hellinger_distance",
+    "wasserstein": "drift_wasserstein_normed",
+    "ks_statistic": "drift_ks_statistic",
+    "chi2_pvalue": "drift_chi2_pvalue",
+}
+
+
+class WorkerMetrics:
+    def __init__(self, registry: CollectorRegistry, max_series_models: int = 1000) -> None:
+        labels = ["model_id", "stream"]
+        self.stats = {
+            k: Gauge(n, f"{k} of recent vs baseline", labels, registry=registry)
+            for k, n in GAUGES.items()
+        }
+        self.detected = Gauge(
+            "drift_detected", "1 drift, 0 ok (absent: insufficient data)", labels, registry=registry
+        )
+        self.drifted_share = Gauge(
+            "drift_model_drifted_share",
+            "share of drifted input streams",
+            ["model_id"],
+            registry=registry,
+        )
+        self.prediction_drift = Gauge(
+            "drift_model_prediction_drift",
+            "1 when a prediction stream drifts",
+            ["model_id"],
+            registry=registry,
+        )
+        self.window_events = Gauge(
+            "drift_window_events",
+            "samples in the window",
+            ["model_id", "window"],
+            registry=registry,
+        )
+        self.events = Counter(
+            "drift_events", "valid inferences counted", ["model_id"], registry=registry
+        )
+        self.rejected = Counter(
+            "drift_events_rejected", "records sent to the DLQ", ["reason"], registry=registry
+        )
+        self.late = Counter(
+            "drift_late_events",
+            "events too late for any window, dropped",
+            ["model_id"],
+            registry=registry,
+        )
+        self.eval_seconds = Histogram(
+            "drift_evaluation_duration_seconds",
+            "time to evaluate one model window",
+            registry=registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        self.last_eval = Gauge(
+            "drift_last_evaluation_timestamp_seconds",
+            "wall-clock time of the last evaluation",
+            ["model_id"],
+            registry=registry,
+        )
+        self.alerts_open = Gauge(
+            "drift_alerts_open", "open drift alerts", ["model_id"], registry=registry
+        )
+        self.consumer_lag = Gauge(
+            "drift_consumer_lag_records",
+            "records behind the end",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self._models: set[str] = set()
+        self._detected: set[tuple[str, str]] = set()
+        self._cap = max_series_models
+
+    def _admit(self, model_id: str) -> bool:
+        """Bound the series count: only the first ``max_series_models`` models get series."""
+        if model_id in self._models or len(self._models) < self._cap:
+            self._models.add(model_id)
+            return True
+        return False
+
+    def observe(self, out: Output, open_alerts: dict[str, int], elapsed: float) -> None:
+        for rej in out.rejected:
+            self.rejected.labels(rej.reason.split(",")[0]).inc()
+        for model_id, n in out.counted.items():
+            if self._admit(model_id):
+                self.events.labels(model_id).inc(n)
+        for model_id, n in out.late.items():
+            if self._admit(model_id):
+                self.late.labels(model_id).inc(n)
+        for report in out.reports:
+            self._report(report, open_alerts.get(report.model_id, 0))
+        if out.reports:
+            per = elapsed / len(out.reports)
+            for _ in out.reports:
+                self.eval_seconds.observe(per)
+
+    def _report(self, report: ModelReport, open_alerts: int) -> None:
+        model = report.model_id
+        if not self._admit(model):
+            return
+        for ev in report.evaluations:
+            for metric, value in ev.metrics.items():
+                if metric in self.stats:
+                    self.stats[metric].labels(model, ev.stream).set(value)
+            key = (model, ev.stream)
+            if ev.status == "insufficient_data":
+                if key in self._detected:
+                    self.detected.remove(*key)
+                    self._detected.discard(key)
+            else:
+                self.detected.labels(*key).set(1 if ev.status == "drift" else 0)
+                self._detected.add(key)
+        recent = max((e.recent_count for e in report.evaluations), default=0)
+        baseline = max((e.baseline_count for e in report.evaluations), default=0)
+        self.window_events.labels(model, "recent").set(recent)
+        self.window_events.labels(model, "baseline").set(baseline)
+        self.drifted_share.labels(model).set(report.verdict.drifted_input_share)
+        self.prediction_drift.labels(model).set(1 if report.verdict.prediction_drift else 0)
+        self.last_eval.labels(model).set(time.time())
+        self.alerts_open.labels(model).set(open_alerts)

@@ -1,0 +1,381 @@
+"""The stream processor's logic, independent of faust: batches in, table writes and messages out.
+
+``Processor.process`` takes raw records of one batch, decodes them, adds them to per-(model,
+bucket) histograms, advances each model's event-time watermark and evaluates every window that
+closes. It reads state through ``Store.get`` and returns everything to write, so the faust agent
+stays thin and the logic is tested without a broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from drift import (
+    DetectionPolicy,
+    EventLimits,
+    Histogram,
+    Hysteresis,
+    InferenceEvent,
+    NumericHistogram,
+    WindowSums,
+    decode_record,
+)
+from drift.categorical import CategoricalHistogram
+from drift.columns import ColumnBatch, to_columns
+from stream_app.evaluation import ModelReport, evaluate_model
+from stream_app.state import (
+    BucketRecord,
+    ModelMeta,
+    PinnedBaseline,
+    bucket_key,
+    meta_key,
+    pinned_key,
+)
+from stream_app.windows import WindowSpec
+
+log = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp: float  # broker timestamp (s): the ingest time of events without one
+
+
+@dataclass(frozen=True)
+class Rejected:
+    record: RawRecord
+    reason: str
+    error: str
+
+
+@dataclass
+class Output:
+    writes: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
+    reports: list[ModelReport] = field(default_factory=list)
+    baselines: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    replayed: int = 0
+
+
+@dataclass
+class Runtime:
+    """A model's state in memory: its meta, held buckets, and the running window sums."""
+
+    meta: ModelMeta
+    buckets: dict[int, BucketRecord]
+    sums: WindowSums
+    pinned: PinnedBaseline | None
+    last_seen: float = 0.0  # wall clock, for the idle timer
+    dirty: set[int] = field(default_factory=set)
+
+
+def _histograms(
+    cols: ColumnBatch, rows: np.ndarray, settings: HistogramSettings, allowed: set[str]
+) -> dict[str, Histogram]:
+    out: dict[str, Histogram] = {}
+    for name, values in cols.numeric.items():
+        if name in allowed:
+            h = NumericHistogram(settings.relative_accuracy)
+            h.update(values[rows])
+            out[name] = h
+    for name, cats in cols.categorical.items():
+        if name in allowed:
+            c = CategoricalHistogram(settings.max_categories)
+            c.update([cats[i] for i in rows])
+            out[name] = c
+    return out
+
+
+@dataclass(frozen=True)
+class HistogramSettings:
+    relative_accuracy: float = 0.01
+    max_categories: int = 100
+    max_streams_per_model: int = 200
+    max_models: int = 1000
+
+
+class Processor:
+    def __init__(
+        self,
+        spec: WindowSpec,
+        policy: DetectionPolicy,
+        hysteresis: Hysteresis,
+        hist: HistogramSettings,
+        limits: EventLimits,
+        store: Store,
+    ) -> None:
+        self.spec, self.policy, self.hysteresis = spec, policy, hysteresis
+        self.hist, self.limits, self.store = hist, limits, store
+        self.models: dict[str, Runtime] = {}
+
+    def reset(self) -> None:
+        """Forget cached state (after a rebalance); it reloads from the table on next use."""
+        self.models.clear()
+
+    # --- loading ---------------------------------------------------------------------------
+    def _runtime(self, model_id: str, partition: int) -> Runtime:
+        rt = self.models.get(model_id)
+        if rt is not None:
+            return rt
+        raw = self.store.get(meta_key(model_id))
+        meta = ModelMeta.from_bytes(raw) if raw else ModelMeta(model_id, partition)
+        buckets = {}
+        for start in meta.buckets:
+            data = self.store.get(bucket_key(model_id, start))
+            if data is not None:
+                buckets[start] = BucketRecord.from_bytes(data)
+        pinned_raw = self.store.get(pinned_key(model_id))
+        pinned = PinnedBaseline.from_bytes(pinned_raw) if pinned_raw else None
+        rt = Runtime(meta, buckets, WindowSums(), pinned)
+        self._rebuild_sums(rt)
+        self.models[model_id] = rt
+        return rt
+
+    def _rebuild_sums(self, rt: Runtime) -> None:
+        rt.sums = WindowSums()
+        end = rt.meta.next_end
+        if end is None:
+            return
+        for start, rec in rt.buckets.items():
+            side = self.spec.side(start, end)
+            if side == "recent":
+                rt.sums.add_to_recent(rec.hists)
+            elif side == "baseline":
+                rt.sums.add_to_baseline(rec.hists)
+
+    # --- batches -----------------------------------------------------------------------------
+    def process(self, records: Iterable[RawRecord], now: float) -> Output:
+        out = Output()
+        by_model: dict[str, list[tuple[RawRecord, InferenceEvent]]] = defaultdict(list)
+        for rec in records:
+            self._decode(rec, by_model, out)
+        for model_id, items in by_model.items():
+            partition = items[0][0].partition
+            rt = self._runtime(model_id, partition)
+            rt.last_seen = now
+            self._apply(rt, items, out)
+            self._advance(rt, out)
+            self._flush(rt, out)
+        return out
+
+    def _decode(
+        self,
+        rec: RawRecord,
+        by_model: dict[str, list[tuple[RawRecord, InferenceEvent]]],
+        out: Output,
+    ) -> None:
+        decoded = decode_record(rec.value, self.limits)
+        if decoded.errors:
+            reasons = sorted({e.reason for e in decoded.errors})
+            message = "; ".join(str(e) for e in decoded.errors[:20])
+            out.rejected.append(Rejected(rec, ",".join(reasons), message))
+        for event in decoded.events:
+            if (
+                event.model_id not in self.models
+                and len(self.models) >= self.hist.max_models
+                and event.model_id not in by_model
+            ):
+                out.rejected.append(
+                    Rejected(
+                        rec,
+                        "too_many_models",
+                        f"model {event.model_id!r}: worker holds "
+                        f"{self.hist.max_models} models already",
+                    )
+                )
+                continue
+            by_model[event.model_id].append((rec, event))
+
+    def _apply(
+        self, rt: Runtime, items: list[tuple[RawRecord, InferenceEvent]], out: Output
+    ) -> None:
+        meta = rt.meta
+        events = [e for _, e in items]
+        offsets = np.fromiter((r.offset for r, _ in items), np.int64, len(items))
+        ingest = np.fromiter((r.timestamp for r, _ in items), np.float64, len(items))
+        cols = to_columns(events, default_time=math.nan, known_kinds=self._kinds(rt))
+        ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
+        starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
+        allowed = self._allowed_streams(rt, cols)
+        batch_max = {r.partition: r.offset for r, _ in items}
+        if meta.next_end is None:
+            meta.next_end = int(starts.min()) + self.spec.bucket
+        for start in np.unique(starts).tolist():
+            rows = np.flatnonzero(starts == start)
+            side = self.spec.side(start, meta.next_end)
+            if side == "expired":
+                out.late[meta.model_id] += len(rows)
+                meta.late_dropped += len(rows)
+                continue
+            rec = rt.buckets.get(start) or BucketRecord(start)
+            fresh = rows[offsets[rows] > rec.applied.get(meta.partition, -1)]
+            out.replayed += len(rows) - len(fresh)
+            if len(fresh) == 0:
+                continue
+            delta = _histograms(cols, fresh, self.hist, allowed)
+            for name, h in delta.items():
+                held = rec.hists.get(name)
+                if held is None:
+                    rec.hists[name] = h
+                else:
+                    held += h  # type: ignore[operator,unused-ignore]
+            rec.applied[meta.partition] = batch_max[meta.partition]
+            rt.buckets[start] = rec
+            rt.dirty.add(start)
+            out.counted[meta.model_id] += len(fresh)
+            if side == "recent":
+                rt.sums.add_to_recent(delta)
+            elif side == "baseline":
+                rt.sums.add_to_baseline(delta)
+        meta.watermark = max(meta.watermark, float(ts.max()))
+
+    def _kinds(self, rt: Runtime) -> dict[str, Any]:
+        for rec in rt.buckets.values():
+            return {
+                n: "numeric" if isinstance(h, NumericHistogram) else "categorical"
+                for n, h in rec.hists.items()
+            }
+        return {}
+
+    def _allowed_streams(self, rt: Runtime, cols: ColumnBatch) -> set[str]:
+        known = set(rt.sums.streams())
+        for rec in rt.buckets.values():
+            known.update(rec.hists)
+        room = self.hist.max_streams_per_model - len(known)
+        new = sorted(set(cols.kinds()) - known)
+        return known | set(new[: max(room, 0)])
+
+    # --- window movement ---------------------------------------------------------------------
+    def _advance(self, rt: Runtime, out: Output) -> None:
+        meta, spec = rt.meta, self.spec
+        assert meta.next_end is not None
+        while spec.closes(meta.next_end, meta.watermark):
+            if not rt.sums.streams() and not self._skip_empty(rt):
+                break
+            if not spec.closes(meta.next_end, meta.watermark):
+                break
+            self._evaluate(rt, out)
+            self._slide(rt, out)
+
+    def _skip_empty(self, rt: Runtime) -> bool:
+        """No data in the window: jump to the first window holding data (a gap in event time,
+        instead of evaluating thousands of empty windows). False when nothing lies ahead."""
+        meta, spec = rt.meta, self.spec
+        assert meta.next_end is not None
+        ahead = [start for start in rt.buckets if start >= meta.next_end]
+        if not ahead:
+            meta.next_end = spec.bucket_of(meta.watermark - spec.lateness) + spec.bucket
+            return False
+        meta.next_end = min(ahead) + spec.bucket
+        self._rebuild_sums(rt)
+        return True
+
+    def close_idle(self, now: float, idle_seconds: float) -> Output:
+        """Close the open bucket of every model that sent nothing for ``idle_seconds``."""
+        out = Output()
+        for rt in list(self.models.values()):
+            end = rt.meta.next_end
+            if end is None or now - rt.last_seen < idle_seconds or rt.meta.watermark >= end:
+                continue
+            if not any(start < end for start in rt.buckets if start >= end - self.spec.bucket):
+                continue
+            rt.meta.watermark = float(end + self.spec.lateness)
+            self._advance(rt, out)
+            self._flush(rt, out)
+        return out
+
+    def _evaluate(self, rt: Runtime, out: Output) -> None:
+        meta = rt.meta
+        assert meta.next_end is not None
+        policy = self.policy.with_overrides(meta.thresholds) if meta.thresholds else self.policy
+        report = evaluate_model(meta, rt.sums, rt.pinned, policy, self.hysteresis, self.spec)
+        if report is not None:
+            out.reports.append(report)
+
+    def _slide(self, rt: Runtime, out: Output) -> None:
+        meta, spec = rt.meta, self.spec
+        assert meta.next_end is not None
+        end = meta.next_end
+        entering, to_baseline = end, end - spec.recent
+        leaving = end - spec.recent - spec.baseline
+        if entering in rt.buckets:
+            rt.sums.add_to_recent(rt.buckets[entering].hists)
+        if to_baseline in rt.buckets:
+            rt.sums.remove_from_recent(rt.buckets[to_baseline].hists)
+            rt.sums.add_to_baseline(rt.buckets[to_baseline].hists)
+        if leaving in rt.buckets:
+            rt.sums.remove_from_baseline(rt.buckets[leaving].hists)
+        meta.next_end = end + spec.bucket
+        for start in [s for s in rt.buckets if spec.side(s, meta.next_end) == "expired"]:
+            del rt.buckets[start]
+            rt.dirty.discard(start)
+            out.writes[bucket_key(meta.model_id, start)] = (meta.partition, None)
+
+    def _flush(self, rt: Runtime, out: Output) -> None:
+        meta = rt.meta
+        for start in rt.dirty:
+            out.writes[bucket_key(meta.model_id, start)] = (
+                meta.partition,
+                rt.buckets[start].to_bytes(),
+            )
+        rt.dirty.clear()
+        meta.buckets = sorted(rt.buckets)
+        out.writes[meta_key(meta.model_id)] = (meta.partition, meta.to_bytes())
+
+    # --- control commands --------------------------------------------------------------------
+    def control(self, partition: int, command: dict[str, Any], now: float) -> Output:
+        out = Output()
+        model_id = str(command.get("model_id", ""))
+        action = command.get("action")
+        rt = self._runtime(model_id, partition)
+        if action == "set_thresholds":
+            rt.meta.thresholds = dict(command.get("thresholds") or {})
+        elif action == "pin_baseline":
+            self._pin(rt, now, out)
+        elif action == "unpin_baseline":
+            rt.meta.pinned, rt.pinned = False, None
+            out.writes[pinned_key(model_id)] = (rt.meta.partition, None)
+            out.baselines.append({"action": "unpin", "model_id": model_id})
+        else:
+            log.warning("ignoring unknown control action %r for model %r", action, model_id)
+            return out
+        self._flush(rt, out)
+        return out
+
+    def _pin(self, rt: Runtime, now: float, out: Output) -> None:
+        meta, spec = rt.meta, self.spec
+        if meta.next_end is None:
+            log.warning("cannot pin a baseline for %r: no data yet", meta.model_id)
+            return
+        hists = {s: rt.sums.baseline(s) for s in rt.sums.streams()}
+        start = meta.next_end - spec.recent - spec.baseline
+        rt.pinned = PinnedBaseline(hists, start, meta.next_end - spec.recent)
+        meta.pinned = True
+        out.writes[pinned_key(meta.model_id)] = (meta.partition, rt.pinned.to_bytes())
+        out.baselines.append(
+            {
+                "action": "pin",
+                "model_id": meta.model_id,
+                "window_start": start,
+                "window_end": meta.next_end - spec.recent,
+                "pinned_at": now,
+                "histograms": {s: h.to_bytes().hex() for s, h in hists.items()},
+            }
+        )

@@ -1,0 +1,136 @@
+"""What each sink writes: drift results, alert transitions, baselines, inference logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import psycopg
+from confluent_kafka import Message
+from psycopg.types.json import Jsonb
+
+from drift import EventLimits, decode_record, histogram_from_bytes
+from drift.histogram import NumericHistogram
+from stream_app import queries
+
+METRIC_COLUMNS = (
+    "kl_divergence",
+    "cosine_similarity",
+    "psi",
+    "js_distance",
+    "hellinger",
+    "wasserstein",
+    "ks_statistic",
+    "chi2_pvalue",
+)
+
+
+def _drift_run(result: dict[str, Any]) -> dict[str, Any]:
+    row = {**result, **{m: result["metrics"].get(m) for m in METRIC_COLUMNS}}
+    row["bins"] = Jsonb(result["bins"]) if result.get("bins") is not None else None
+    return row
+
+
+class OutputWriter:
+    """Writes drift-results, drift-alerts and drift-baselines messages (dispatch by topic)."""
+
+    def __init__(self, results_topic: str, alerts_topic: str, baselines_topic: str) -> None:
+        self.results, self.alerts, self.baselines = results_topic, alerts_topic, baselines_topic
+
+    def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
+        runs: list[dict[str, Any]] = []
+        opens: list[dict[str, Any]] = []
+        resolves: list[dict[str, Any]] = []
+        models: set[str] = set()
+        with conn.cursor() as cur:
+            for msg in msgs:
+                body = orjson.loads(msg.value() or b"null")
+                topic = msg.topic()
+                if topic == self.results:
+                    runs.append(_drift_run(body))
+                    models.add(body["model_id"])
+                elif topic == self.alerts:
+                    (opens if body["transition"] == "open" else resolves).append(body)
+                elif topic == self.baselines:
+                    self._baseline(cur, body)
+            cur.executemany(queries.UPSERT_MODEL, [(m,) for m in sorted(models)])
+            if runs:
+                cur.executemany(queries.UPSERT_DRIFT_RUN, runs)
+            if opens:
+                cur.executemany(queries.OPEN_ALERT, opens)
+            if resolves:
+                cur.executemany(queries.RESOLVE_ALERT, resolves)
+
+    @staticmethod
+    def _baseline(cur: psycopg.Cursor[Any], body: dict[str, Any]) -> None:
+        if body["action"] == "unpin":
+            cur.execute(queries.DELETE_BASELINES, (body["model_id"],))
+            return
+        cur.execute(queries.DELETE_BASELINES, (body["model_id"],))
+        for stream, hexed in body["histograms"].items():
+            raw = bytes.fromhex(hexed)
+            hist = histogram_from_bytes(raw)
+            kind = "numeric" if isinstance(hist, NumericHistogram) else "categorical"
+            cur.execute(
+                queries.UPSERT_BASELINE,
+                (
+                    body["model_id"],
+                    stream,
+                    kind,
+                    raw,
+                    hist.count + hist.missing,
+                    body["window_start"],
+                    body["window_end"],
+                    body["pinned_at"],
+                ),
+            )
+
+
+def _sampled(event_id: str, rate: float) -> bool:
+    """Deterministic sampling by event id, so a replay keeps exactly the same events."""
+    if rate >= 1.0:
+        return True
+    digest = hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < rate
+
+
+class InferenceLogWriter:
+    """Stores raw inferences: COPY into a staging table, then INSERT … ON CONFLICT DO NOTHING."""
+
+    def __init__(self, sample_rate: float = 1.0, limits: EventLimits | None = None) -> None:
+        self.rate = sample_rate
+        self.limits = limits or EventLimits()
+        self._days: set[dt.date] = set()
+
+    def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
+        rows = []
+        for msg in msgs:
+            ingest = (msg.timestamp()[1] or 0) / 1000.0
+            for ev in decode_record(msg.value() or b"", self.limits).events:
+                if _sampled(ev.event_id, self.rate):
+                    ts = dt.datetime.fromtimestamp(ev.timestamp or ingest, dt.UTC)
+                    rows.append(
+                        (
+                            ev.model_id,
+                            ev.event_id,
+                            ts,
+                            Jsonb(ev.input_data),
+                            Jsonb(ev.prediction),
+                            ev.confidence,
+                            Jsonb(ev.metadata),
+                        )
+                    )
+        if not rows:
+            return
+        with conn.cursor() as cur:
+            for day in {r[2].date() for r in rows} - self._days:
+                cur.execute(queries.ENSURE_PARTITION, (day,))
+                self._days.add(day)
+            cur.execute(queries.STAGE_LOGS)
+            with cur.copy(queries.COPY_LOGS) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(queries.MERGE_LOGS)
