@@ -1,0 +1,28 @@
+# Targets CI and developers share. `make test` and `make demo` work on a fresh machine.
+VENV := .venv/bin
+
+.PHONY: setup lint test test-unit demo demo-down bench
+
+setup:
+	bash scripts/setup.sh
+
+lint: setup
+	$(VENV)/ruff check .
+	$(VENV)/mypy
+
+test: setup
+	CI=$${CI:-false} $(VENV)/pytest -q
+
+test-unit: setup
+	$(VENV)/pytest -q -m unit
+
+demo: setup
+	$(VENV)/driftmon stack demo
+
+demo-down:
+	$(VENV)/driftmon stack down
+
+bench: setup
+	$(VENV)/python bench/bench_drift.py
+	$(VENV)/python bench/bench_api.py
+	$(VENV)/python bench/bench_worker.py
