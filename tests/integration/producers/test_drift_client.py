@@ -137,7 +137,9 @@ def test_unreachable_broker_fails_fast_and_names_it(kafka, own_broker, topic_pre
 def test_close_with_broker_down_counts_the_lost_inferences(own_broker, topic_prefix):
     topic = f"{topic_prefix}-down"
     own_broker.create_topics([topic], partitions=1)
-    client = DriftClient(own_broker.bootstrap, topic=topic, batch_size=10, max_delay=60)
+    client = DriftClient(
+        own_broker.bootstrap, topic=topic, batch_size=10, max_delay=60, connect_timeout=2
+    )
     for i in range(30):
         client.log("m1", {"x": i}, 1, 0.5)
     client.flush(30)
