@@ -9,7 +9,8 @@
 needs only confluent-kafka, orjson and numpy (httpx for the HTTP client).
 """
 
-from producers.client import DeliveryFailure, DriftClient
+from producers.client import DriftClient
+from producers.delivery import DeliveryFailure
 from producers.errors import (
     BrokerUnavailable,
     DeliveryError,

@@ -9,22 +9,20 @@ model id) when the batch is full or its oldest inference waited ``max_delay`` se
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from producers import records
 from producers.buffer import Batch, ModelBuffers
+from producers.delivery import DeliveryFailure, DeliveryLedger
 from producers.errors import (
     BrokerUnavailable,
-    DeliveryError,
     DriftError,
     FlushTimeout,
     UnknownTopic,
@@ -35,14 +33,6 @@ logger = logging.getLogger(__name__)
 # = drift.topics.INFERENCE_EVENTS (a unit test checks). Not imported: importing the `drift`
 # package pulls scipy, which the SDK's few dependencies do not include.
 INFERENCE_EVENTS = "inference-events"
-
-
-@dataclass(frozen=True)
-class DeliveryFailure:
-    """A record the broker did not acknowledge: how many inferences it carried, and why."""
-
-    inferences: int
-    reason: str
 
 
 def producer_config(
@@ -91,11 +81,7 @@ class DriftClient:
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._closed = False
-        self.delivered = 0
-        self.failed = 0
-        self._produced = 0
-        self._failures: list[DeliveryFailure] = []
-        self._reported = 0  # failed inferences already raised as DeliveryError
+        self.ledger = DeliveryLedger()
 
     # -- public API -------------------------------------------------------------------------
     def log(
@@ -122,15 +108,22 @@ class DriftClient:
     @property
     def errors(self) -> list[DeliveryFailure]:
         """Every delivery failure so far (records the broker did not acknowledge)."""
-        with self._lock:
-            return list(self._failures)
+        return self.ledger.failures
+
+    @property
+    def delivered(self) -> int:
+        """Inferences the broker acknowledged."""
+        return self.ledger.delivered
+
+    @property
+    def failed(self) -> int:
+        """Inferences lost: not acknowledged (see ``errors``)."""
+        return self.ledger.failed
 
     @property
     def pending(self) -> int:
         """Inferences buffered or in flight, not yet acknowledged nor failed."""
-        with self._lock:
-            in_flight = self._produced - self.delivered - self.failed
-        return in_flight + len(self._buffers)
+        return self.ledger.in_flight + len(self._buffers)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Send every buffered inference and wait for the broker's acknowledgements.
@@ -147,7 +140,7 @@ class DriftClient:
             if not self._broker_answers():
                 raise BrokerUnavailable(self.bootstrap_servers, "flush timed out", self.pending)
             raise FlushTimeout(self.pending, timeout)
-        self._raise_failures()
+        self.ledger.raise_new_failures()
 
     def close(self, timeout: float = 30.0) -> None:
         """Flush, then stop. Inferences still undelivered at the deadline are purged and
@@ -162,7 +155,7 @@ class DriftClient:
             self.flush(timeout)
         except (BrokerUnavailable, FlushTimeout) as exc:
             self._purge(str(exc))
-            self._raise_failures()
+            self.ledger.raise_new_failures()
         finally:
             self._producer = None
 
@@ -236,9 +229,7 @@ class DriftClient:
     def _send(self, key: str, batch: list[bytes]) -> None:
         producer = self._ensure_producer()
         value = batch[0] if self._buffers.batch_size == 1 else records.join_record(batch)
-        on_delivery = functools.partial(self._on_delivery, len(batch))
-        with self._lock:
-            self._produced += len(batch)
+        on_delivery = self.ledger.callback(len(batch))
         while True:
             try:
                 producer.produce(self.topic, value, key.encode(), on_delivery=on_delivery)
@@ -246,17 +237,8 @@ class DriftClient:
             except BufferError:  # local queue full: serve callbacks, then retry
                 producer.poll(0.1)
             except KafkaException as exc:
-                self._on_delivery(len(batch), exc.args[0], None)
-                self._raise_failures()
-
-    def _on_delivery(self, count: int, err: KafkaError | None, msg: Message | None) -> None:
-        with self._lock:
-            if err is None:
-                self.delivered += count
-                return
-            self.failed += count
-            self._failures.append(DeliveryFailure(count, err.str()))
-        logger.warning("%d inference(s) not delivered: %s", count, err.str())
+                on_delivery(exc.args[0], None)
+                self.ledger.raise_new_failures()
 
     def _purge(self, reason: str) -> None:
         """Drop what the broker never took, counting it through the delivery callbacks."""
@@ -265,10 +247,3 @@ class DriftClient:
         self._producer.purge(in_queue=True, in_flight=True, blocking=False)
         self._producer.flush(1.0)
         logger.error("purged undelivered inferences on close: %s", reason)
-
-    def _raise_failures(self) -> None:
-        with self._lock:
-            new = self._failures[self._reported :]
-            self._reported = len(self._failures)
-        if new:
-            raise DeliveryError(sum(f.inferences for f in new), [f.reason for f in new])
