@@ -71,7 +71,7 @@ def create_app(
             yield
         finally:
             await ctx.pools.close()
-            await asyncio.to_thread(ctx.producer.close)
+            await ctx.producer.close()
 
     app = FastAPI(
         title="AI Drift Monitor API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan

@@ -24,7 +24,7 @@ def make_pool(conninfo: str, settings: Settings, name: str) -> Pool:
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "row_factory": dict_row,
-        "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        "options": f"-c statement_timeout={settings.db_statement_timeout_ms} -c timezone=UTC",
         "application_name": f"driftmon-api-{name}",
     }
     return AsyncConnectionPool(

@@ -1,8 +1,8 @@
 """A thin asyncio wrapper over one confluent-kafka producer.
 
-No network in ``__init__``: :meth:`EventProducer.start` builds the client and a daemon thread
-that serves its callbacks (``poll``). :meth:`send` resolves once the broker acknowledged the
-record (acks=all, idempotent), so the API answers 202 only for stored events.
+No network in ``__init__``: :meth:`EventProducer.start` builds the client and an asyncio task
+that serves its callbacks (``poll(0)`` on the event loop). :meth:`send` resolves once the broker
+acknowledged the record (acks=all, idempotent), so the API answers 202 only for stored events.
 
 Broker state is tracked so an outage answers 503 at once instead of after a timeout: librdkafka
 reports ``_ALL_BROKERS_DOWN`` through ``error_cb`` and failed deliveries mark the broker down; a
@@ -12,6 +12,7 @@ successful delivery or metadata probe (every ``probe_interval`` s while down) ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -54,24 +55,30 @@ class EventProducer:
         self._probe_interval = probe_interval
         self._timeout = config.get("message.timeout.ms", 30000) / 1000 + 1.0
         self._producer: Producer | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inflight = 0
         self.up = True
         self.last_error = ""
 
     def start(self) -> None:
-        """Build the client and start the thread that serves its callbacks."""
-        self._producer = Producer(self._config, error_cb=self._on_error, logger=log)
-        self._thread = threading.Thread(target=self._serve, name="kafka-poll", daemon=True)
-        self._thread.start()
+        """Build the client and the task serving its callbacks (call inside the event loop).
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Deliver what is queued (up to ``timeout``), then stop the thread."""
+        Callbacks are served by ``poll(0)`` on the event loop itself, every millisecond while
+        records are in flight: delivery reports resolve their futures without crossing threads.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._producer = Producer(self._config, error_cb=self._on_error, logger=log)
+        self._task = self._loop.create_task(self._serve(), name="kafka-poll")
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop serving callbacks, then deliver what is queued (up to ``timeout``)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._producer is not None:
-            self._producer.flush(timeout)
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+            await asyncio.to_thread(self._producer.flush, timeout)
 
     @property
     def client(self) -> Producer:
@@ -79,13 +86,14 @@ class EventProducer:
             raise RuntimeError("EventProducer.start() was not called")
         return self._producer
 
-    def _serve(self) -> None:
+    async def _serve(self) -> None:
         last_probe = 0.0
-        while not self._stop.is_set():
-            self.client.poll(0.05)
+        while True:
+            self.client.poll(0)
             if not self.up and time.monotonic() - last_probe > self._probe_interval:
+                await asyncio.to_thread(self._probe)
                 last_probe = time.monotonic()
-                self._probe()
+            await asyncio.sleep(0.001 if self._inflight else 0.02)
 
     def _probe(self) -> None:
         try:
@@ -105,6 +113,7 @@ class EventProducer:
             self._mark(False, err.str())
 
     def _settle(self, fut: asyncio.Future[None], err: KafkaError | None) -> None:
+        self._inflight -= 1
         if fut.done():
             return
         if err is None:
@@ -142,16 +151,21 @@ class EventProducer:
         self, loop: asyncio.AbstractEventLoop, topic: str, key: bytes, value: bytes
     ) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = loop.create_future()
+        thread = threading.get_ident()
 
         def delivered(err: KafkaError | None, _msg: Message) -> None:
             if err is None:
                 self.up = True
             elif err.code() in _DOWN_CODES:
                 self._mark(False, err.str())
-            loop.call_soon_threadsafe(self._settle, fut, err)
+            if threading.get_ident() == thread:
+                self._settle(fut, err)
+            else:  # flush() at shutdown serves callbacks on another thread
+                loop.call_soon_threadsafe(self._settle, fut, err)
 
         try:
             self.client.produce(topic, value, key, on_delivery=delivered)
+            self._inflight += 1
         except BufferError:
             fut.set_exception(BrokerUnavailable("local produce queue is full"))
         except KafkaException as exc:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api import cursor, queries
+from api.core.encoding import FastJSON
 from api.deps import ReaderDep, SettingsDep
 from api.params import NO_NUL, Cursor, Limit, ModelIdQuery, Since, StreamQuery, Until, window
 from api.schemas.alerts import AlertPage, NotificationPage
@@ -28,12 +29,12 @@ async def list_alerts(
     until: Until = None,
     limit: Limit = None,
     after: Cursor = None,
-) -> AlertPage:
+) -> FastJSON:
     """Alerts newest first (by opened_at); the time range applies to opened_at."""
     equals = {"status": status, "model_id": model_id, "stream": stream, "metric": metric}
     w = window(settings, equals, since, until, after, limit)
     rows, nxt = cursor.page(await queries.alerts(pool, w), w.limit, "opened_at")
-    return AlertPage.model_validate({"items": rows, "next_cursor": nxt})
+    return FastJSON({"items": rows, "next_cursor": nxt})
 
 
 @router.get("/notifications", response_model=NotificationPage, summary="Alertmanager notifications")
@@ -47,9 +48,9 @@ async def list_notifications(
     until: Until = None,
     limit: Limit = None,
     after: Cursor = None,
-) -> NotificationPage:
+) -> FastJSON:
     """What Alertmanager delivered to the webhook, newest first (by received_at)."""
     equals = {"status": status, "model_id": model_id, "alertname": alertname}
     w = window(settings, equals, since, until, after, limit)
     rows, nxt = cursor.page(await queries.notifications(pool, w), w.limit, "received_at")
-    return NotificationPage.model_validate({"items": rows, "next_cursor": nxt})
+    return FastJSON({"items": rows, "next_cursor": nxt})

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import cursor, queries
+from api.core.encoding import FastJSON
 from api.deps import ReaderDep, SettingsDep
 from api.params import Cursor, Limit, ModelIdQuery, Since, StreamQuery, Until, window
 from api.schemas.common import errors
@@ -16,10 +17,10 @@ router = APIRouter(prefix="/drift", tags=["drift"], responses=errors(401, 422, 5
 
 
 @router.get("/latest", response_model=DriftLatest, summary="Latest result per model and stream")
-async def latest(pool: ReaderDep, model_id: ModelIdQuery = None) -> DriftLatest:
+async def latest(pool: ReaderDep, model_id: ModelIdQuery = None) -> FastJSON:
     """The newest drift_runs row of every (model, stream), optionally for one model."""
     rows = await queries.drift_latest(pool, model_id)
-    return DriftLatest.model_validate({"items": rows})
+    return FastJSON({"items": rows})
 
 
 @router.get("/history", response_model=DriftHistory, summary="Drift results over time")
@@ -36,7 +37,7 @@ async def history(
     until: Until = None,
     limit: Limit = None,
     after: Cursor = None,
-) -> DriftHistory:
+) -> FastJSON:
     """drift_runs newest first, filtered, in pages (keyset cursor on window_end, id)."""
     w = window(
         settings,
@@ -47,4 +48,4 @@ async def history(
         limit,
     )
     rows, nxt = cursor.page(await queries.drift_history(pool, w, metric), w.limit, "window_end")
-    return DriftHistory.model_validate({"items": rows, "next_cursor": nxt})
+    return FastJSON({"items": rows, "next_cursor": nxt})
