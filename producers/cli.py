@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from producers.client import INFERENCE_EVENTS, DriftClient
+from producers.errors import DriftError
 from producers.generate import JsonlSink, KafkaSink, Plan, Sink, run
 from producers.scenarios import SCENARIOS, DriftSchedule, ModelSpec, default_model
 
@@ -146,15 +147,22 @@ def _sink(stack: ExitStack, args: argparse.Namespace) -> Sink:
     return JsonlSink(stack.enter_context(open(args.output, "wb")), single)
 
 
-def main(args: argparse.Namespace) -> int:
-    plan = plan_from_args(args)
-    with ExitStack() as stack:
+def _generate(plan: Plan, args: argparse.Namespace) -> int:
+    with ExitStack() as stack:  # closes the sink last: the Kafka client flushes on close
         sink = _sink(stack, args)
         progress = _progress(stack, plan.total, args.no_progress)
-        try:
-            written = run(plan, sink, speed=args.speed, progress=progress)
-        except BrokenPipeError:  # `driftmon generate --output - | head`: the reader left
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        return run(plan, sink, speed=args.speed, progress=progress)
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = plan_from_args(args)
+    try:
+        written = _generate(plan, args)
+    except BrokenPipeError:  # `driftmon generate --output - | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except DriftError as exc:  # broker down, unknown topic, lost deliveries: say so plainly
+        print(f"driftmon generate: {exc}", file=sys.stderr)
+        return 2
     print(f"generated {written} inferences ({plan.scenario.name})", file=sys.stderr)
     return 0
