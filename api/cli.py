@@ -17,9 +17,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "comes from DRIFT_* environment variables (DRIFT_DATABASE_URL, DRIFT_DATABASE_READ_URL, "
         "DRIFT_KAFKA_BOOTSTRAP, DRIFT_TOPIC_PREFIX, DRIFT_API_KEYS, ...); see api/core/config.py.",
     )
-    p.add_argument("--host", default=defaults.host, help=f"bind address (default {defaults.host})")
     p.add_argument(
-        "--port", type=int, default=defaults.port, help=f"port (default {defaults.port})"
+        "--host", default=defaults.api_host, help=f"bind address (default {defaults.api_host})"
+    )
+    p.add_argument(
+        "--port", type=int, default=defaults.api_port, help=f"port (default {defaults.api_port})"
     )
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument(

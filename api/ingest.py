@@ -81,25 +81,38 @@ def pack(
 ) -> list[tuple[bytes, bytes, list[int]]]:
     """Records ``(key, value, batch indexes)``: per model, JSON arrays within both limits."""
     now = time.time()
-    by_model: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
+    by_model: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for index, event in events:
-        by_model[event.model_id].append((index, canonical(event, now)))
+        body = event_to_json(event)
+        if body["timestamp"] is None:
+            body["timestamp"] = now
+        by_model[event.model_id].append((index, body))
     records: list[tuple[bytes, bytes, list[int]]] = []
     for model_id, items in by_model.items():
-        key = model_id.encode()
-        parts: list[bytes] = []
-        indexes: list[int] = []
-        size = 2
-        for index, value in items:
-            full = len(parts) >= record_max_events or size + len(value) + 1 > record_max_bytes
-            if parts and full:
-                records.append((key, b"[" + b",".join(parts) + b"]", indexes))
-                parts, indexes, size = [], [], 2
-            parts.append(value)
-            indexes.append(index)
-            size += len(value) + 1
-        records.append((key, b"[" + b",".join(parts) + b"]", indexes))
+        for start in range(0, len(items), record_max_events):
+            _split(
+                model_id.encode(),
+                items[start : start + record_max_events],
+                record_max_bytes,
+                records,
+            )
     return records
+
+
+def _split(
+    key: bytes,
+    items: list[tuple[int, dict[str, Any]]],
+    max_bytes: int,
+    out: list[tuple[bytes, bytes, list[int]]],
+) -> None:
+    """One array record of ``items``, halved until it fits ``max_bytes`` (one event may not)."""
+    value = orjson.dumps([body for _, body in items])
+    if len(value) <= max_bytes or len(items) == 1:
+        out.append((key, value, [index for index, _ in items]))
+        return
+    half = len(items) // 2
+    _split(key, items[:half], max_bytes, out)
+    _split(key, items[half:], max_bytes, out)
 
 
 def validate_all(

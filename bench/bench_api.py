@@ -31,10 +31,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drift.topics import Topics  # noqa: E402
-from harness import KafkaBroker, PostgresServer  # noqa: E402
-from harness.process import free_port  # noqa: E402
-from sql.migrations import migrate  # noqa: E402
+from drift.topics import Topics
+from harness import KafkaBroker, PostgresServer
+from harness.process import free_port
+from sql.migrations import migrate
 
 EVENT = {
     "model_id": "bench",
@@ -141,7 +141,8 @@ def line(name: str, r: dict[str, float], scale: int = 1) -> None:
         f" = {r['rps'] * scale:>10,.0f} inferences/s" if scale > 1 else ""
     )
     print(
-        f"{name:<44} {rate}  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  non-2xx {r['errors']:.0f}"
+        f"{name:<44} {rate}  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms"
+        f"  non-2xx {r['errors']:.0f}"
     )
 
 
@@ -180,8 +181,8 @@ def main() -> int:
         print(f"API: {args.workers} uvicorn worker(s); wrk 1 thread; {d} s per run")
         wrk(f"{base}/inference", single, 3, 16)  # warm-up
         line("POST /inference (max, 32 conns)", wrk(f"{base}/inference", single, d, 32))
-        paced = POST_LUA.format(body=tmp / "event.json", extra=PACED.format(ms=19))
-        line("POST /inference (paced ~1k req/s, 20 conns)", wrk(f"{base}/inference", paced, d, 20))
+        paced = POST_LUA.format(body=tmp / "event.json", extra=PACED.format(ms=38))
+        line("POST /inference (paced ~1k req/s, 40 conns)", wrk(f"{base}/inference", paced, d, 40))
         batch_lua = POST_LUA.format(body=tmp / "batch.json", extra="")
         line(
             f"POST /inference/batch ({BATCH} events)",
@@ -191,8 +192,8 @@ def main() -> int:
         cursor = deep_cursor(base)
         history = HISTORY_LUA.format(models=MODELS, streams=STREAMS, cursor=cursor)
         line("GET /drift/history (1M rows, 16 conns)", wrk(base, history, d, 16))
-        paced_history = history + PACED.format(ms=15)
-        line("GET /drift/history (paced ~1k req/s)", wrk(base, paced_history, d, 16))
+        paced_history = history + PACED.format(ms=38)
+        line("GET /drift/history (paced ~1k req/s, 40 conns)", wrk(base, paced_history, d, 40))
     finally:
         if proc is not None:
             proc.terminate()

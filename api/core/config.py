@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     )
 
     # Server (driftmon api)
-    host: str = Field(default="127.0.0.1", description="bind address of `driftmon api`")
-    port: int = Field(default=8000, ge=0, le=65535, description="port of `driftmon api`")
+    api_host: str = Field(default="127.0.0.1", description="bind address of `driftmon api`")
+    api_port: int = Field(default=8000, ge=0, le=65535, description="port of `driftmon api`")
 
     @property
     def read_url(self) -> str:

@@ -34,6 +34,9 @@ def producer_config(bootstrap: str, delivery_timeout_ms: int, linger_ms: int) ->
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "lz4",
+        # murmur2 like faust and the Java clients: a model's events, commands and state
+        # must land in the same partition number
+        "partitioner": "murmur2_random",
         "linger.ms": linger_ms,
         "message.timeout.ms": delivery_timeout_ms,
         "socket.connection.setup.timeout.ms": max(1000, delivery_timeout_ms),
