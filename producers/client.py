@@ -44,6 +44,9 @@ def producer_config(
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "lz4",
+        # murmur2 like faust and the Java clients: a model's events, commands and state
+        # must land in the same partition number
+        "partitioner": "murmur2_random",
         "linger.ms": linger_ms,
         "client.id": "driftmon-sdk",
     }
