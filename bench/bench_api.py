@@ -10,7 +10,7 @@ process, and prints requests/s and p50/p99 latency for:
 
 Targets: ≥ 2k req/s single events with p99 < 50 ms at 1k req/s; ≥ 100k inferences/s through the
 batch endpoint; history p99 < 50 ms. Bounded: about two minutes. Needs ``wrk`` (apt-get install
-wrk). Run: ``python bench/bench_api.py [--duration 10] [--workers 1]``.
+wrk). Run: ``python bench/bench_api.py [--duration 10] [--workers 2]``.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def line(name: str, r: dict[str, float], scale: int = 1) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
