@@ -189,8 +189,8 @@ class Processor:
         for event in decoded.events:
             if (
                 event.model_id not in self.models
-                and len(self.models) >= self.hist.max_models
                 and event.model_id not in by_model
+                and len(self.models.keys() | by_model.keys()) >= self.hist.max_models
             ):
                 out.rejected.append(
                     Rejected(

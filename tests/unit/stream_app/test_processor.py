@@ -108,3 +108,80 @@ def test_expired_events_are_counted_late_and_dropped():
     out = proc.process(records(0, 10, 1, 0.0, rng, 500), now=0.0)
     assert out.late["m1"] == 10
     assert bucket_key("m1", 0) not in out.writes
+
+
+def test_invalid_records_are_rejected_with_reasons_and_valid_ones_counted():
+    store = DictStore()
+    proc = make(store)
+    good = orjson.dumps({"model_id": "m1", "timestamp": 10.0, "input_data": {"x": 1.0}})
+    mixed = orjson.dumps([{"model_id": "m1", "timestamp": 11.0, "input_data": {"x": 2.0}},
+                          {"timestamp": 12.0, "input_data": {"x": 3.0}}])
+    recs = [RawRecord(0, 0, b"m1", good, 0.0), RawRecord(0, 1, b"m1", b"{not json", 0.0),
+            RawRecord(0, 2, b"m1", mixed, 0.0)]
+    out = proc.process(recs, now=0.0)
+    assert out.counted["m1"] == 2
+    assert [r.record.offset for r in out.rejected] == [1, 2]
+    assert out.rejected[0].reason == "bad_json"
+    assert "model_id" in out.rejected[1].error
+
+
+def test_model_cap_rejects_new_models_beyond_the_limit():
+    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(max_models=2),
+                     EventLimits(), DictStore())
+    recs = [RawRecord(0, i, None, orjson.dumps({"model_id": f"m{i}", "timestamp": 5.0,
+                                                "input_data": {"x": 1.0}}), 0.0)
+            for i in range(3)]
+    out = proc.process(recs, now=0.0)
+    assert sorted(out.counted) == ["m0", "m1"]
+    assert [r.reason for r in out.rejected] == ["too_many_models"]
+
+
+def test_stream_cap_keeps_the_first_streams_only():
+    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(),
+                     HistogramSettings(max_streams_per_model=3), EventLimits(), DictStore())
+    event = {"model_id": "m", "timestamp": 5.0, "input_data": {f"f{i}": 1.0 for i in range(6)}}
+    out = proc.process([RawRecord(0, 0, b"m", orjson.dumps(event), 0.0)], now=0.0)
+    record = BucketRecord.from_bytes(out.writes[bucket_key("m", 0)][1] or b"")
+    assert len(record.hists) == 3
+
+
+def test_idle_timer_closes_the_open_bucket_of_a_quiet_model():
+    rng = np.random.default_rng(4)
+    store = DictStore()
+    proc = make(store)
+    run(proc, store, records(0, 1800, 2, 0.0, rng, 0))
+    last_end = proc.models["m1"].meta.next_end
+    assert proc.close_idle(now=10.0, idle_seconds=60).reports == []  # not idle yet
+    out = proc.close_idle(now=100.0, idle_seconds=60)
+    assert [r.window_end for r in out.reports] == [last_end]
+
+
+def test_thresholds_from_the_control_topic_change_the_verdict():
+    rng = np.random.default_rng(5)
+    store = DictStore()
+    proc = make(store)
+    run(proc, store, records(0, 4200, 2, 0.0, rng, 0))
+    proc.control(0, {"action": "set_thresholds", "model_id": "m1",
+                     "thresholds": {"input.x": {"kl_divergence": 0.0001}}}, now=0.0)
+    out = proc.process(records(4200, 120, 2, 0.0, rng, 10_000), now=0.0)
+    statuses = {e.stream: e.status for r in out.reports for e in r.evaluations}
+    assert statuses["input.x"] == "drift"
+    assert statuses["confidence"] == "ok"
+
+
+def test_pin_snapshots_the_baseline_and_unpin_returns_to_rolling():
+    rng = np.random.default_rng(6)
+    store = DictStore()
+    proc = make(store)
+    run(proc, store, records(0, 4200, 2, 0.0, rng, 0))
+    out = proc.control(0, {"action": "pin_baseline", "model_id": "m1"}, now=1.0)
+    store.apply(out)
+    snapshot = out.baselines[0]
+    assert snapshot["action"] == "pin" and set(snapshot["histograms"]) >= {"input.x"}
+    assert proc.models["m1"].meta.pinned
+    proc.reset()  # a restarted worker reloads the pin from its table
+    after = proc.process(records(4200, 120, 2, 0.0, rng, 10_000), now=0.0)
+    assert {r["baseline_mode"] for rep in after.reports for r in rep.results} == {"pinned"}
+    out = proc.control(0, {"action": "unpin_baseline", "model_id": "m1"}, now=2.0)
+    assert out.baselines == [{"action": "unpin", "model_id": "m1"}]
+    assert not proc.models["m1"].meta.pinned
