@@ -121,7 +121,6 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
         "DRIFT_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "DRIFT_DATABASE_URL": pg.dsn(),
         "DRIFT_WEB_PORT": str(worker_port),
-        "DRIFT_PORT": str(api_port),
         "DRIFT_PARTITIONS": "8",
         **(worker_env or {}),
     }
