@@ -41,7 +41,8 @@ def annotation_for(transition: Mapping[str, Any]) -> dict[str, Any]:
     """The annotation (time in ms, tags, text) for one transition dict.
 
     Expects ``model_id``, ``stream``, an action (``transition``/``action``: open|resolve, or
-    ``status``: open|resolved), optionally ``metric``, ``value``, ``threshold`` and a time
+    ``status``: open|resolved), optionally ``metric`` (or the worker's ``trigger_metric``),
+    ``value``, ``threshold`` and a time
     (``at``/``time``/``timestamp``/``window_end``, else ``resolved_at``/``opened_at``, else now).
     """
     action = _action(transition)
@@ -49,8 +50,11 @@ def annotation_for(transition: Mapping[str, Any]) -> dict[str, Any]:
     moment = next((transition[k] for k in _TIME_KEYS if transition.get(k) is not None), None)
     if moment is None:
         moment = transition.get("resolved_at" if action == "resolve" else "opened_at")
-    metric = transition.get("metric", "drift")
-    text = f"{metric} {'drift' if action == 'open' else 'resolved'}: model {model_id}, {stream}"
+    # the worker's transitions carry metric "drift" (the verdict) and the statistic behind it
+    metric = transition.get("trigger_metric") or transition.get("metric", "drift")
+    verb = "drift" if action == "open" else "resolved"
+    what = f"drift {verb}" if metric == "drift" else f"{metric} {verb}"
+    text = f"{what}: model {model_id}, {stream}"
     if transition.get("value") is not None:
         text += f" (value {float(transition['value']):.4g}"
         threshold = transition.get("threshold")

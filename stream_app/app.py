@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
-from stream_app.metrics import WorkerMetrics
+from stream_app.metrics import WorkerMetrics, setup_sensors
 from stream_app.processor import HistogramSettings, Output, Processor, RawRecord
 from stream_app.windows import WindowSpec
 
@@ -155,9 +155,7 @@ class DriftWorker:
         async def forget_state(app: faust.App, revoked: Any, **kwargs: Any) -> None:
             self.processor.reset()
 
-        from faust.sensors.prometheus import setup_prometheus_sensors
-
-        setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
+        setup_sensors(app, self.registry, self.metrics)
 
     async def _emit(self, out: Output, elapsed: float) -> None:
         for key, (partition, value) in out.writes.items():

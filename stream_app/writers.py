@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -15,6 +19,8 @@ from psycopg.types.json import Jsonb
 from drift import EventLimits, decode_record, histogram_from_bytes
 from drift.histogram import NumericHistogram
 from stream_app import queries
+
+log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = (
     "kl_divergence",
@@ -134,3 +140,57 @@ class InferenceLogWriter:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries.MERGE_LOGS)
+
+
+class AlertAnnotations:
+    """Alert transitions as Grafana annotations, posted by a thread of their own.
+
+    The results sink hands over each batch once PostgreSQL has committed it (``committed``);
+    ``annotate`` (``GrafanaAnnotator.annotate_alert``) runs on this class's daemon thread, so a
+    slow or failing Grafana never blocks the sink. A failed post is logged and counted in
+    ``failed``; when the queue is full a transition is dropped and counted in ``dropped``.
+    """
+
+    def __init__(
+        self,
+        alerts_topic: str,
+        annotate: Callable[[Mapping[str, Any]], object],
+        capacity: int = 1000,
+    ) -> None:
+        self.alerts_topic, self.annotate = alerts_topic, annotate
+        self.posted = self.failed = self.dropped = 0
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(capacity)
+        self._thread = threading.Thread(target=self._run, name="grafana-annotations", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with contextlib.suppress(queue.Full):  # the thread is a daemon: it dies with us
+            self._queue.put(None, timeout=1.0)
+
+    def committed(self, msgs: Sequence[Message]) -> None:
+        """Queue the alert transitions among ``msgs`` (a batch already committed)."""
+        for msg in msgs:
+            if msg.topic() != self.alerts_topic:
+                continue
+            try:
+                self._queue.put_nowait(orjson.loads(msg.value() or b"null"))
+            except queue.Full:
+                self.dropped += 1
+                log.warning("Grafana annotation queue full: dropped a transition")
+
+    def _run(self) -> None:
+        while (transition := self._queue.get()) is not None:
+            try:
+                self.annotate(transition)
+                self.posted += 1
+            except Exception as exc:  # a bad answer or no Grafana: log, count, continue
+                self.failed += 1
+                log.warning(
+                    "Grafana annotation failed for %s/%s (%s): %s",
+                    transition.get("model_id"),
+                    transition.get("stream"),
+                    transition.get("transition"),
+                    exc,
+                )
