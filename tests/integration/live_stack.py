@@ -55,10 +55,20 @@ WORKER_SETTINGS: dict[str, Any] = {
 FOR = "2s"
 
 
-def deadline_poll(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """``predicate()`` once it is truthy; AssertionError naming ``what`` after ``timeout`` s."""
+def deadline_poll(
+    predicate: Callable[[], Any],
+    timeout: float,
+    what: str,
+    guard: Callable[[], None] | None = None,
+) -> Any:
+    """``predicate()`` once it is truthy; AssertionError naming ``what`` after ``timeout`` s.
+
+    ``guard`` runs before each try and raises to stop early (a process that exited).
+    """
     deadline = time.monotonic() + timeout
     while True:
+        if guard is not None:
+            guard()
         value = predicate()
         if value:
             return value
@@ -255,6 +265,13 @@ class LiveStack:
         resp.raise_for_status()
         return list(resp.json()["items"])
 
+    def poll(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        """``deadline_poll`` that stops when a process exits and fails with the logs."""
+        try:
+            return deadline_poll(predicate, timeout, what, self.check_alive)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}{self.diagnostics()}") from None
+
     def check_alive(self) -> None:
         """Fail at once (with its log) when the worker or the API process has exited."""
         _alive(self.worker.proc, "the worker", self.worker.log_tail)
@@ -296,17 +313,19 @@ def live_stack(
         worker.start()
         stack.callback(worker.stop)
         deadline_poll(
-            lambda: _alive(worker.proc, "worker", worker.log_tail) or http_text(worker.metrics_url),
+            lambda: http_text(worker.metrics_url),
             90,
             "the worker's /metrics",
+            lambda: _alive(worker.proc, "the worker", worker.log_tail),
         )
         api = ApiProcess(kafka.bootstrap, dsn, prefix, workdir)
         api.start()
         stack.callback(api.stop)
         deadline_poll(
-            lambda: _alive(api.proc, "api", api.log_tail) or http_text(f"{api.url}/healthz"),
+            lambda: http_text(f"{api.url}/healthz"),
             60,
             "the API's /healthz",
+            lambda: _alive(api.proc, "the API", api.log_tail),
         )
         am = AlertmanagerServer(
             render_alertmanager_config(f"{api.url}/alertmanager/webhook", "0s", "1s", "1h")
@@ -343,13 +362,10 @@ def worker_gauge(stack: LiveStack, name: str, **labels: str) -> float | None:
 
 def wait_verdict(stack: LiveStack, value: float, timeout: float) -> float:
     """Poll the worker until drift_detected of (MODEL, STREAM) is ``value``; the time it was."""
-    deadline_poll(
-        lambda: (
-            stack.check_alive()
-            or worker_gauge(stack, "drift_detected", model_id=MODEL, stream=STREAM) == value
-        ),
+    stack.poll(
+        lambda: worker_gauge(stack, "drift_detected", model_id=MODEL, stream=STREAM) == value,
         timeout,
-        f"drift_detected{{stream={STREAM!r}}} == {value} on the worker{stack.diagnostics()}",
+        f"drift_detected{{stream={STREAM!r}}} == {value} on the worker",
     )
     return time.monotonic()
 
@@ -358,14 +374,14 @@ def pin_baseline(stack: LiveStack, timeout: float = 30) -> None:
     """PUT /models/MODEL/baseline, then wait until a drift run used the pinned baseline."""
     resp = httpx.put(f"{stack.api.url}/models/{MODEL}/baseline", timeout=10)
     assert resp.status_code == 202, resp.text
-    deadline_poll(
+    stack.poll(
         lambda: query(
             stack.dsn,
             "SELECT 1 FROM drift_runs WHERE model_id = %s AND baseline_mode = 'pinned'",
             (MODEL,),
         ),
         timeout,
-        f"a drift run against the pinned baseline{stack.diagnostics()}",
+        "a drift run against the pinned baseline",
     )
 
 
@@ -394,17 +410,17 @@ def drift_episode(stack: LiveStack, feeder: Feeder, timeout: float = 60) -> Epis
     pin_baseline(stack)
     feeder.mode = "drifted"
     drifted = wait_verdict(stack, 1, timeout)
-    firing = deadline_poll(
-        lambda: stack.check_alive() or notification(stack, "firing"),
+    firing = stack.poll(
+        lambda: notification(stack, "firing"),
         timeout,
-        f"a firing DriftDetected notification at the webhook{stack.diagnostics()}",
+        "a firing DriftDetected notification at the webhook",
     )
     to_firing = time.monotonic() - drifted
     feeder.mode = "calm"
     calm = wait_verdict(stack, 0, timeout)
-    resolved = deadline_poll(
-        lambda: stack.check_alive() or notification(stack, "resolved"),
+    resolved = stack.poll(
+        lambda: notification(stack, "resolved"),
         timeout,
-        f"a resolved DriftDetected notification at the webhook{stack.diagnostics()}",
+        "a resolved DriftDetected notification at the webhook",
     )
     return Episode(to_firing, time.monotonic() - calm, firing, resolved)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from drift.topics import Topics
 from grafana import datasources
@@ -61,10 +61,10 @@ def scenario(
             late = feeder.batch(time.time() - 3600, 5)  # an hour ago: older than any window
             resp = httpx.post(f"{stack.api.url}/inference/batch", json=late, timeout=10)
             assert resp.status_code == 202, resp.text
-            deadline_poll(
+            stack.poll(
                 lambda: worker_gauge(stack, "drift_late_events_total", model_id=MODEL),
                 30,
-                f"late events counted by the worker{stack.diagnostics()}",
+                "late events counted by the worker",
             )
         finally:
             feeder.stop()
@@ -76,7 +76,7 @@ def grafana_dsn(postgres: PostgresServer, dsn: str) -> str:
     """The stack's database as the read-only login Grafana's datasource uses."""
     user, password = GRAFANA_LOGIN
     postgres.create_login(user, password, member_of="driftmon_reader")
-    return make_conninfo(**{**conninfo_to_dict(dsn), "user": user, "password": password})
+    return make_conninfo(dsn, user=user, password=password)
 
 
 def prometheus_has_data(url: str, expr: str, start: datetime, end: datetime) -> bool:
