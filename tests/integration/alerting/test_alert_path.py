@@ -22,7 +22,6 @@ from tests.integration.live_stack import (
     STREAM,
     Feeder,
     LiveStack,
-    deadline_poll,
     drift_episode,
     http_text,
     live_stack,
@@ -33,6 +32,22 @@ from tests.integration.live_stack import (
 pytestmark = pytest.mark.integration
 
 FIRING_WITHIN = 30.0  # seconds from the worker's gauge to the webhook (about 3 s measured)
+
+
+def wait_resolved_alert(stack: LiveStack) -> None:
+    """The worker's own alert (hysteresis) for STREAM opened and resolved in PostgreSQL."""
+    stack.poll(
+        lambda: (
+            query(
+                stack.dsn,
+                "SELECT status FROM alerts WHERE model_id = %s AND stream = %s",
+                (MODEL, STREAM),
+            )
+            == [("resolved",)]
+        ),
+        30,
+        f"one resolved row in alerts for {STREAM}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,24 +86,13 @@ def test_drift_fires_then_resolves_at_the_webhook(stack: LiveStack, feeder: Feed
         assert f"var-model_id={MODEL}" in note["annotations"]["dashboard"]
     assert episode.firing["starts_at"] == episode.resolved["starts_at"]
     assert episode.resolved["ends_at"] is not None
-    # the worker's own alert (hysteresis) opened and resolved too
-    deadline_poll(
-        lambda: (
-            query(
-                stack.dsn,
-                "SELECT status FROM alerts WHERE model_id = %s AND stream = %s",
-                (MODEL, STREAM),
-            )
-            == [("resolved",)]
-        ),
-        30,
-        f"one resolved row in alerts for {STREAM}",
-    )
+    wait_resolved_alert(stack)  # the worker's own alert (hysteresis) resolved too
 
 
 def test_alert_transitions_become_grafana_annotations(stack: LiveStack, feeder: Feeder) -> None:
     if not query(stack.dsn, "SELECT 1 FROM alerts WHERE status = 'resolved'"):
         drift_episode(stack, feeder)  # this test alone: produce the transitions first
+    wait_resolved_alert(stack)
 
     def attempted_all() -> list[dict[str, object]] | None:
         transitions = query(
