@@ -19,7 +19,7 @@ from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
-from stream_app.processor import HistogramSettings, Output, Processor, RawRecord
+from stream_app.processor import HistogramSettings, Output, Processor, RawRecord, Rejected
 from stream_app.windows import WindowSpec
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,9 @@ class ModelStateTable(faust.Table):
         if partition is None:
             raise RuntimeError(f"no write partition set for table key {key!r}")
         return partition
+
+
+_MAX_MESSAGE_BYTES = 1_048_576  # under Kafka's default message.max.bytes (1,048,588)
 
 
 def _broker_url(bootstrap: str) -> str:
@@ -70,6 +73,8 @@ class DriftWorker:
             table_standby_replicas=0,
             producer_acks=-1,
             producer_request_timeout=60.0,
+            # a DLQ copy of a record at the size limit plus its headers exceeds faust's 1e6
+            producer_max_request_size=_MAX_MESSAGE_BYTES,
             broker_commit_every=s.batch_size,
             broker_commit_interval=1.0,
             stream_wait_empty=False,
@@ -169,8 +174,7 @@ class DriftWorker:
             finally:
                 _WRITE_PARTITION.reset(token)
         for rej in out.rejected:
-            headers = [("reason", rej.reason.encode()), ("error", rej.error[:2000].encode())]
-            await self.dlq_topic.send(key=rej.record.key, value=rej.record.value, headers=headers)
+            await self._dead_letter(rej)
         for report in out.reports:
             model_key = report.model_id.encode()
             for result in report.results:
@@ -182,6 +186,17 @@ class DriftWorker:
                 key=snapshot["model_id"].encode(), value=orjson.dumps(snapshot)
             )
         self.metrics.observe(out, self._open_alerts(), elapsed)
+
+    async def _dead_letter(self, rej: Rejected) -> None:
+        """Send a rejected record to the DLQ. A record over the size limit keeps only its first
+        ``max_record_bytes`` (header ``truncated_from``): the copy plus headers must fit the
+        producer's and the broker's message size, or the send would crash the agent."""
+        value, limit = rej.record.value, self.processor.limits.max_record_bytes
+        headers = [("reason", rej.reason.encode()), ("error", rej.error[:2000].encode())]
+        if len(value) > limit:
+            headers.append(("truncated_from", str(len(value)).encode()))
+            value = value[:limit]
+        await self.dlq_topic.send(key=rej.record.key, value=value, headers=headers)
 
     def _open_alerts(self) -> dict[str, int]:
         return {
