@@ -2,59 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import psycopg
-from confluent_kafka import Consumer, Message
-
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
 from stream_app.sinks import TopicSink
 from stream_app.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
 
 
-class AnnotatingSink(TopicSink):
-    """The results sink, handing each batch to ``annotations`` once PostgreSQL committed it."""
-
-    def __init__(self, *args: Any, annotations: AlertAnnotations, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.annotations = annotations
-
-    def run(self) -> None:
-        self.annotations.start()
-        try:
-            super().run()
-        finally:
-            self.annotations.stop()
-
-    def _write_until_done(
-        self, consumer: Consumer, conn: psycopg.Connection[Any] | None, msgs: list[Message]
-    ) -> psycopg.Connection[Any] | None:
-        written = self.written
-        conn = super()._write_until_done(consumer, conn, msgs)
-        if self.written > written:  # committed (not given up because the sink stops)
-            self.annotations.committed(msgs)
-        return conn
-
-
 def _results_sink(settings: WorkerSettings, topics: Topics) -> TopicSink:
     s = settings
-    args: Sequence[Any] = (
+    after_commit = None
+    if s.grafana_url:
+        from grafana.annotations import GrafanaAnnotator
+
+        annotator = GrafanaAnnotator(s.grafana_url, s.grafana_token or None)
+        annotations = AlertAnnotations(topics.alerts, annotator.annotate_alert)
+        annotations.start()  # a daemon thread with a bounded queue: never blocks the sink
+        after_commit = annotations.committed
+    return TopicSink(
         "results-sink",
         s.kafka_bootstrap,
         f"{s.app_id}-results-sink",
         [topics.results, topics.alerts, topics.baselines],
         s.database_url,
         OutputWriter(topics.results, topics.alerts, topics.baselines),
-    )
-    if not s.grafana_url:
-        return TopicSink(*args)
-    from grafana.annotations import GrafanaAnnotator
-
-    annotator = GrafanaAnnotator(s.grafana_url, s.grafana_token or None)
-    return AnnotatingSink(
-        *args, annotations=AlertAnnotations(topics.alerts, annotator.annotate_alert)
+        after_commit=after_commit,
     )
 
 

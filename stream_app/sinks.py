@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, Message
 log = logging.getLogger(__name__)
 
 Writer = Callable[[psycopg.Connection[Any], Sequence[Message]], None]
+AfterCommit = Callable[[Sequence[Message]], None]
 
 
 class TopicSink(threading.Thread):
@@ -32,10 +33,12 @@ class TopicSink(threading.Thread):
         dsn: str,
         writer: Writer,
         batch: int = 500,
+        after_commit: AfterCommit | None = None,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
         self.dsn, self.writer, self.batch = dsn, writer, batch
+        self.after_commit = after_commit  # e.g. Grafana annotations; must not block
         self.stopping = threading.Event()
         self.written = 0
         self.failures = 0
@@ -77,6 +80,8 @@ class TopicSink(threading.Thread):
                     self.writer(conn, msgs)
                 consumer.commit(asynchronous=False)
                 self.written += len(msgs)
+                if self.after_commit is not None:
+                    self.after_commit(msgs)
                 return conn
             except psycopg.OperationalError as exc:
                 self.failures += 1
