@@ -103,6 +103,17 @@ def _histograms(
     return out
 
 
+def _applied_floor(applied: dict[int, int], parts: np.ndarray) -> np.ndarray:
+    """Per row, the highest offset of the row's partition that a bucket already holds (-1).
+
+    A model's records normally share one partition, but a record under a null or another
+    model's key arrives on another one; offsets only compare within a partition."""
+    floor = np.full(len(parts), -1, np.int64)
+    for partition, offset in applied.items():
+        floor[parts == partition] = offset
+    return floor
+
+
 @dataclass(frozen=True)
 class HistogramSettings:
     relative_accuracy: float = 0.01
@@ -209,6 +220,7 @@ class Processor:
         meta = rt.meta
         events = [e for _, e in items]
         offsets = np.fromiter((r.offset for r, _ in items), np.int64, len(items))
+        parts = np.fromiter((r.partition for r, _ in items), np.int64, len(items))
         ingest = np.fromiter((r.timestamp for r, _ in items), np.float64, len(items))
         cols = to_columns(events, default_time=math.nan, known_kinds=self._kinds(rt))
         ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
@@ -225,7 +237,7 @@ class Processor:
                 meta.late_dropped += len(rows)
                 continue
             rec = rt.buckets.get(start) or BucketRecord(start)
-            fresh = rows[offsets[rows] > rec.applied.get(meta.partition, -1)]
+            fresh = rows[offsets[rows] > _applied_floor(rec.applied, parts[rows])]
             out.replayed += len(rows) - len(fresh)
             if len(fresh) == 0:
                 continue
@@ -236,7 +248,8 @@ class Processor:
                     rec.hists[name] = h
                 else:
                     held += h  # type: ignore[operator,unused-ignore]
-            rec.applied[meta.partition] = batch_max[meta.partition]
+            for partition, top in batch_max.items():  # never lower it: a replay may be older
+                rec.applied[partition] = max(top, rec.applied.get(partition, -1))
             rt.buckets[start] = rec
             rt.dirty.add(start)
             out.counted[meta.model_id] += len(fresh)

@@ -1,11 +1,13 @@
 """1,000 malformed records of many kinds among valid ones: each goes to the DLQ with its reason,
-every valid event (also the valid items of a partly bad array) is counted, the worker lives on.
+every valid event (also the valid items of a partly bad array, and events under a null or a
+wrong key) is counted, the worker lives on.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -78,6 +80,7 @@ MIXED: list[tuple[str, int, Callable[[int], bytes]]] = [
     ),
 ]
 OVERSIZED = 3
+STRAY_KEYS = [None, b"v0", b"not-a-model"]
 
 
 def malformed() -> Iterator[tuple[bytes, str, int]]:
@@ -105,12 +108,22 @@ def produce_all(bootstrap: str, topic: str) -> tuple[dict[bytes, str], int]:
     bad = list(malformed())
     every = RECORDS * len(MODELS) // len(bad)
     reasons, mixed_valid, n = {}, 0, 0
+    partitions: dict[tuple[str, str], set[int]] = defaultdict(set)
+    seen = {
+        (m, kind): lambda err, msg, at=(m, kind): partitions[at].add(msg.partition())
+        for m in MODELS
+        for kind in ("model", "stray")
+    }
     for r in range(RECORDS):
         for model in MODELS:
             t = T0 + r * PER_RECORD * 0.05
             rng = np.random.default_rng(n)
             body = [event(model, t + k * 0.05, rng) for k in range(PER_RECORD)]
-            p.produce(topic, key=model.encode(), value=orjson.dumps(body))
+            # every 10th v1 record under a null or another model's key: valid, yet on
+            # another partition than the model's state
+            key = model.encode() if model == "v0" or r % 10 else STRAY_KEYS[r // 10 % 3]
+            kind = "model" if key == model.encode() else "stray"
+            p.produce(topic, key=key, value=orjson.dumps(body), on_delivery=seen[model, kind])
             n += 1
             if n % every == 0 and bad:
                 value, reason, n_valid = bad.pop()
@@ -119,6 +132,7 @@ def produce_all(bootstrap: str, topic: str) -> tuple[dict[bytes, str], int]:
                 p.produce(topic, key=b"v0", value=value)
             p.poll(0)
     assert not bad and p.flush(60) == 0
+    assert partitions["v1", "stray"] - partitions["v1", "model"], "no stray on another partition"
     return reasons, mixed_valid
 
 
