@@ -69,18 +69,75 @@ class ColumnBatch:
         return kinds
 
 
-def to_columns(
-    events: Sequence[InferenceEvent],
-    default_time: float,
-    known_kinds: Mapping[str, Kind] | None = None,
-) -> ColumnBatch:
-    """Columns of ``events`` (one model). A stream's kind is ``known_kinds[stream]`` or the kind
-    it is first seen with; a value of the other kind counts as missing. Streams that are only
-    ever null in the batch (and not known) are numeric columns of NaN."""
+_NONE = type(None)
+_NUMBERS = frozenset({float, int, _NONE})
+_TEXT = frozenset({str, _NONE})
+
+
+def _column_kind(values: list[Any]) -> Kind | None:
+    """The kind of a column whose values all share one (or null); None when mixed or nested."""
+    types = set(map(type, values))
+    if types <= _NUMBERS:
+        return "numeric"
+    return "categorical" if types <= _TEXT else None
+
+
+def _flat_columns(prefix: str, objs: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """One value list per key of the objects (None where absent); nested values stay objects
+    (``_column_kind`` then sends the batch to the general path)."""
+    names = dict.fromkeys(key for obj in objs for key in obj)
+    return {f"{prefix}.{key}": [obj.get(key) for obj in objs] for key in names}
+
+
+def _stream_columns(events: Sequence[InferenceEvent]) -> dict[str, list[Any]] | None:
+    """Every stream as a list of raw values, row-aligned; None when events need flattening
+    one by one (nested objects, a prediction that is an object in some events only)."""
+    columns = _flat_columns("input", [e.input_data for e in events])
+    predictions = [e.prediction for e in events]
+    kinds = set(map(type, predictions))
+    if dict in kinds and not kinds <= {dict, _NONE}:
+        return None
+    if dict in kinds:
+        columns.update(_flat_columns("prediction", [p or {} for p in predictions]))
+    elif kinds != {_NONE}:
+        columns["prediction"] = predictions
+    confidences = [e.confidence for e in events]
+    if any(c is not None for c in confidences):
+        columns["confidence"] = confidences
+    return columns
+
+
+def _fill(batch: ColumnBatch, name: str, kind: Kind, values: list[Any] | None, n: int) -> None:
+    """Store a column; ``values`` None (a kind conflict, or only nulls) stores a missing one."""
+    if kind == "numeric":
+        batch.numeric[name] = (
+            np.full(n, np.nan) if values is None else np.array(values, dtype=np.float64)
+        )
+    else:
+        batch.categorical[name] = [None] * n if values is None else values
+
+
+def _by_columns(
+    columns: dict[str, list[Any]], kinds: dict[str, Kind], batch: ColumnBatch, n: int
+) -> bool:
+    """Columns whose values are all numbers or all strings (plus nulls), converted at once."""
+    found = {name: _column_kind(values) for name, values in columns.items()}
+    if None in found.values():
+        return False
+    for name, values in columns.items():
+        kind = found[name]
+        if all(v is None for v in values):
+            _fill(batch, name, kinds.get(name, "numeric"), None, n)
+        elif kind is not None and kinds.setdefault(name, kind) == kind:
+            _fill(batch, name, kind, values, n)
+        else:
+            _fill(batch, name, kinds[name], None, n)
+    return True
+
+
+def _by_rows(events: Sequence[InferenceEvent], kinds: dict[str, Kind], batch: ColumnBatch) -> None:
+    """The general case: flatten each event; a value of the stream's other kind is missing."""
     n = len(events)
-    times = [default_time if e.timestamp is None else e.timestamp for e in events]
-    batch = ColumnBatch(np.array(times, dtype=np.float64))
-    kinds: dict[str, Kind] = dict(known_kinds or {})
     seen: set[str] = set()
     for row, event in enumerate(events):
         for name, value in flatten_streams(event).items():
@@ -91,12 +148,35 @@ def to_columns(
             if kinds.setdefault(name, kind) != kind:
                 continue  # conflicting kind: stays missing in this row
             if isinstance(value, float):
-                batch.numeric.setdefault(name, np.full(n, np.nan))[row] = value
+                column = batch.numeric.get(name)
+                if column is None:
+                    column = batch.numeric[name] = np.full(n, np.nan)
+                column[row] = value
             else:
                 batch.categorical.setdefault(name, [None] * n)[row] = value
     for name in seen - batch.numeric.keys() - batch.categorical.keys():
-        if kinds.get(name, "numeric") == "numeric":
-            batch.numeric[name] = np.full(n, np.nan)
-        else:
-            batch.categorical[name] = [None] * n
+        _fill(batch, name, kinds.get(name, "numeric"), None, n)
+
+
+def to_columns(
+    events: Sequence[InferenceEvent],
+    default_time: float,
+    known_kinds: Mapping[str, Kind] | None = None,
+) -> ColumnBatch:
+    """Columns of ``events`` (one model). A stream's kind is ``known_kinds[stream]`` or the kind
+    it is first seen with; a value of the other kind counts as missing. Streams that are only
+    ever null in the batch (and not known) are numeric columns of NaN.
+
+    Events of one model usually share flat inputs of one type per stream: those are gathered
+    column by column and converted with one numpy call each (the worker's hot path); anything
+    else (nested objects, booleans, mixed kinds) is flattened event by event."""
+    n = len(events)
+    times = [default_time if e.timestamp is None else e.timestamp for e in events]
+    batch = ColumnBatch(np.array(times, dtype=np.float64))
+    kinds: dict[str, Kind] = dict(known_kinds or {})
+    columns = _stream_columns(events)
+    if columns is None or not _by_columns(columns, kinds, batch, n):
+        batch.numeric.clear()
+        batch.categorical.clear()
+        _by_rows(events, dict(known_kinds or {}), batch)
     return batch
