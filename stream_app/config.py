@@ -38,6 +38,9 @@ class WorkerSettings(BaseSettings):
     # batching
     batch_size: int = Field(2000, ge=1, description="records taken per batch")
     batch_within: float = Field(0.5, gt=0, description="seconds to wait to fill a batch")
+    batch_max_bytes: int = Field(
+        4_000_000, ge=1, description="record bytes decoded at once (bounds a batch's memory)"
+    )
     # sinks
     sinks_enabled: bool = Field(True, description="run the PostgreSQL sinks in this process")
     inference_logs_enabled: bool = Field(True, description="store raw inferences")
