@@ -85,7 +85,10 @@ def _column_kind(values: list[Any]) -> Kind | None:
 def _flat_columns(prefix: str, objs: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """One value list per key of the objects (None where absent); nested values stay objects
     (``_column_kind`` then sends the batch to the general path)."""
-    names = dict.fromkeys(key for obj in objs for key in obj)
+    names = dict.fromkeys(objs[0] if objs else ())
+    for obj in objs:
+        if obj.keys() != names.keys():  # the usual case: every event has the same keys
+            names.update(dict.fromkeys(obj))
     return {f"{prefix}.{key}": [obj.get(key) for obj in objs] for key in names}
 
 
