@@ -1,0 +1,292 @@
+"""Throughput and memory of one stream worker (`driftmon worker`); prints figures, asserts nothing.
+
+Starts its own Kafka (harness), preloads a topic, runs one worker process with the sinks off
+and times how fast its counted events (`drift_events_total` on /metrics) reach the total:
+
+* (a) one inference per Kafka record, (b) 500 inferences per record; 20 numeric inputs each,
+* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run.
+
+Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--soak 300`` instead feeds a worker at a fixed
+rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
+reaches its steady size) and prints its RSS every 30 s and the growth.
+``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
+Bounded: about two minutes.
+Run: ``python bench/bench_worker.py [--events-a 100000] [--events-b 2000000] [--soak 300]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from drift.topics import Topics  # noqa: E402
+from harness import KafkaBroker  # noqa: E402
+from harness.process import free_port  # noqa: E402
+
+INPUTS = 20
+PARTITIONS = 8
+T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: a backlog replays at full speed
+TS = b"-1.0"  # timestamp placeholder in the record templates
+
+
+def templates(model: str, per_record: int, count: int = 8) -> list[bytes]:
+    """Serialised records of ``per_record`` events whose timestamp is the placeholder TS."""
+    rng = np.random.default_rng(abs(hash(model)) % 2**32)
+    out = []
+    for _ in range(count):
+        x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
+        events = [
+            {
+                "model_id": model,
+                "timestamp": -1.0,
+                "input_data": {f"f{i}": float(v) for i, v in enumerate(row)},
+            }
+            for row in x
+        ]
+        out.append(orjson.dumps(events[0] if per_record == 1 else events))
+    return out
+
+
+def records(
+    models: list[str], n_records: int, per_record: int, t0: float, dt: float
+) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) pairs round-robin over models; event time advances ``dt`` per record."""
+    pools = {m: templates(m, per_record) for m in models}
+    for k in range(n_records):
+        model = models[k % len(models)]
+        ts = repr(t0 + (k // len(models)) * dt).encode()
+        pool = pools[model]
+        yield model.encode(), pool[k % len(pool)].replace(TS, ts)
+
+
+def producer(bootstrap: str) -> Producer:
+    return Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "partitioner": "murmur2_random",
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+
+
+def preload(bootstrap: str, topic: str, pairs: Iterator[tuple[bytes, bytes]]) -> int:
+    p, n = producer(bootstrap), 0
+    for key, value in pairs:
+        while True:
+            try:
+                p.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                p.poll(0.1)
+        n += 1
+    if p.flush(120):
+        raise RuntimeError("preload not acknowledged")
+    return n
+
+
+def bare_consumer_rate(bootstrap: str, topic: str, n_records: int) -> float:
+    """Records/s of a plain consumer reading the whole topic (values untouched)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bare-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+        }
+    )
+    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    seen, start = 0, time.perf_counter()
+    while seen < n_records and time.perf_counter() - start < 300:
+        seen += sum(1 for m in c.consume(10_000, 1.0) if not m.error())
+    elapsed = time.perf_counter() - start
+    c.close()
+    return seen / elapsed
+
+
+class Worker:
+    """One `driftmon worker` child process with its own app id and /metrics port."""
+
+    def __init__(self, bootstrap: str, prefix: str, workdir: Path, **settings: object) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DRIFT_KAFKA_BOOTSTRAP": bootstrap,
+            "DRIFT_TOPIC_PREFIX": prefix,
+            "DRIFT_APP_ID": f"{prefix}app",
+            "DRIFT_WEB_PORT": str(self.port),
+            "DRIFT_PARTITIONS": str(PARTITIONS),
+            "DRIFT_DATA_DIR": str(workdir / f"{prefix}data"),
+            "DRIFT_SINKS_ENABLED": "false",
+            **{f"DRIFT_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        self.log = workdir / f"{prefix}worker.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, profile: str | None = None) -> None:
+        wrap = ["-m", "cProfile", "-o", profile] if profile else []
+        argv = [sys.executable, *wrap, "-m", "driftmon_cli", "--log-level", "WARNING", "worker"]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def counted(self) -> float:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return 0.0
+        return sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "drift_events_total"
+        )
+
+    def rss_mib(self) -> float:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def time_worker(
+    worker: Worker, total: int, timeout: float, profile: str | None
+) -> tuple[float, float]:
+    """(inferences/s from the first counted event to ``total``, seconds until the first)."""
+    started = time.perf_counter()
+    worker.start(profile)
+    first: tuple[float, float] | None = None
+    count = 0.0
+    while count < total and time.perf_counter() - started < timeout and worker.alive():
+        time.sleep(0.25)
+        count = worker.counted()
+        if count and first is None:
+            first = (time.perf_counter(), count)
+    if first is None or count < total:
+        raise RuntimeError(f"worker counted {count:.0f} of {total}; log: {worker.log}")
+    elapsed = time.perf_counter() - first[0]
+    return (total - first[1]) / max(elapsed, 1e-9), first[0] - started
+
+
+def scenario(
+    kafka: KafkaBroker, workdir: Path, name: str, n_records: int, per_record: int, profile: str
+) -> None:
+    prefix = f"bench{uuid.uuid4().hex[:6]}-"
+    topics = Topics(prefix)
+    kafka.create_topics(topics.all(), partitions=PARTITIONS)
+    models = [f"model-{i}" for i in range(4)]
+    dt = per_record * 0.01  # 100 events/s of event time per model
+    t = time.perf_counter()
+    preload(kafka.bootstrap, topics.events, records(models, n_records, per_record, T0, dt))
+    print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
+    ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
+    worker = Worker(kafka.bootstrap, prefix, workdir)
+    try:
+        rate, startup = time_worker(worker, n_records * per_record, 600, profile or None)
+    finally:
+        worker.stop()
+    print(
+        f"{name}: worker {rate:>10,.0f} inferences/s (start-up {startup:.1f}s)  "
+        f"bare consumer {ceiling:>12,.0f} inferences/s  ratio {rate / ceiling:.1%}"
+    )
+
+
+def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int) -> None:
+    """Feed one worker ``rate`` inferences/s (500 a record) for ``seconds``; print its RSS."""
+    prefix, per_record, models = f"soak{uuid.uuid4().hex[:6]}-", 500, ["m0", "m1", "m2", "m3"]
+    topics = Topics(prefix)
+    kafka.create_topics(topics.all(), partitions=PARTITIONS)
+    windows = {"bucket_seconds": 10, "recent_seconds": 60, "baseline_seconds": 300}
+    worker = Worker(kafka.bootstrap, prefix, workdir, lateness_seconds=0, **windows)
+    pools = {m: templates(m, per_record) for m in models}
+    p, sent = producer(kafka.bootstrap), 0
+    samples: list[tuple[float, float]] = []
+    worker.start()
+    start = time.monotonic()
+    try:
+        while (elapsed := time.monotonic() - start) < seconds and worker.alive():
+            while sent < int(elapsed * rate / per_record):  # event time runs 10x wall time
+                model, ts = models[sent % len(models)], repr(T0 + elapsed * 10).encode()
+                value = pools[model][sent % 8].replace(TS, ts)
+                p.produce(topics.events, key=model.encode(), value=value)
+                sent += 1
+            p.poll(0)
+            if elapsed >= 30 * len(samples):
+                samples.append((elapsed, worker.rss_mib()))
+                print(
+                    f"soak t={elapsed:5.0f}s  RSS {samples[-1][1]:7.1f} MiB  "
+                    f"sent {sent * per_record:>11,}  counted {worker.counted():>11,.0f}"
+                )
+            time.sleep(0.01)
+        samples.append((time.monotonic() - start, worker.rss_mib()))
+    finally:
+        p.flush(30)
+        worker.stop()
+    warm = next((rss for t, rss in samples if t >= 60), samples[0][1])
+    print(
+        f"soak: {rate:,} inferences/s for {seconds}s; RSS {samples[0][1]:.1f} -> "
+        f"{samples[-1][1]:.1f} MiB; growth after the first minute {samples[-1][1] - warm:+.1f} MiB"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events-a", type=int, default=100_000, help="inferences in (a)")
+    parser.add_argument("--events-b", type=int, default=2_000_000, help="inferences in (b)")
+    parser.add_argument("--soak", type=int, default=0, help="soak seconds (memory mode)")
+    parser.add_argument("--soak-rate", type=int, default=20_000, help="inferences/s in the soak")
+    parser.add_argument("--profile", default="", help="cProfile the workers into PREFIX-a/b.prof")
+    parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))
+    kafka = KafkaBroker(partitions=PARTITIONS)
+    kafka.start()
+    try:
+        if args.soak:
+            soak(kafka, workdir, args.soak, args.soak_rate)
+        else:
+            prof = {k: f"{args.profile}-{k}.prof" if args.profile else "" for k in "ab"}
+            if args.only != "b":
+                scenario(kafka, workdir, "(a) 1/record  ", args.events_a, 1, prof["a"])
+            if args.only != "a":
+                scenario(kafka, workdir, "(b) 500/record", args.events_b // 500, 500, prof["b"])
+    finally:
+        kafka.close()
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
