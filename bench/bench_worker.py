@@ -242,7 +242,7 @@ def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int) -> None:
                 p.produce(topics.events, key=model.encode(), value=value)
                 sent += 1
             p.poll(0)
-            if elapsed >= 30 * len(samples):
+            if elapsed >= 30 * (len(samples) + 1):  # the first sample after 30 s of feeding
                 samples.append((elapsed, worker.rss_mib()))
                 print(
                     f"soak t={elapsed:5.0f}s  RSS {samples[-1][1]:7.1f} MiB  "
@@ -255,7 +255,7 @@ def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int) -> None:
         worker.stop()
     warm = next((rss for t, rss in samples if t >= 60), samples[0][1])
     print(
-        f"soak: {rate:,} inferences/s for {seconds}s; RSS {samples[0][1]:.1f} -> "
+        f"soak: {rate:,} inferences/s for {seconds}s; RSS at 30 s {samples[0][1]:.1f} -> "
         f"{samples[-1][1]:.1f} MiB; growth after the first minute {samples[-1][1] - warm:+.1f} MiB"
     )
 

@@ -207,6 +207,18 @@ class DriftWorker:
                 key=snapshot["model_id"].encode(), value=orjson.dumps(snapshot)
             )
         self.metrics.observe(out, self._open_alerts(), elapsed)
+        await self._handed_over()
+
+    async def _handed_over(self) -> None:
+        """Wait until faust's producer buffer has passed every write on to the Kafka client.
+
+        faust flushes that buffer before it commits offsets, but its flush returns once a
+        message takes over 0.1 s to pass on (``ProducerBuffer.flush_atmost``) and the commit
+        goes ahead: a table write still buffered at a crash would be lost while its offsets
+        are committed. Draining here, before the batch is acknowledged, closes that gap."""
+        buffer = self.app.producer.buffer
+        while buffer.size and buffer.state == "running":
+            await buffer.flush()
 
     async def _dead_letter(self, rej: Rejected) -> None:
         """Send a rejected record to the DLQ. A record over the size limit keeps only its first
