@@ -175,9 +175,9 @@ class LagMonitor(PrometheusMonitor):
             self._lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     def track_tp_end_offset(self, tp: TP, offset: int) -> None:
+        # called for every message: only remember; the gauge moves on commits (about 1/s)
         super().track_tp_end_offset(tp, offset)
         self._end[tp] = offset
-        self._update(tp)
 
     def on_tp_commit(self, tp_offsets: Any) -> None:
         super().on_tp_commit(tp_offsets)
