@@ -37,12 +37,23 @@ def _scalar(value: Any, field: str, limits: EventLimits, reason: str) -> None:
     )
 
 
+_BIG = 2**1023  # ints beyond this overflow a float
+
+
 def _tree(obj: dict[str, Any], prefix: str, limits: EventLimits, depth: int, reason: str) -> int:
     """Validate a nested object of scalars; returns its number of leaves."""
     if depth > limits.max_depth:
         raise InvalidEvent("too_deep", f"{prefix}: nesting deeper than {limits.max_depth}", prefix)
     leaves = 0
+    longest = limits.max_name_len - len(prefix) - 1
     for key, value in obj.items():
+        kind = type(value)
+        # fast path for the common leaf: a finite-width number under a valid name
+        if (kind is float or (kind is int and -_BIG < value < _BIG)) and (
+            type(key) is str and 0 < len(key) <= longest
+        ):
+            leaves += 1
+            continue
         name = f"{prefix}.{key}"
         if not isinstance(key, str) or not key or len(name) > limits.max_name_len:
             raise InvalidEvent(

@@ -33,10 +33,12 @@ def model_id(obj: dict[str, Any]) -> str:
     )
 
 
-def event_id(obj: dict[str, Any], limits: EventLimits) -> str:
+def event_id(obj: dict[str, Any], limits: EventLimits, default: str | None = None) -> str:
+    """The event's id; when absent ``default`` (deterministic, e.g. from the record's
+    partition and offset, so a replay gets the same id) or else a random uuid4."""
     value = obj.get("event_id")
     if value is None:
-        return uuid.uuid4().hex
+        return default if default is not None else uuid.uuid4().hex
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str) and 0 < len(value) <= limits.max_id_len:

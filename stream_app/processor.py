@@ -192,7 +192,7 @@ class Processor:
         by_model: dict[str, list[tuple[RawRecord, InferenceEvent]]],
         out: Output,
     ) -> None:
-        decoded = decode_record(rec.value, self.limits)
+        decoded = decode_record(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
         if decoded.errors:
             reasons = sorted({e.reason for e in decoded.errors})
             message = "; ".join(str(e) for e in decoded.errors[:20])

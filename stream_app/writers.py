@@ -115,7 +115,8 @@ class InferenceLogWriter:
         rows = []
         for msg in msgs:
             ingest = (msg.timestamp()[1] or 0) / 1000.0
-            for ev in decode_record(msg.value() or b"", self.limits).events:
+            seed = f"{msg.partition()}-{msg.offset()}"  # same ids when a replay re-reads it
+            for ev in decode_record(msg.value() or b"", self.limits, seed).events:
                 if _sampled(ev.event_id, self.rate):
                     ts = dt.datetime.fromtimestamp(ev.timestamp or ingest, dt.UTC)
                     rows.append(

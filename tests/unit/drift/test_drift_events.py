@@ -222,3 +222,21 @@ def test_decode_record_judges_any_json_without_crashing(inputs: object, predicti
 def test_non_string_feature_names_from_python_callers_are_rejected() -> None:
     reason, message = reason_of(with_(input_data={1: 2.0}))
     assert reason == "bad_feature_name" and "input_data.1" in message
+
+
+def test_id_seed_makes_missing_event_ids_deterministic():
+    no_id = {k: v for k, v in GOOD.items() if k != "event_id"}
+    raw = orjson.dumps([no_id, {**no_id, "event_id": "given"}, no_id])
+    ids = [e.event_id for e in decode_record(raw, id_seed="3-17").events]
+    assert ids == ["3-17.0", "given", "3-17.2"]
+    assert decode_record(orjson.dumps(no_id), id_seed="0-5").events[0].event_id == "0-5"
+    random_ids = {decode_record(orjson.dumps(no_id)).events[0].event_id for _ in range(3)}
+    assert len(random_ids) == 3
+
+
+def test_fast_path_still_rejects_numbers_out_of_float_range_and_long_names():
+    with pytest.raises(InvalidEvent) as huge:
+        validate_event({**GOOD, "input_data": {"x": 10**400}})
+    assert huge.value.reason == "bad_feature_value"
+    long_name = decode_record(orjson.dumps({**GOOD, "input_data": {"x" * 300: 1.0}}))
+    assert [e.reason for e in long_name.errors] == ["bad_feature_name"]
