@@ -7,6 +7,7 @@ a whole-record problem gives one error and no events; array items are judged one
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import orjson
@@ -38,12 +39,81 @@ def validate_event(
     )
 
 
+_BIG = 2**1023  # ints beyond this overflow a float
+
+
+def _leaves_ok(obj: dict[str, Any], longest: int, limits: EventLimits) -> bool:
+    """A flat object of plain scalars under valid names (the common case)."""
+    for key, value in obj.items():
+        kind = type(value)
+        if not (kind is float or (kind is str and len(value) <= limits.max_string_len)
+                or value is None or kind is bool or (kind is int and -_BIG < value < _BIG)):
+            return False
+        if type(key) is not str or not 0 < len(key) <= longest:
+            return False
+    return True
+
+
+def _fast_event(
+    obj: Any, limits: EventLimits, default_id: str | None, names: set[str] | None = None
+) -> InferenceEvent | None:
+    """The common event checked in one function body (the worker's hot path). None means
+    "not the common case": ``validate_event`` then decides. Everything this accepts,
+    ``validate_event`` accepts with the same result (tests compare the two). ``names`` holds
+    model ids already checked in this record (one regex match per model, not per event)."""
+    if type(obj) is not dict:
+        return None
+    model, ts, data = obj.get("model_id"), obj.get("timestamp"), obj.get("input_data")
+    if type(model) is not str:
+        return None
+    if names is None or model not in names:
+        if not fields.is_model_name(model):
+            return None
+        if names is not None:
+            names.add(model)
+    if ts is not None and not (
+        (type(ts) is float or type(ts) is int) and 0 <= ts <= limits.max_timestamp
+    ):
+        return None
+    if type(data) is not dict or not data or len(data) > limits.max_features:
+        return None
+    if not _leaves_ok(data, limits.max_name_len - len("input_data."), limits):
+        return None
+    pred, conf = obj.get("prediction"), obj.get("confidence")
+    if type(pred) is dict:
+        if len(pred) > limits.max_prediction_fields or not _leaves_ok(
+            pred, limits.max_name_len - len("prediction."), limits
+        ):
+            return None
+    elif not (pred is None or type(pred) is float
+              or (type(pred) is str and len(pred) <= limits.max_string_len)):
+        return None
+    if conf is not None and not ((type(conf) is float or type(conf) is int) and 0 <= conf <= 1):
+        return None
+    event_id, meta = obj.get("event_id"), obj.get("metadata")
+    if event_id is None:
+        event_id = default_id if default_id is not None else uuid.uuid4().hex
+    elif type(event_id) is not str or not 0 < len(event_id) <= limits.max_id_len:
+        return None
+    if meta is None:
+        meta = {}
+    elif type(meta) is not dict:
+        return None
+    return InferenceEvent(event_id, model, None if ts is None else float(ts), data, pred,
+                          None if conf is None else float(conf), meta)
+
+
 def _items(items: list[Any], limits: EventLimits, id_seed: str | None) -> DecodedRecord:
     events: list[InferenceEvent] = []
     errors: list[InvalidEvent] = []
+    names: set[str] = set()
     for index, item in enumerate(items):
+        default = None if id_seed is None else f"{id_seed}.{index}"
+        fast = _fast_event(item, limits, default, names)
+        if fast is not None:
+            events.append(fast)
+            continue
         try:
-            default = None if id_seed is None else f"{id_seed}.{index}"
             events.append(validate_event(item, limits, default))
         except InvalidEvent as error:
             errors.append(error.at(index))

@@ -17,6 +17,10 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def is_model_name(value: str) -> bool:
+    return _MODEL_ID.fullmatch(value) is not None
+
+
 def model_id(obj: dict[str, Any]) -> str:
     value = obj.get("model_id")
     if value is None:
