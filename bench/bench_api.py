@@ -150,6 +150,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (max runs)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -180,9 +181,11 @@ def main() -> int:
         d = args.duration
         print(f"API: {args.workers} uvicorn worker(s); wrk 1 thread; {d} s per run")
         wrk(f"{base}/inference", single, 3, 16)  # warm-up
-        line("POST /inference (max, 32 conns)", wrk(f"{base}/inference", single, d, 32))
-        paced = POST_LUA.format(body=tmp / "event.json", extra=PACED.format(ms=38))
-        line("POST /inference (paced ~1k req/s, 40 conns)", wrk(f"{base}/inference", paced, d, 40))
+        c = args.connections
+        line(f"POST /inference (max, {c} conns)", wrk(f"{base}/inference", single, d, c))
+        # wrk paces per connection: 64 connections each waiting ~60 ms ≈ 1k req/s in all
+        paced = POST_LUA.format(body=tmp / "event.json", extra=PACED.format(ms=60))
+        line("POST /inference (paced ~1k req/s, 64 conns)", wrk(f"{base}/inference", paced, d, 64))
         batch_lua = POST_LUA.format(body=tmp / "batch.json", extra="")
         line(
             f"POST /inference/batch ({BATCH} events)",
@@ -192,8 +195,8 @@ def main() -> int:
         cursor = deep_cursor(base)
         history = HISTORY_LUA.format(models=MODELS, streams=STREAMS, cursor=cursor)
         line("GET /drift/history (1M rows, 16 conns)", wrk(base, history, d, 16))
-        paced_history = history + PACED.format(ms=38)
-        line("GET /drift/history (paced ~1k req/s, 40 conns)", wrk(base, paced_history, d, 40))
+        paced_history = history + PACED.format(ms=60)
+        line("GET /drift/history (paced ~1k req/s, 64 conns)", wrk(base, paced_history, d, 64))
     finally:
         if proc is not None:
             proc.terminate()

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         ge=100,
         description="message.timeout.ms: a produce not acknowledged by then answers 503",
     )
-    kafka_linger_ms: int = Field(default=5, ge=0, description="producer linger.ms (batching delay)")
+    kafka_linger_ms: int = Field(default=2, ge=0, description="producer linger.ms (batching delay)")
     kafka_probe_interval_s: float = Field(
         default=0.5, gt=0, description="while the broker is down, how often its metadata is probed"
     )

@@ -61,6 +61,7 @@ class EventProducer:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inflight = 0
+        self._wake = asyncio.Event()
         self.up = True
         self.last_error = ""
 
@@ -96,7 +97,12 @@ class EventProducer:
             if not self.up and time.monotonic() - last_probe > self._probe_interval:
                 await asyncio.to_thread(self._probe)
                 last_probe = time.monotonic()
-            await asyncio.sleep(0.001 if self._inflight else 0.02)
+            if self._inflight:
+                await asyncio.sleep(0.001)
+            else:  # idle: wait for the next produce (or 20 ms, for probes and errors)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.02)
 
     def _probe(self) -> None:
         try:
@@ -169,6 +175,7 @@ class EventProducer:
         try:
             self.client.produce(topic, value, key, on_delivery=delivered)
             self._inflight += 1
+            self._wake.set()  # the poll loop may be idling: serve this record's callback soon
         except BufferError:
             fut.set_exception(BrokerUnavailable("local produce queue is full"))
         except KafkaException as exc:
