@@ -18,20 +18,13 @@ from psycopg.types.json import Jsonb
 
 from drift import EventLimits, decode_record, histogram_from_bytes
 from drift.histogram import NumericHistogram
+from drift.policy import Thresholds
 from stream_app import queries
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = (
-    "kl_divergence",
-    "cosine_similarity",
-    "psi",
-    "js_distance",
-    "hellinger",
-    "wasserstein",
-    "ks_statistic",
-    "chi2_pvalue",
-)
+# drift_runs has one column per metric of the detection policy
+METRIC_COLUMNS = tuple(Thresholds.DIRECTIONS)
 
 
 def _drift_run(result: dict[str, Any]) -> dict[str, Any]:

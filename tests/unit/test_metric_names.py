@@ -1,0 +1,24 @@
+"""The metric names the policy computes, the API accepts and drift_runs stores are one list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.schemas.drift import METRICS
+from drift.policy import Thresholds
+from stream_app.writers import METRIC_COLUMNS
+
+pytestmark = pytest.mark.unit
+
+
+def test_api_worker_and_policy_share_the_metric_names():
+    assert METRICS == tuple(Thresholds.DIRECTIONS) == METRIC_COLUMNS
+
+
+def test_drift_runs_has_a_column_per_metric():
+    schema = (Path(__file__).parents[2] / "sql" / "001_init.sql").read_text()
+    table = schema.split("CREATE TABLE drift_runs", 1)[1].split(");", 1)[0]
+    for metric in METRICS:
+        assert f"\n    {metric} " in table, metric
