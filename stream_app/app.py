@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 import orjson
+from mode.supervisors import CrashingSupervisor
 from prometheus_client import CollectorRegistry
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
@@ -139,7 +140,10 @@ class DriftWorker:
     def _wire(self) -> None:
         app, s = self.app, self.settings
 
-        @app.agent(self.events_topic, name="process-events")
+        # an agent that crashes takes the worker down (non-zero exit) so its supervisor
+        # (systemd, docker, Kubernetes) restarts it and the batch is replayed; a worker that
+        # kept running with a dead agent would silently count nothing
+        @app.agent(self.events_topic, name="process-events", supervisor_strategy=CrashingSupervisor)
         async def process_events(stream: faust.StreamT[bytes]) -> None:
             batches = stream.take_events(  # type: ignore[attr-defined]
                 s.batch_size, within=s.batch_within
@@ -160,7 +164,7 @@ class DriftWorker:
                     out = self.processor.process(chunk, now=time.time())
                     await self._emit(out, time.perf_counter() - started)
 
-        @app.agent(self.control_topic, name="control")
+        @app.agent(self.control_topic, name="control", supervisor_strategy=CrashingSupervisor)
         async def control(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
                 try:
