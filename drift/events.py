@@ -139,6 +139,9 @@ def decode_record(
             message = f"record holds {len(obj)} events, more than {limits.max_events_per_record}"
             return DecodedRecord([], [InvalidEvent("too_many_events", message)])
         return _items(obj, limits, id_seed)
+    fast = _fast_event(obj, limits, id_seed)
+    if fast is not None:
+        return DecodedRecord([fast], [])
     try:
         return DecodedRecord([validate_event(obj, limits, id_seed)], [])
     except InvalidEvent as error:
