@@ -51,7 +51,12 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = io.open("{body}", "rb"):read("*a")
 {extra}
 """
-PACED = "function delay() return {ms} end"
+# Exponential think times per connection: together 64 connections approximate Poisson arrivals
+# at the target rate instead of firing in lock-step bursts of 64 (a wrk pacing artefact).
+PACED = """
+math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+function delay() return math.floor(-math.log(1 - math.random()) * {ms}) end
+"""
 HISTORY_LUA = """
 math.randomseed(os.time())
 request = function()
