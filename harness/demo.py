@@ -133,11 +133,25 @@ def summary(state: StackState) -> tuple[str, dict[str, list[str]]]:
     return "\n".join(lines), drifted
 
 
+def wait_for_firing(state: StackState, timeout: float = 90.0) -> None:
+    """Give Prometheus' `for:` durations time to fire and Alertmanager time to notify."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg.connect(state.database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM alert_notifications").fetchone()
+        if row and row[0] > 0:
+            return
+        time.sleep(2)
+
+
 def _prometheus_alerts(state: StackState) -> list[str]:
     try:
         body: Any = fetch_json(f"{state.prometheus_url}/api/v1/alerts")
     except OSError as exc:
         return [f"\nPrometheus alerts: unavailable ({exc})"]
+    with psycopg.connect(state.database_url) as conn:
+        sent = conn.execute("SELECT alertname, count(*) FROM alert_notifications "
+                            "WHERE status = 'firing' GROUP BY 1 ORDER BY 1").fetchall()
     active = body["data"]["alerts"]
     names = sorted(
         {
@@ -145,7 +159,9 @@ def _prometheus_alerts(state: StackState) -> list[str]:
             for a in active
         }
     )
-    return [f"\nPrometheus alerts now ({len(active)}): " + (", ".join(names) or "none")]
+    return [f"\nPrometheus alerts now ({len(active)}): " + (", ".join(names) or "none"),
+            "Alertmanager notifications received by the API webhook: "
+            + (", ".join(f"{name} ×{n}" for name, n in sent) or "none")]
 
 
 def run_demo(opts: DemoOptions, argv_env: Sequence[tuple[str, str]] = ()) -> dict[str, list[str]]:
@@ -163,6 +179,8 @@ def run_demo(opts: DemoOptions, argv_env: Sequence[tuple[str, str]] = ()) -> dic
     replay(state, opts, start)
     print("waiting for the last windows to be evaluated …", flush=True)
     wait_for_last_window(state, opts, end - opts.bucket)
+    print("waiting for Prometheus rules to fire and Alertmanager to notify …", flush=True)
+    wait_for_firing(state)
     text, drifted = summary(state)
     print(text, flush=True)
     return drifted

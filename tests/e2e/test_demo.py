@@ -23,3 +23,5 @@ def test_demo_summary_shows_drift_for_drifted_models_only(tmp_path, monkeypatch,
     assert {"input.feature1", "input.feature2"} <= set(drifted["fraud"]), out
     assert set(drifted["recsys"]) == {"input.country", "input.device"}, out
     assert "model fraud: DRIFT" in out and "model checkout: no drift" in out
+    notified = next(line for line in out.splitlines() if line.startswith("Alertmanager notif"))
+    assert "DriftDetected" in notified, out
