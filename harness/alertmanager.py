@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from harness.process import ManagedProcess, free_port, require_binary
-from harness.prometheus import http_ok
+from harness.prometheus import ReadyHttpService
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(ReadyHttpService):
     def __init__(self, config_yaml: str) -> None:
         binary = require_binary(
             "prometheus-alertmanager",
@@ -29,18 +28,3 @@ class AlertmanagerServer:
             "--log.level=warn",
         ]
         self.process = ManagedProcess("alertmanager", argv, self.workdir / "alertmanager.log")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.process.start()
-        self.process.wait_ready(lambda: http_ok(f"{self.url}/-/ready"), timeout, "/-/ready")
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -15,7 +15,30 @@ def http_ok(url: str) -> bool:
         return bool(resp.status == 200)
 
 
-class PrometheusServer:
+class ReadyHttpService:
+    """A loopback service with a ``/-/ready`` endpoint (Prometheus, Alertmanager)."""
+
+    port: int
+    workdir: Path
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.process.start()
+        self.process.wait_ready(lambda: http_ok(f"{self.url}/-/ready"), timeout, "/-/ready")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class PrometheusServer(ReadyHttpService):
     """Prometheus with a config written by the caller; ``reload()`` re-reads it."""
 
     def __init__(self, config_yaml: str, files: dict[str, str] | None = None) -> None:
@@ -34,10 +57,6 @@ class PrometheusServer:
         ]
         self.process = ManagedProcess("prometheus", argv, self.workdir / "prometheus.log")
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def write_config(self, config_yaml: str, files: dict[str, str]) -> None:
         """Write prometheus.yml and extra files (rules) into the working directory."""
         for name, text in files.items():
@@ -49,14 +68,3 @@ class PrometheusServer:
     def reload(self) -> None:
         req = urllib.request.Request(f"{self.url}/-/reload", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.process.start()
-        self.process.wait_ready(lambda: http_ok(f"{self.url}/-/ready"), timeout, "/-/ready")
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
