@@ -24,5 +24,6 @@ demo-down:
 
 bench: setup
 	$(VENV)/python bench/bench_drift.py
+	$(VENV)/python bench/bench_decode.py
 	$(VENV)/python bench/bench_api.py
 	$(VENV)/python bench/bench_worker.py
