@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from drift.schema import InferenceEvent
-
 StreamValue = float | str | None
 Kind = Literal["numeric", "categorical"]
+
+
+class HasStreams(Protocol):
+    """What stream extraction reads of an event: an ``InferenceEvent`` or a typed wire struct."""
+
+    @property
+    def timestamp(self) -> float | None: ...
+    @property
+    def input_data(self) -> Mapping[str, Any]: ...
+    @property
+    def prediction(self) -> Any: ...
+    @property
+    def confidence(self) -> float | None: ...
 
 
 def _value(value: Any) -> StreamValue:
@@ -39,7 +50,7 @@ def _flatten(prefix: str, obj: Mapping[str, Any], out: dict[str, StreamValue]) -
             out[name] = _value(value)
 
 
-def flatten_streams(event: InferenceEvent) -> dict[str, StreamValue]:
+def flatten_streams(event: HasStreams) -> dict[str, StreamValue]:
     """The value of every monitored stream of one event (absent prediction/confidence omitted)."""
     streams: dict[str, StreamValue] = {}
     _flatten("input", event.input_data, streams)
@@ -92,10 +103,13 @@ def _flat_columns(prefix: str, objs: list[Mapping[str, Any]]) -> dict[str, list[
     return {f"{prefix}.{key}": [obj.get(key) for obj in objs] for key in names}
 
 
-def _stream_columns(events: Sequence[InferenceEvent]) -> dict[str, list[Any]] | None:
-    """Every stream as a list of raw values, row-aligned; None when events need flattening
-    one by one (nested objects, a prediction that is an object in some events only)."""
-    columns = _flat_columns("input", [e.input_data for e in events])
+def _stream_columns(
+    events: Sequence[HasStreams], inputs: bool = True
+) -> dict[str, list[Any]] | None:
+    """Every stream (without inputs: only prediction and confidence) as a list of raw values,
+    row-aligned; None when events need flattening one by one (nested objects, a prediction
+    that is an object in some events only)."""
+    columns = _flat_columns("input", [e.input_data for e in events]) if inputs else {}
     predictions = [e.prediction for e in events]
     kinds = set(map(type, predictions))
     if dict in kinds and not kinds <= {dict, _NONE}:
@@ -138,7 +152,7 @@ def _by_columns(
     return True
 
 
-def _by_rows(events: Sequence[InferenceEvent], kinds: dict[str, Kind], batch: ColumnBatch) -> None:
+def _by_rows(events: Sequence[HasStreams], kinds: dict[str, Kind], batch: ColumnBatch) -> None:
     """The general case: flatten each event; a value of the stream's other kind is missing."""
     n = len(events)
     seen: set[str] = set()
@@ -161,10 +175,28 @@ def _by_rows(events: Sequence[InferenceEvent], kinds: dict[str, Kind], batch: Co
         _fill(batch, name, kinds.get(name, "numeric"), None, n)
 
 
+def _numeric_inputs(
+    events: Sequence[HasStreams], names: tuple[str, ...], kinds: dict[str, Kind], batch: ColumnBatch
+) -> None:
+    """Inputs known to be ``names`` in this order with float/None values: one numpy call."""
+    n = len(events)
+    rows: list[list[Any]] = [list(e.input_data.values()) for e in events]
+    matrix = np.array(rows, dtype=np.float64).reshape(n, len(names)).T.copy()
+    for name, column in zip(names, matrix, strict=True):
+        name = f"input.{name}"
+        if kinds.get(name) == "categorical":
+            batch.categorical[name] = [None] * n  # numbers in a categorical stream: missing
+            continue
+        if not np.isnan(column).all():
+            kinds.setdefault(name, "numeric")
+        batch.numeric[name] = column
+
+
 def to_columns(
-    events: Sequence[InferenceEvent],
+    events: Sequence[HasStreams],
     default_time: float,
     known_kinds: Mapping[str, Kind] | None = None,
+    numeric_names: tuple[str, ...] | None = None,
 ) -> ColumnBatch:
     """Columns of ``events`` (one model). A stream's kind is ``known_kinds[stream]`` or the kind
     it is first seen with; a value of the other kind counts as missing. Streams that are only
@@ -172,12 +204,17 @@ def to_columns(
 
     Events of one model usually share flat inputs of one type per stream: those are gathered
     column by column and converted with one numpy call each (the worker's hot path); anything
-    else (nested objects, booleans, mixed kinds) is flattened event by event."""
+    else (nested objects, booleans, mixed kinds) is flattened event by event.
+    ``numeric_names`` promises that every event's input_data holds exactly these names in this
+    order with float or None values (``decode_streams`` tells): the inputs then become one
+    matrix at once."""
     n = len(events)
     times = [default_time if e.timestamp is None else e.timestamp for e in events]
     batch = ColumnBatch(np.array(times, dtype=np.float64))
     kinds: dict[str, Kind] = dict(known_kinds or {})
-    columns = _stream_columns(events)
+    if numeric_names is not None:
+        _numeric_inputs(events, numeric_names, kinds, batch)
+    columns = _stream_columns(events, inputs=numeric_names is None)
     if columns is None or not _by_columns(columns, kinds, batch, n):
         batch.numeric.clear()
         batch.categorical.clear()

@@ -22,13 +22,12 @@ from drift import (
     EventLimits,
     Histogram,
     Hysteresis,
-    InferenceEvent,
     NumericHistogram,
     WindowSums,
-    decode_record,
 )
 from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
+from drift.wire import decode_streams
 from stream_app.evaluation import ModelReport, evaluate_model
 from stream_app.state import (
     BucketRecord,
@@ -72,6 +71,30 @@ class Output:
     counted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     replayed: int = 0
+
+
+@dataclass
+class Gathered:
+    """A model's events of one batch, with the records they came from (runs of ``counts``)."""
+
+    events: list[Any] = field(default_factory=list)
+    records: list[RawRecord] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    names: tuple[str, ...] | None = None  # shared numeric input names (``decode_streams``)
+
+    def add(self, rec: RawRecord, events: list[Any], names: tuple[str, ...] | None) -> None:
+        if not self.records:
+            self.names = names
+        elif names != self.names:
+            self.names = None
+        self.events.extend(events)
+        self.records.append(rec)
+        self.counts.append(len(events))
+
+    def rows(self, column: str, dtype: type) -> np.ndarray:
+        """A per-event array of a record attribute (offset, partition, timestamp)."""
+        values: np.ndarray = np.array([getattr(r, column) for r in self.records], dtype=dtype)
+        return np.repeat(values, self.counts)
 
 
 @dataclass
@@ -174,59 +197,61 @@ class Processor:
     # --- batches -----------------------------------------------------------------------------
     def process(self, records: Iterable[RawRecord], now: float) -> Output:
         out = Output()
-        by_model: dict[str, list[tuple[RawRecord, InferenceEvent]]] = defaultdict(list)
+        by_model: dict[str, Gathered] = {}
         for rec in records:
             self._decode(rec, by_model, out)
-        for model_id, items in by_model.items():
-            partition = items[0][0].partition
+        for model_id, gathered in by_model.items():
+            partition = gathered.records[0].partition
             rt = self._runtime(model_id, partition)
             rt.last_seen = now
-            self._apply(rt, items, out)
+            self._apply(rt, gathered, out)
             self._advance(rt, out)
             self._flush(rt, out)
         return out
 
-    def _decode(
-        self,
-        rec: RawRecord,
-        by_model: dict[str, list[tuple[RawRecord, InferenceEvent]]],
-        out: Output,
-    ) -> None:
-        decoded = decode_record(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
+    def _decode(self, rec: RawRecord, by_model: dict[str, Gathered], out: Output) -> None:
+        decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
         if decoded.errors:
             reasons = sorted({e.reason for e in decoded.errors})
             message = "; ".join(str(e) for e in decoded.errors[:20])
             out.rejected.append(Rejected(rec, ",".join(reasons), message))
-        for event in decoded.events:
+        models = {e.model_id for e in decoded.events}
+        groups: dict[str, list[Any]]
+        if len(models) == 1:
+            groups = {models.pop(): decoded.events}
+        else:
+            groups = defaultdict(list)
+            for event in decoded.events:
+                groups[event.model_id].append(event)
+        for model_id, events in groups.items():
             if (
-                event.model_id not in self.models
-                and event.model_id not in by_model
+                model_id not in self.models
+                and model_id not in by_model
                 and len(self.models.keys() | by_model.keys()) >= self.hist.max_models
             ):
                 out.rejected.append(
                     Rejected(
                         rec,
                         "too_many_models",
-                        f"model {event.model_id!r}: worker holds "
+                        f"model {model_id!r} ({len(events)} events): worker holds "
                         f"{self.hist.max_models} models already",
                     )
                 )
                 continue
-            by_model[event.model_id].append((rec, event))
+            by_model.setdefault(model_id, Gathered()).add(rec, events, decoded.numeric_names)
 
-    def _apply(
-        self, rt: Runtime, items: list[tuple[RawRecord, InferenceEvent]], out: Output
-    ) -> None:
+    def _apply(self, rt: Runtime, gathered: Gathered, out: Output) -> None:
         meta = rt.meta
-        events = [e for _, e in items]
-        offsets = np.fromiter((r.offset for r, _ in items), np.int64, len(items))
-        parts = np.fromiter((r.partition for r, _ in items), np.int64, len(items))
-        ingest = np.fromiter((r.timestamp for r, _ in items), np.float64, len(items))
-        cols = to_columns(events, default_time=math.nan, known_kinds=self._kinds(rt))
+        offsets = gathered.rows("offset", np.int64)
+        parts = gathered.rows("partition", np.int64)
+        ingest = gathered.rows("timestamp", np.float64)
+        cols = to_columns(
+            gathered.events, math.nan, known_kinds=self._kinds(rt), numeric_names=gathered.names
+        )
         ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
         starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
         allowed = self._allowed_streams(rt, cols)
-        batch_max = {r.partition: r.offset for r, _ in items}
+        batch_max = {r.partition: r.offset for r in gathered.records}
         if meta.next_end is None:
             meta.next_end = int(starts.min()) + self.spec.bucket
         for start in np.unique(starts).tolist():

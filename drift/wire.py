@@ -1,0 +1,130 @@
+"""Typed decoding of the common record, for consumers that need only the monitored streams.
+
+The stream worker does not need event ids or metadata, only each event's model, time and
+stream values. ``decode_streams`` decodes a record with msgspec against typed structs that
+encode the schema's limits, so parsing and most checks run in C, in two tiers:
+
+1. every input is a number or null (decoded as floats): the worker builds its columns from
+   these with one numpy call (``numeric_names``);
+2. inputs are flat scalars of any kind.
+
+What msgspec cannot express (model names, feature name lengths) is checked once per distinct
+value. Anything the typed tiers refuse (nested inputs, RFC 3339 times, integer model ids, any
+invalid event) goes to ``decode_record``, which judges each event with ``validate_event``; so
+the accept/reject decision and every stream value are the same as there (tests compare them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from drift import fields
+from drift.events import DEFAULT_LIMITS, decode_record
+from drift.schema import EventLimits, InvalidEvent
+
+_INT64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # wider ints: decode_record decides
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedStreams:
+    """The events of one record (typed structs or ``InferenceEvent``s: both carry model_id,
+    timestamp, input_data, prediction and confidence) and the errors of invalid ones.
+
+    ``numeric_names`` is set when every event's input_data holds exactly these names, in this
+    order, with float or None values."""
+
+    events: list[Any]
+    errors: list[InvalidEvent]
+    numeric_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tiers:
+    numeric: msgspec.json.Decoder[Any]
+    flat: msgspec.json.Decoder[Any]
+    input_name_len: int
+    prediction_name_len: int
+
+
+def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
+    text = Annotated[str, Meta(max_length=limits.max_string_len)]
+    scalar = _INT64 | float | text | bool | None
+    prediction = scalar | Annotated[
+        dict[str, scalar], Meta(max_length=limits.max_prediction_fields)
+    ]
+    struct = msgspec.defstruct(
+        name,
+        [
+            ("model_id", str),
+            ("input_data", Annotated[dict[str, leaf], Meta(max_length=limits.max_features)]),
+            ("timestamp", Annotated[float, Meta(ge=0, le=limits.max_timestamp)] | None, None),
+            ("prediction", prediction, None),
+            ("confidence", Annotated[float, Meta(ge=0, le=1)] | None, None),
+            ("event_id", Annotated[str, Meta(min_length=1, max_length=limits.max_id_len)] | None,
+             None),
+            ("metadata", dict[str, Any] | None, None),
+        ],
+        gc=False,  # holds only dicts and scalars: no reference cycles
+    )
+    record = Annotated[list[struct], Meta(max_length=limits.max_events_per_record)]  # type: ignore[valid-type]
+    return record | struct
+
+
+@lru_cache(maxsize=8)
+def _tiers(limits: EventLimits) -> _Tiers:
+    text = Annotated[str, Meta(max_length=limits.max_string_len)]
+    return _Tiers(
+        msgspec.json.Decoder(_struct("NumericEvent", float | None, limits)),
+        msgspec.json.Decoder(_struct("FlatEvent", _INT64 | float | text | bool | None, limits)),
+        limits.max_name_len - len("input_data."),
+        limits.max_name_len - len("prediction."),
+    )
+
+
+def _names_ok(names: Any, longest: int) -> bool:
+    return all(type(n) is str and 0 < len(n) <= longest for n in names)
+
+
+def _valid(events: list[Any], tiers: _Tiers) -> tuple[bool, tuple[str, ...] | None]:
+    """(every name valid, the input names when all events share them in one order)."""
+    if not all(map(fields.is_model_name, {e.model_id for e in events})):
+        return False, None
+    datas = [e.input_data for e in events]
+    first = list(datas[0])
+    shared = all(map(first.__eq__, map(list, datas)))
+    names = first if shared else {n for d in datas for n in d}
+    if not _names_ok(names, tiers.input_name_len):
+        return False, None
+    for e in events:
+        if type(e.prediction) is dict and not _names_ok(e.prediction, tiers.prediction_name_len):
+            return False, None
+    return True, tuple(first) if shared else None
+
+
+def decode_streams(
+    raw: bytes, limits: EventLimits = DEFAULT_LIMITS, id_seed: str | None = None
+) -> DecodedStreams:
+    """Decode one record for its streams; never raises. Typed events carry no default event
+    id (``event_id`` None when the record had none); events of the ``decode_record`` fallback
+    get ids from ``id_seed`` as there."""
+    if len(raw) <= limits.max_record_bytes:
+        tiers = _tiers(limits)
+        for decoder, numeric in ((tiers.numeric, True), (tiers.flat, False)):
+            try:
+                decoded = decoder.decode(raw)
+            except msgspec.DecodeError:  # a validation error too: the next tier or the fallback
+                continue
+            events = decoded if type(decoded) is list else [decoded]
+            if not events:
+                return DecodedStreams([], [])
+            ok, names = _valid(events, tiers)
+            if ok:
+                return DecodedStreams(events, [], names if numeric else None)
+            break
+    record = decode_record(raw, limits, id_seed)
+    return DecodedStreams(list(record.events), record.errors)
