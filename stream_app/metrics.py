@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import faust
 from faust import web
+from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-from faust.types import TP
+from faust.types import TP, EventT, Message, StreamT
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -161,13 +163,49 @@ class _RuntimeHistogram(Histogram):
 
 
 class LagMonitor(PrometheusMonitor):
-    """faust's Prometheus monitor that also sets ``drift_consumer_lag_records``."""
+    """faust's Prometheus monitor that also sets ``drift_consumer_lag_records``.
+
+    Its per-message hooks set the same series as faust's, but keep the labelled children
+    instead of looking them up (and normalising the stream label with a regex) per message:
+    with one inference per record those lookups were a tenth of the worker's time."""
 
     def __init__(self, metrics: FaustMetrics, lag: Gauge, **kwargs: Any) -> None:
         super().__init__(metrics=metrics, **kwargs)
         self._lag = lag
         self._end: dict[TP, int] = {}
         self._committed: dict[TP, int] = {}
+        self._tp_series: dict[TP, tuple[Any, Any]] = {}
+        self._stream_series: WeakKeyDictionary[StreamT, Any] = WeakKeyDictionary()
+
+    def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
+        Monitor.on_message_in(self, tp, offset, message)
+        m = self._metrics
+        m.messages_received.inc()
+        m.active_messages.inc()
+        series = self._tp_series.get(tp)
+        if series is None:
+            series = self._tp_series[tp] = (
+                m.messages_received_per_topics.labels(topic=tp.topic),
+                m.messages_received_per_topics_partition.labels(
+                    topic=tp.topic, partition=tp.partition
+                ),
+            )
+        series[0].inc()
+        series[1].set(offset)
+
+    def on_stream_event_in(
+        self, tp: TP, offset: int, stream: StreamT, event: EventT
+    ) -> dict[str, Any] | None:
+        state = Monitor.on_stream_event_in(self, tp, offset, stream, event)
+        m = self._metrics
+        m.total_events.inc()
+        m.total_active_events.inc()
+        child = self._stream_series.get(stream)
+        if child is None:
+            label = f"stream.{self._stream_label(stream)}.events"
+            child = self._stream_series[stream] = m.total_events_per_stream.labels(stream=label)
+        child.inc()
+        return state
 
     def _update(self, tp: TP) -> None:
         if tp in self._end and tp in self._committed:
