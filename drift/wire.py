@@ -90,6 +90,22 @@ def _names_ok(names: Any, longest: int) -> bool:
     return all(type(n) is str and 0 < len(n) <= longest for n in names)
 
 
+_CHECKED: set[tuple[int, tuple[str, ...]]] = set()  # input name lists found valid (bounded)
+
+
+def _input_names_ok(names: tuple[str, ...], longest: int) -> bool:
+    """``_names_ok`` remembered per name list: records of one event repeat the same names."""
+    key = (longest, names)
+    if key in _CHECKED:
+        return True
+    if not _names_ok(names, longest):
+        return False
+    if len(_CHECKED) >= 4096:
+        _CHECKED.clear()
+    _CHECKED.add(key)
+    return True
+
+
 def _valid(events: list[Any], tiers: _Tiers) -> tuple[bool, tuple[str, ...] | None]:
     """(every name valid, the input names when all events share them in one order)."""
     if not all(map(fields.is_model_name, {e.model_id for e in events})):
@@ -97,13 +113,16 @@ def _valid(events: list[Any], tiers: _Tiers) -> tuple[bool, tuple[str, ...] | No
     datas = [e.input_data for e in events]
     first = list(datas[0])
     shared = all(map(first.__eq__, map(list, datas)))
-    names = first if shared else {n for d in datas for n in d}
-    if not _names_ok(names, tiers.input_name_len):
+    if shared:
+        names = tuple(first)
+        if not _input_names_ok(names, tiers.input_name_len):
+            return False, None
+    elif not _names_ok({n for d in datas for n in d}, tiers.input_name_len):
         return False, None
     for e in events:
         if type(e.prediction) is dict and not _names_ok(e.prediction, tiers.prediction_name_len):
             return False, None
-    return True, tuple(first) if shared else None
+    return True, names if shared else None
 
 
 def decode_streams(

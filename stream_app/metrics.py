@@ -175,6 +175,7 @@ class LagMonitor(PrometheusMonitor):
         self._end: dict[TP, int] = {}
         self._committed: dict[TP, int] = {}
         self._tp_series: dict[TP, tuple[Any, Any]] = {}
+        self._end_series: dict[TP, Any] = {}
         self._stream_series: WeakKeyDictionary[StreamT, Any] = WeakKeyDictionary()
 
     def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
@@ -213,8 +214,15 @@ class LagMonitor(PrometheusMonitor):
             self._lag.labels(tp.topic, str(tp.partition)).set(lag)
 
     def track_tp_end_offset(self, tp: TP, offset: int) -> None:
-        # called for every message: only remember; the gauge moves on commits (about 1/s)
-        super().track_tp_end_offset(tp, offset)
+        # called for every message: set faust's series, remember the offset; the lag gauge
+        # moves on commits (about once a second)
+        Monitor.track_tp_end_offset(self, tp, offset)
+        child = self._end_series.get(tp)
+        if child is None:
+            child = self._end_series[tp] = self._metrics.topic_partition_end_offset.labels(
+                topic=tp.topic, partition=tp.partition
+            )
+        child.set(offset)
         self._end[tp] = offset
 
     def on_tp_commit(self, tp_offsets: Any) -> None:

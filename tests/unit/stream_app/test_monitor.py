@@ -46,6 +46,7 @@ def _drive(monitor: PrometheusMonitor) -> None:
         tp = TP("drift-inference-events", i % 3)
         monitor.on_message_in(tp, 100 + i, FakeMessage())  # type: ignore[arg-type]
         monitor.on_stream_event_in(tp, 100 + i, streams[i % 2], object())  # type: ignore[arg-type]
+        monitor.track_tp_end_offset(tp, 200 + i)
 
 
 def test_cached_label_children_give_the_same_series_as_fausts_monitor() -> None:
@@ -62,6 +63,8 @@ def test_cached_label_children_give_the_same_series_as_fausts_monitor() -> None:
                      (("partition", "2"), ("topic", "drift-inference-events")))] == 105
     assert expected[("faust_total_events_per_stream_total",
                      (("stream", "stream.topic_drift-control.events"),))] == 3
+    assert expected[("faust_topic_partition_end_offset",
+                     (("partition", "0"), ("topic", "drift-inference-events")))] == 206
     assert _faust_samples(ours_registry) == expected
     assert ours.messages_received_total == 7 and ours.events_total == 7  # faust's own counts
 
