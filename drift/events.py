@@ -103,13 +103,18 @@ def _fast_event(
                           None if conf is None else float(conf), meta)
 
 
-def _items(items: list[Any], limits: EventLimits, id_seed: str | None) -> DecodedRecord:
+NUL_ESCAPE = b"\\u0000"  # how JSON writes U+0000 (a raw NUL byte is invalid JSON)
+
+
+def _items(
+    items: list[Any], limits: EventLimits, id_seed: str | None, fast_ok: bool
+) -> DecodedRecord:
     events: list[InferenceEvent] = []
     errors: list[InvalidEvent] = []
     names: set[str] = set()
     for index, item in enumerate(items):
         default = None if id_seed is None else f"{id_seed}.{index}"
-        fast = _fast_event(item, limits, default, names)
+        fast = _fast_event(item, limits, default, names) if fast_ok else None
         if fast is not None:
             events.append(fast)
             continue
@@ -126,7 +131,9 @@ def decode_record(
     """Decode one Kafka record (an event or an array of events); never raises.
 
     ``id_seed`` (e.g. ``"<partition>-<offset>"``) makes the ids of events sent without one
-    deterministic: ``<seed>`` for a single event, ``<seed>.<index>`` in an array."""
+    deterministic: ``<seed>`` for a single event, ``<seed>.<index>`` in an array.
+    A record that may hold a NUL character skips the fast path: only full validation looks
+    for NULs (PostgreSQL cannot store them), and the bytes tell at memchr speed."""
     if len(raw) > limits.max_record_bytes:
         message = f"record of {len(raw)} bytes exceeds the limit of {limits.max_record_bytes}"
         return DecodedRecord([], [InvalidEvent("record_too_large", message)])
@@ -138,8 +145,8 @@ def decode_record(
         if len(obj) > limits.max_events_per_record:
             message = f"record holds {len(obj)} events, more than {limits.max_events_per_record}"
             return DecodedRecord([], [InvalidEvent("too_many_events", message)])
-        return _items(obj, limits, id_seed)
-    fast = _fast_event(obj, limits, id_seed)
+        return _items(obj, limits, id_seed, NUL_ESCAPE not in raw)
+    fast = _fast_event(obj, limits, id_seed) if NUL_ESCAPE not in raw else None
     if fast is not None:
         return DecodedRecord([fast], [])
     try:

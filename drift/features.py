@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drift.fields import nul_message
 from drift.schema import EventLimits, InvalidEvent
 
 
@@ -23,6 +24,8 @@ def _scalar(value: Any, field: str, limits: EventLimits, reason: str) -> None:
             ) from None
         return
     if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidEvent("nul_character", nul_message(field), field)
         if len(value) > limits.max_string_len:
             raise InvalidEvent(
                 "string_too_long",
@@ -50,7 +53,7 @@ def _tree(obj: dict[str, Any], prefix: str, limits: EventLimits, depth: int, rea
         kind = type(value)
         # fast path for the common leaf: a finite-width number under a valid name
         if (kind is float or (kind is int and -_BIG < value < _BIG)) and (
-            type(key) is str and 0 < len(key) <= longest
+            type(key) is str and 0 < len(key) <= longest and "\x00" not in key
         ):
             leaves += 1
             continue
@@ -59,6 +62,8 @@ def _tree(obj: dict[str, Any], prefix: str, limits: EventLimits, depth: int, rea
             raise InvalidEvent(
                 "bad_feature_name", f"{name:.80}: names must be 1-{limits.max_name_len} long", name
             )
+        if "\x00" in key:
+            raise InvalidEvent("nul_character", nul_message(f"{prefix} name {key!r:.80}"), name)
         if isinstance(value, dict):
             leaves += _tree(value, name, limits, depth + 1, reason)
         else:

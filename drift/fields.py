@@ -46,6 +46,8 @@ def event_id(obj: dict[str, Any], limits: EventLimits, default: str | None = Non
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str) and 0 < len(value) <= limits.max_id_len:
+        if "\x00" in value:
+            raise InvalidEvent("nul_character", nul_message("event_id"), "event_id")
         return value
     raise InvalidEvent(
         "bad_event_id",
@@ -101,11 +103,28 @@ def confidence(obj: dict[str, Any]) -> float | None:
     )
 
 
+def nul_message(where: str) -> str:
+    return f"{where}: strings must not contain NUL (U+0000), which PostgreSQL cannot store"
+
+
+def _has_nul(value: Any) -> bool:
+    """A NUL character in any string or key of a JSON value."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_has_nul, value))
+    return False
+
+
 def metadata(obj: dict[str, Any]) -> dict[str, Any]:
     value = obj.get("metadata")
     if value is None:
         return {}
     if isinstance(value, dict):
+        if _has_nul(value):
+            raise InvalidEvent("nul_character", nul_message("metadata"), "metadata")
         return value
     raise InvalidEvent(
         "bad_metadata", f"metadata must be an object, got {_kind(value)}", "metadata"

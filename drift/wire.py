@@ -25,7 +25,7 @@ import msgspec
 from msgspec import Meta
 
 from drift import fields
-from drift.events import DEFAULT_LIMITS, decode_record
+from drift.events import DEFAULT_LIMITS, NUL_ESCAPE, decode_record
 from drift.schema import EventLimits, InvalidEvent
 
 _INT64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # wider ints: decode_record decides
@@ -128,7 +128,7 @@ def decode_streams(
     """Decode one record for its streams; never raises. Typed events carry no default event
     id (``event_id`` None when the record had none); events of the ``decode_record`` fallback
     get ids from ``id_seed`` as there."""
-    if len(raw) <= limits.max_record_bytes:
+    if len(raw) <= limits.max_record_bytes and NUL_ESCAPE not in raw:  # NULs: decode_record decides
         tiers = _tiers(limits)
         for decoder, numeric in ((tiers.numeric, True), (tiers.flat, False)):
             try:

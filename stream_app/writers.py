@@ -102,7 +102,6 @@ class InferenceLogWriter:
     def __init__(self, sample_rate: float = 1.0, limits: EventLimits | None = None) -> None:
         self.rate = sample_rate
         self.limits = limits or EventLimits()
-        self._days: set[dt.date] = set()
 
     def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
         rows = []
@@ -126,9 +125,9 @@ class InferenceLogWriter:
         if not rows:
             return
         with conn.cursor() as cur:
-            for day in {r[2].date() for r in rows} - self._days:
+            # every batch: a partition created in a transaction that then rolled back is gone
+            for day in {r[2].date() for r in rows}:
                 cur.execute(queries.ENSURE_PARTITION, (day,))
-                self._days.add(day)
             cur.execute(queries.STAGE_LOGS)
             with cur.copy(queries.COPY_LOGS) as copy:
                 for row in rows:

@@ -63,6 +63,7 @@ KINDS: list[tuple[str, Callable[[int], bytes]]] = [
     ("bad_feature_value", lambda i: with_fields(i, input_data={"x": [1, 2]})),
     ("too_many_features", lambda i: with_fields(i, input_data={f"f{k}": k for k in range(201)})),
     ("string_too_long", lambda i: with_fields(i, input_data={"s": "x" * 300})),
+    ("nul_character", lambda i: with_fields(i, input_data={"s": f"a\x00{i}"})),
     ("bad_metadata", lambda i: with_fields(i, metadata="v1")),
     ("too_many_events", lambda i: orjson.dumps([i] * 10_001)),
 ]

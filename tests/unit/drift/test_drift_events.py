@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from drift import (
@@ -91,6 +92,11 @@ def test_optional_fields_get_defaults() -> None:
         (with_(confidence=1.5), "bad_confidence", "confidence"),
         (with_(confidence="high"), "bad_confidence", "confidence"),
         (with_(metadata=[1]), "bad_metadata", "metadata"),
+        (with_(input_data={"s": "a\x00b"}), "nul_character", "input_data.s"),
+        (with_(input_data={"a\x00": 1.0}), "nul_character", "input_data name"),
+        (with_(prediction="yes\x00"), "nul_character", "prediction"),
+        (with_(event_id="e\x00"), "nul_character", "event_id"),
+        (with_(metadata={"tags": ["ok", {"k\x00": 1}]}), "nul_character", "metadata"),
     ],
 )
 def test_invalid_events_are_rejected_with_a_precise_reason(
@@ -271,6 +277,7 @@ _fields = st.fixed_dictionaries(
 def test_fast_path_agrees_with_full_validation(obj):
     from drift.events import _fast_event
 
+    assume("\\u0000" not in json.dumps(obj))  # records with NULs never take the fast path
     fast = _fast_event(obj, EventLimits(), "seed.0")
     try:
         slow = validate_event(obj, EventLimits(), "seed.0")
@@ -278,6 +285,18 @@ def test_fast_path_agrees_with_full_validation(obj):
         assert fast is None, obj
         return
     assert fast is None or fast == slow, (obj, fast, slow)
+
+
+def test_records_with_a_nul_character_are_rejected_on_every_path():
+    from drift.wire import decode_streams
+
+    good = {"model_id": "m", "input_data": {"x": 1.0, "c": "DE"}}
+    raw = orjson.dumps([good, {**good, "input_data": {"x": 1.0, "c": "D\x00E"}}])
+    for decode in (decode_record, decode_streams):
+        decoded = decode(raw)
+        assert len(decoded.events) == 1, decode
+        assert [e.reason for e in decoded.errors] == ["nul_character"], decode
+        assert "input_data.c" in str(decoded.errors[0])
 
 
 def test_fast_path_takes_the_common_event():
