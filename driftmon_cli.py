@@ -15,6 +15,7 @@ import sys
 # subcommand -> module providing add_parser()
 COMMANDS: dict[str, str] = {
     "worker": "stream_app.cli",
+    "sinks": "stream_app.sinks_cli",
     "api": "api.cli",
     "generate": "producers.cli",
     "stack": "harness.cli",

@@ -1,4 +1,4 @@
-"""`driftmon worker`: run the stream processor (faust) and its PostgreSQL sinks."""
+"""`driftmon worker`: run the stream processor (faust) and, in a child process, its sinks."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (DRIFT_KAFKA_BOOTSTRAP)")
     p.add_argument("--database-url", help="PostgreSQL for the sinks (DRIFT_DATABASE_URL)")
     p.add_argument("--web-port", type=int, help="port of /metrics (DRIFT_WEB_PORT)")
-    p.add_argument("--no-sinks", action="store_true", help="do not run the PostgreSQL sinks")
+    p.add_argument(
+        "--no-sinks",
+        action="store_true",
+        help="do not start the PostgreSQL sinks (run `driftmon sinks` elsewhere)",
+    )
     p.add_argument("--settings", action="store_true", help="print every setting and exit")
     p.set_defaults(func=run)
 
@@ -58,22 +62,21 @@ def run(args: argparse.Namespace) -> int:
 
     from sql.migrations import migrate
     from stream_app.app import DriftWorker
-    from stream_app.runner import ensure_topics, start_sinks
+    from stream_app.runner import SinkProcess, ensure_topics
 
     worker = DriftWorker(settings)
     ensure_topics(settings, worker.topics)
-    sinks = []
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    sinks = None
     if settings.sinks_enabled:
         migrate(settings.database_url)
-        sinks = start_sinks(settings, worker.topics)
+        sinks = SinkProcess(settings, level)
+        sinks.start()
     try:
-        level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
         faust.Worker(
-            worker.app, loglevel=_FAUST_LEVELS.get(level, "info")
+            worker.app, loglevel=_FAUST_LEVELS.get(level.lower(), "info")
         ).execute_from_commandline()
     finally:
-        for sink in sinks:
-            sink.stop()
-        for sink in sinks:
-            sink.join(10)
+        if sinks is not None:
+            sinks.stop()
     return 0

@@ -42,7 +42,9 @@ class WorkerSettings(BaseSettings):
         4_000_000, ge=1, description="record bytes decoded at once (bounds a batch's memory)"
     )
     # sinks
-    sinks_enabled: bool = Field(True, description="run the PostgreSQL sinks in this process")
+    sinks_enabled: bool = Field(
+        True, description="the worker starts the PostgreSQL sinks (`driftmon sinks`) as a child"
+    )
     inference_logs_enabled: bool = Field(True, description="store raw inferences")
     inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
     # web / metrics

@@ -1,6 +1,21 @@
-"""Start the sinks that run beside the faust worker."""
+"""The sinks beside the faust worker: started in a process of their own, and topic declaration.
+
+The worker runs ``driftmon sinks`` as a child process (``SinkProcess``), so writing to
+PostgreSQL, decoding raw inferences for ``inference_logs`` included, never competes with drift
+detection for the worker's interpreter. The child stops when the worker is gone (even after
+kill -9) and the worker restarts a child that dies. ``driftmon sinks`` also runs alone, for
+deployments that place the sinks elsewhere (``driftmon worker --no-sinks``).
+"""
 
 from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
 
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
@@ -47,6 +62,75 @@ def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
     for sink in sinks:
         sink.start()
     return sinks
+
+
+log = logging.getLogger(__name__)
+
+
+def run_sinks(settings: WorkerSettings, parent_pid: int | None = None) -> None:
+    """Run the sinks until SIGTERM or SIGINT, or until process ``parent_pid`` is gone."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sinks = start_sinks(settings, Topics(settings.topic_prefix))
+    log.info("sinks running: %s", ", ".join(s.name for s in sinks))
+    while not stop.wait(0.5):
+        if parent_pid is not None and os.getppid() != parent_pid:
+            log.warning("the worker (pid %d) is gone: stopping the sinks", parent_pid)
+            break
+    for sink in sinks:
+        sink.stop()
+    for sink in sinks:
+        sink.join(15)
+
+
+def settings_env(settings: WorkerSettings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(mode="json").items():
+        env[f"DRIFT_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+class SinkProcess:
+    """``driftmon sinks`` as a child of this process, started again if it dies."""
+
+    def __init__(
+        self, settings: WorkerSettings, log_level: str = "INFO", restart_after: float = 5.0
+    ) -> None:
+        self.settings, self.log_level, self.restart_after = settings, log_level, restart_after
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, name="sink-process", daemon=True)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "driftmon_cli", "--log-level", self.log_level, "sinks",
+                "--parent-pid", str(os.getpid())]
+        self.starts += 1
+        return subprocess.Popen(argv, env=settings_env(self.settings))
+
+    def start(self) -> None:
+        self.proc = self._spawn()
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        while self.proc is not None:
+            code = self.proc.wait()
+            if self._stopping.wait(0 if code == 0 else self.restart_after):
+                return
+            log.error("the sinks process exited with %s; starting it again", code)
+            self.proc = self._spawn()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stopping.set()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
 
 
 def ensure_topics(settings: WorkerSettings, topics: Topics) -> None:
