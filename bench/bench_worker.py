@@ -10,6 +10,9 @@ Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--soak 300`` instead feeds 
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
+``--sinks`` runs (b) again with the worker's PostgreSQL sinks on (its own PostgreSQL; the sinks,
+``inference_logs`` included, run as the worker's child process) and prints the worker's rate
+against the run without sinks, and the rate at which ``inference_logs`` filled.
 Bounded: about two minutes.
 Run: ``python bench/bench_worker.py [--events-a 100000] [--events-b 2000000] [--soak 300]``.
 """
@@ -199,9 +202,23 @@ def time_worker(
     return (total - first[1]) / max(elapsed, 1e-9), first[0] - started
 
 
+def log_rows(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM inference_logs").fetchone()
+    return int(row[0]) if row else 0
+
+
 def scenario(
-    kafka: KafkaBroker, workdir: Path, name: str, n_records: int, per_record: int, profile: str
-) -> None:
+    kafka: KafkaBroker,
+    workdir: Path,
+    name: str,
+    n_records: int,
+    per_record: int,
+    profile: str,
+    dsn: str | None = None,
+) -> float:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
@@ -211,15 +228,40 @@ def scenario(
     preload(kafka.bootstrap, topics.events, records(models, n_records, per_record, T0, dt))
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
-    worker = Worker(kafka.bootstrap, prefix, workdir)
+    sinks = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
+    worker = Worker(kafka.bootstrap, prefix, workdir, **sinks)
+    total = n_records * per_record
     try:
-        rate, startup = time_worker(worker, n_records * per_record, 600, profile or None)
+        started = time.perf_counter()
+        rate, startup = time_worker(worker, total, 600, profile or None)
+        if dsn:
+            deadline = time.perf_counter() + 900
+            while (rows := log_rows(dsn)) < total and time.perf_counter() < deadline:
+                time.sleep(1.0)
+            logged = time.perf_counter() - started - startup
+            print(f"{name}: inference_logs holds {rows:,} rows, {rows / logged:,.0f} rows/s")
     finally:
         worker.stop()
     print(
         f"{name}: worker {rate:>10,.0f} inferences/s (start-up {startup:.1f}s)  "
         f"bare consumer {ceiling:>12,.0f} inferences/s  ratio {rate / ceiling:.1%}"
     )
+    return rate
+
+
+def with_sinks(kafka: KafkaBroker, workdir: Path, n_events: int, without: float) -> None:
+    from harness import PostgresServer
+    from sql.migrations import migrate
+
+    pg = PostgresServer()
+    pg.start()
+    try:
+        dsn = pg.create_database("bench")
+        migrate(dsn)
+        rate = scenario(kafka, workdir, "(b) + sinks   ", n_events // 500, 500, "", dsn)
+        print(f"(b) + sinks   : {rate / without:.0%} of the rate without sinks (same run)")
+    finally:
+        pg.close()
 
 
 def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int) -> None:
@@ -268,6 +310,8 @@ def main() -> int:
     parser.add_argument("--soak-rate", type=int, default=20_000, help="inferences/s in the soak")
     parser.add_argument("--profile", default="", help="cProfile the workers into PREFIX-a/b.prof")
     parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
+    parser.add_argument("--sinks", action="store_true",
+                        help="also run (b) with the PostgreSQL sinks and inference_logs on")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))
@@ -280,8 +324,10 @@ def main() -> int:
             prof = {k: f"{args.profile}-{k}.prof" if args.profile else "" for k in "ab"}
             if args.only != "b":
                 scenario(kafka, workdir, "(a) 1/record  ", args.events_a, 1, prof["a"])
-            if args.only != "a":
-                scenario(kafka, workdir, "(b) 500/record", args.events_b // 500, 500, prof["b"])
+            if args.only != "a" or args.sinks:
+                b = scenario(kafka, workdir, "(b) 500/record", args.events_b // 500, 500, prof["b"])
+                if args.sinks:
+                    with_sinks(kafka, workdir, args.events_b, b)
     finally:
         kafka.close()
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
