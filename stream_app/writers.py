@@ -21,6 +21,9 @@ from drift.histogram import NumericHistogram
 from drift.policy import Thresholds
 from stream_app import queries
 
+# orjson writes what orjson read (decoded events hold no integers beyond 64 bits): 3x json.dumps
+_DUMPS = orjson.dumps
+
 log = logging.getLogger(__name__)
 
 # drift_runs has one column per metric of the detection policy
@@ -116,10 +119,10 @@ class InferenceLogWriter:
                             ev.model_id,
                             ev.event_id,
                             ts,
-                            Jsonb(ev.input_data),
-                            Jsonb(ev.prediction),
+                            Jsonb(ev.input_data, _DUMPS),
+                            Jsonb(ev.prediction, _DUMPS),
                             ev.confidence,
-                            Jsonb(ev.metadata),
+                            Jsonb(ev.metadata, _DUMPS),
                         )
                     )
         if not rows:
