@@ -1,0 +1,80 @@
+"""Kafka stopped and started again while a worker consumes a backlog: the worker carries on,
+loses and doubles nothing, and every window reaches PostgreSQL once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from stream_support import STREAMS, metric, records, wait_for_totals
+
+from drift.topics import Topics
+from harness import KafkaBroker
+from tests.integration.workers import WorkerProcess, produce, query, wait_for
+
+pytestmark = pytest.mark.integration
+
+BUCKET, RECENT, BASELINE = 10, 60, 600
+T0 = 1_790_000_000 // 3600 * 3600
+HALF, PER_SECOND, PER_RECORD = 300, 80, 20  # two halves of event time, one before the outage
+MODELS = ["m0", "m1", "m2", "m3"]
+OUTAGE = 15.0  # seconds the broker is down
+
+
+@pytest.fixture
+def own_broker() -> Iterator[KafkaBroker]:
+    """A broker of this test alone: stopping it must not disturb the session's broker."""
+    broker = KafkaBroker(partitions=4, heap="512m")
+    broker.start()
+    yield broker
+    broker.close()
+
+
+def window_rows(dsn: str) -> list[tuple[str, str, int]]:
+    return [
+        (m, s, int(e))
+        for m, s, e in query(
+            dsn, "SELECT model_id, stream, extract(epoch FROM window_end) FROM drift_runs"
+        )
+    ]
+
+
+def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
+    own_broker, db_dsn, topic_prefix, tmp_path
+):
+    worker = WorkerProcess(
+        own_broker.bootstrap, db_dsn, topic_prefix, tmp_path,
+        bucket_seconds=BUCKET, recent_seconds=RECENT, baseline_seconds=BASELINE,
+        lateness_seconds=0, idle_close_seconds=2, inference_logs_enabled="false",
+        batch_size=500,
+    )
+    app_id = worker.env["DRIFT_APP_ID"]
+    topics = Topics(f"{topic_prefix}-")
+    own_broker.create_topics(topics.all(), partitions=4)
+    per_half = HALF * PER_SECOND
+    produce(own_broker.bootstrap, topics.events,
+            records(MODELS, T0, HALF, PER_SECOND, PER_RECORD, seed=1))
+    worker.start()
+    try:
+        # stop the broker mid-backlog: batches in flight, changelog writes and commits pending
+        wait_for(lambda: metric(worker.metrics_url, "drift_events_total")
+                 >= 0.25 * len(MODELS) * per_half, 90, "a quarter of the first half", worker)
+        own_broker.stop()
+        stopped_at = metric(worker.metrics_url, "drift_events_total")
+        time.sleep(OUTAGE)
+        assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
+        own_broker.start()
+        produce(own_broker.bootstrap, topics.events,
+                records(MODELS, T0 + HALF, HALF, PER_SECOND, PER_RECORD, seed=2))
+        expected = {(m, s): 2 * per_half for m in MODELS for s in STREAMS}
+        wait_for_totals(own_broker.bootstrap, app_id, expected, worker, timeout=180)
+        ends = range(T0 + BUCKET, T0 + 2 * HALF + 1, BUCKET)
+        want = {(m, s, e) for m in MODELS for s in STREAMS for e in ends}
+        wait_for(lambda: set(window_rows(db_dsn)) >= want, 120, "every window's row", worker)
+        rows = window_rows(db_dsn)
+    finally:
+        worker.stop()
+    assert stopped_at < len(MODELS) * per_half, "the outage came after the backlog was consumed"
+    assert len(rows) == len(set(rows)), "duplicate (model, stream, window_end) rows"
+    assert set(rows) == want
