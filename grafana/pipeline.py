@@ -1,7 +1,8 @@
 """Pipeline health dashboard (uid ``driftmon-pipeline``): is the monitor itself keeping up?
 
-Ingest, Kafka consumer lag, dead-letter rate, evaluation time and staleness, API latency and
-scrape health, all from Prometheus (the metrics contract in docs/architecture.md).
+Ingest, Kafka consumer lag, the sinks' backlog, dead-letter rate, evaluation time and
+staleness, API latency and scrape health, all from Prometheus (the metrics contract in
+docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -98,6 +99,16 @@ def _throughput_row(board: dashboard_builder.Dashboard) -> None:
                 ),
             ],
             unit="short",
+        )
+    )
+    board.with_panel(
+        timeseries_panel(
+            "Sink backlog (PostgreSQL)",
+            prom(),
+            [promql("max by (sink) (drift_sink_lag_records)", "{{sink}}")],
+            unit="short",
+            description="Records the sinks have yet to store in PostgreSQL; it grows while the "
+            "database is down or no sinks process runs, and drains after.",
         )
     )
     board.with_panel(

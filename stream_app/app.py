@@ -6,6 +6,7 @@ what it returns (table writes, results, alerts, DLQ records).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import time
@@ -22,6 +23,7 @@ from drift.topics import Topics
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
 from stream_app.processor import HistogramSettings, Output, Processor, RawRecord, Rejected
+from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.windows import WindowSpec
 
 log = logging.getLogger(__name__)
@@ -194,11 +196,41 @@ class DriftWorker:
             if out.reports or out.writes:
                 await self._emit(out, 0.0)
 
+        if s.sink_lag_seconds > 0:
+            self._sink_lag_timer(s.sink_lag_seconds)
+
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def forget_state(app: faust.App, revoked: Any, **kwargs: Any) -> None:
             self.processor.reset()
 
         setup_sensors(app, self.registry, self.metrics)
+
+    def _sink_lag_timer(self, interval: float) -> None:
+        """Measure the sinks' backlog on a thread every ``interval`` s (Kafka admin calls block)."""
+        probe: SinkLagProbe | None = None
+        failing = False
+
+        def measure() -> dict[str, int]:
+            nonlocal probe
+            if probe is None:
+                probe = SinkLagProbe(
+                    self.settings.kafka_bootstrap, sink_groups(self.settings, self.topics)
+                )
+            return probe.measure()
+
+        @self.app.timer(interval)
+        async def sink_lag() -> None:
+            nonlocal failing
+            try:
+                lags = await asyncio.get_running_loop().run_in_executor(None, measure)
+            except Exception as exc:  # the broker away: keep the last values, say so once
+                if not failing:
+                    log.warning("cannot measure the sinks' backlog: %s", exc)
+                failing = True
+                return
+            failing = False
+            for sink, lag in lags.items():
+                self.metrics.sink_lag.labels(sink).set(lag)
 
     async def _emit(self, out: Output, elapsed: float) -> None:
         for key, (partition, value) in out.writes.items():

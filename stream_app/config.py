@@ -47,6 +47,9 @@ class WorkerSettings(BaseSettings):
     )
     inference_logs_enabled: bool = Field(True, description="store raw inferences")
     inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
+    sink_lag_seconds: float = Field(
+        15.0, ge=0, description="how often to measure the sinks' backlog (0: never)"
+    )
     # web / metrics
     web_host: str = Field("127.0.0.1", description="faust web server host (/metrics)")
     web_port: int = Field(6066, description="faust web server port (/metrics)")

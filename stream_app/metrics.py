@@ -102,6 +102,12 @@ class WorkerMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.sink_lag = Gauge(
+            "drift_sink_lag_records",
+            "records the PostgreSQL sinks have yet to store",
+            ["sink"],
+            registry=registry,
+        )
         self._models: set[str] = set()
         self._detected: set[tuple[str, str]] = set()
         self._cap = max_series_models

@@ -19,12 +19,14 @@ import threading
 
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
+from stream_app.sink_lag import sink_groups
 from stream_app.sinks import TopicSink
 from stream_app.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
 
 
 def _results_sink(settings: WorkerSettings, topics: Topics) -> TopicSink:
     s = settings
+    group, sources = sink_groups(settings, topics)["results"]
     after_commit = None
     if s.grafana_url:
         from grafana.annotations import GrafanaAnnotator
@@ -36,8 +38,8 @@ def _results_sink(settings: WorkerSettings, topics: Topics) -> TopicSink:
     return TopicSink(
         "results-sink",
         s.kafka_bootstrap,
-        f"{s.app_id}-results-sink",
-        [topics.results, topics.alerts, topics.baselines],
+        group,
+        sources,
         s.database_url,
         OutputWriter(topics.results, topics.alerts, topics.baselines),
         after_commit=after_commit,
@@ -47,13 +49,14 @@ def _results_sink(settings: WorkerSettings, topics: Topics) -> TopicSink:
 def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
     s = settings
     sinks = [_results_sink(settings, topics)]
-    if s.inference_logs_enabled:
+    logs = sink_groups(settings, topics).get("inference_logs")
+    if logs is not None:
         sinks.append(
             TopicSink(
                 "inference-logs-sink",
                 s.kafka_bootstrap,
-                f"{s.app_id}-logs-sink",
-                [topics.events],
+                logs[0],
+                logs[1],
                 s.database_url,
                 InferenceLogWriter(s.inference_logs_sample_rate),
                 batch=2000,

@@ -51,6 +51,7 @@ WORKER_SETTINGS: dict[str, Any] = {
     "alert_open_after": 1,
     "alert_resolve_after": 2,
     "batch_within": 0.1,
+    "sink_lag_seconds": 1,
 }
 FOR = "2s"
 

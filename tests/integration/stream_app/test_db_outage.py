@@ -57,6 +57,7 @@ def test_postgres_down_30s_keeps_detection_and_loses_no_row(
         lateness_seconds=0,
         idle_close_seconds=2,
         inference_logs_enabled="false",
+        sink_lag_seconds=1,
     )
     topics = Topics(f"{topic_prefix}-")
     per_phase = PHASE * PER_SECOND
@@ -88,14 +89,28 @@ def test_postgres_down_30s_keeps_detection_and_loses_no_row(
             )
             assert evaluated_at > down_at, f"{model}: no window evaluated during the outage"
         assert not own_postgres.process.running
+        backlog = wait_for(
+            lambda: metric(worker.metrics_url, "drift_sink_lag_records", sink="results"),
+            max(1.0, down_at + OUTAGE - time.time()),
+            "the results sink's backlog on /metrics",
+            worker,
+        )
         time.sleep(max(0.0, down_at + OUTAGE - time.time()))  # the outage lasts 30 s
         own_postgres.start()
 
         wait_for(lambda: set(window_rows(dsn)) >= want, 90, "every window's row", worker)
+        wait_for(
+            lambda: metric(worker.metrics_url, "drift_sink_lag_records", sink="results") == 0
+            and metric(worker.metrics_url, "drift_sink_lag_records") == 0,
+            30,
+            "the backlog drained",
+            worker,
+        )
         rows = window_rows(dsn)
         log = worker.log_path.read_text(errors="replace")
     finally:
         worker.stop()
     assert "PostgreSQL unavailable" in log, "the sink never saw the outage"
+    assert backlog > 0
     assert len(rows) == len(set(rows)), "duplicate (model, stream, window_end) rows"
     assert set(rows) == want
