@@ -37,6 +37,15 @@ def kafka() -> Iterator[KafkaBroker]:
     broker.close()
 
 
+@pytest.fixture
+def own_broker() -> Iterator[KafkaBroker]:
+    """A broker of one test alone, which it may stop and start without harming the session's."""
+    broker = KafkaBroker(partitions=4, heap="512m")
+    broker.start()
+    yield broker
+    broker.close()
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     if _use_docker():

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 from api_support import consume, make_settings, running_api
 
 from drift.topics import Topics
-from harness import KafkaBroker
 
 pytestmark = pytest.mark.integration
 
 EVENT = {"model_id": "m1", "input_data": {"x": 1.0}, "prediction": 0.5}
-
-
-@pytest.fixture
-def own_broker() -> Iterator[KafkaBroker]:
-    """A broker of this test alone: stopping it must not disturb the session's broker."""
-    broker = KafkaBroker(partitions=1, heap="384m")
-    broker.start()
-    yield broker
-    broker.close()
 
 
 def _post(client, accepted: list[str]) -> tuple[int, float]:

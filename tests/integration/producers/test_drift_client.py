@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import orjson
 import pytest
 from confluent_kafka import Consumer
 
-from harness import KafkaBroker
 from producers import BrokerUnavailable, DeliveryError, DriftClient, UnknownTopic
 
 pytestmark = pytest.mark.integration
@@ -113,15 +111,6 @@ def test_many_inferences_none_dropped_on_close(kafka, topic):
 def test_unknown_topic_is_a_clear_error(kafka, topic_prefix):
     with pytest.raises(UnknownTopic, match="does-not-exist"):
         DriftClient(kafka.bootstrap, topic=f"{topic_prefix}-does-not-exist").log("m", {}, 1, 1.0)
-
-
-@pytest.fixture
-def own_broker() -> Iterator[KafkaBroker]:
-    """A broker of this test's own, so it can be stopped without harming the session one."""
-    broker = KafkaBroker(partitions=1, heap="384m")
-    broker.start()
-    yield broker
-    broker.close()
 
 
 def test_unreachable_broker_fails_fast_and_names_it(kafka, own_broker, topic_prefix):

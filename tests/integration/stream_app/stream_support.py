@@ -27,7 +27,7 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from stream_app.state import BucketRecord
-from tests.integration.workers import WorkerProcess
+from tests.integration.workers import WorkerProcess, query
 
 FEATURES = ("x", "y", "z")
 STREAMS = ("input.x", "input.y", "input.z", "prediction", "confidence")
@@ -54,6 +54,12 @@ def records(
     for model in models:
         for i in range(0, len(times), per_record):
             yield model, [event(model, float(t), rng) for t in times[i : i + per_record]]
+
+
+def window_rows(dsn: str) -> list[tuple[str, str, int]]:
+    """(model, stream, window end) of every drift_runs row, duplicates kept."""
+    sql = "SELECT model_id, stream, extract(epoch FROM window_end)::bigint FROM drift_runs"
+    return [(m, s, int(e)) for m, s, e in query(dsn, sql)]
 
 
 def changelog_topic(app_id: str) -> str:

@@ -4,14 +4,12 @@ loses and doubles nothing, and every window reaches PostgreSQL once."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from stream_support import STREAMS, metric, records, wait_for_totals
+from stream_support import STREAMS, metric, records, wait_for_totals, window_rows
 
 from drift.topics import Topics
-from harness import KafkaBroker
-from tests.integration.workers import WorkerProcess, produce, query, wait_for
+from tests.integration.workers import WorkerProcess, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -20,24 +18,6 @@ T0 = 1_790_000_000 // 3600 * 3600
 HALF, PER_SECOND, PER_RECORD = 300, 80, 20  # two halves of event time, one before the outage
 MODELS = ["m0", "m1", "m2", "m3"]
 OUTAGE = 15.0  # seconds the broker is down
-
-
-@pytest.fixture
-def own_broker() -> Iterator[KafkaBroker]:
-    """A broker of this test alone: stopping it must not disturb the session's broker."""
-    broker = KafkaBroker(partitions=4, heap="512m")
-    broker.start()
-    yield broker
-    broker.close()
-
-
-def window_rows(dsn: str) -> list[tuple[str, str, int]]:
-    return [
-        (m, s, int(e))
-        for m, s, e in query(
-            dsn, "SELECT model_id, stream, extract(epoch FROM window_end) FROM drift_runs"
-        )
-    ]
 
 
 def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(

@@ -8,10 +8,10 @@ histograms hold every produced event exactly once, and drift_runs has one row pe
 from __future__ import annotations
 
 import pytest
-from stream_support import STREAMS, metric, records, rewind_group, wait_for_totals
+from stream_support import STREAMS, metric, records, rewind_group, wait_for_totals, window_rows
 
 from drift.topics import Topics
-from tests.integration.workers import WorkerProcess, produce, query, wait_for
+from tests.integration.workers import WorkerProcess, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +20,6 @@ T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: the backlog replays
 SECONDS, PER_SECOND, PER_RECORD = 600, 80, 20  # span < recent + baseline: no bucket expires
 MODELS = ["m0", "m1", "m2", "m3"]
 PARTITIONS = 4  # WorkerProcess sets DRIFT_PARTITIONS=4
-
-
-def window_rows(dsn: str) -> list[tuple[str, str, int]]:
-    return [
-        (m, s, int(e))
-        for m, s, e in query(
-            dsn, "SELECT model_id, stream, extract(epoch FROM window_end) FROM drift_runs"
-        )
-    ]
 
 
 def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix, tmp_path):

@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from stream_support import STREAMS, metric, records
+from stream_support import STREAMS, metric, records, window_rows
 
 from drift.topics import Topics
 from harness import PostgresServer
 from sql.migrations import migrate
-from tests.integration.workers import WorkerProcess, produce, query, wait_for
+from tests.integration.workers import WorkerProcess, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +34,6 @@ def own_postgres() -> Iterator[PostgresServer]:
     server.start()
     yield server
     server.close()
-
-
-def window_rows(dsn: str) -> list[tuple[str, str, int]]:
-    sql = "SELECT model_id, stream, extract(epoch FROM window_end)::bigint FROM drift_runs"
-    return [(m, s, int(e)) for m, s, e in query(dsn, sql)]
 
 
 def test_postgres_down_30s_keeps_detection_and_loses_no_row(
