@@ -190,6 +190,19 @@ class DriftWorker:
                 out = self.processor.control(event.message.partition, command, time.time())
                 await self._emit(out, 0.0)
 
+        @self.table.on_recover
+        async def adopt_models() -> None:
+            # after a rebalance or a restart, models of our partitions that never send again
+            # still need their last window closed by the idle timer
+            owned = {tp.partition for tp in app.consumer.assignment()
+                     if tp.topic == self.topics.events}
+            stored = [k[: -len("|meta")] for k in list(self.table.keys())
+                      if isinstance(k, str) and k.endswith("|meta")]
+            adopted = self.processor.adopt(stored, owned, time.time())
+            if adopted:
+                log.info("took over the state of %d models of partitions %s", adopted,
+                         sorted(owned))
+
         @app.timer(max(1.0, min(s.idle_close_seconds / 4, 30.0)))
         async def close_idle() -> None:
             out = self.processor.close_idle(time.time(), s.idle_close_seconds)

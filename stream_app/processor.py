@@ -198,7 +198,14 @@ class Processor:
     def process(self, records: Iterable[RawRecord], now: float) -> Output:
         out = Output()
         by_model: dict[str, Gathered] = {}
+        seen: set[tuple[int, int]] = set()
         for rec in records:
+            # after a rebalance a batch can hold a record twice: fetched before it (an older
+            # consumer generation) and again from the committed offset; count it once
+            if (rec.partition, rec.offset) in seen:
+                out.replayed += 1
+                continue
+            seen.add((rec.partition, rec.offset))
             self._decode(rec, by_model, out)
         for model_id, gathered in by_model.items():
             partition = gathered.records[0].partition
@@ -251,7 +258,9 @@ class Processor:
         ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
         starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
         allowed = self._allowed_streams(rt, cols)
-        batch_max = {r.partition: r.offset for r in gathered.records}
+        batch_max: dict[int, int] = {}  # offsets of a partition may come out of order
+        for r in gathered.records:
+            batch_max[r.partition] = max(r.offset, batch_max.get(r.partition, -1))
         if meta.next_end is None:
             meta.next_end = int(starts.min()) + self.spec.bucket
         for start in np.unique(starts).tolist():
@@ -324,6 +333,23 @@ class Processor:
         meta.next_end = min(ahead) + spec.bucket
         self._rebuild_sums(rt)
         return True
+
+    def adopt(self, model_ids: Iterable[str], partitions: set[int], now: float) -> int:
+        """Load the state of stored models of ``partitions`` not running here yet; returns how
+        many. After a rebalance (or a restart) a model that never sends again would otherwise
+        keep its last window open forever: adopted, the idle timer closes it."""
+        adopted = 0
+        for model_id in model_ids:
+            if model_id in self.models or len(self.models) >= self.hist.max_models:
+                continue
+            raw = self.store.get(meta_key(model_id))
+            if raw is None:
+                continue
+            partition = ModelMeta.from_bytes(raw).partition
+            if partition in partitions:
+                self._runtime(model_id, partition).last_seen = now
+                adopted += 1
+        return adopted
 
     def close_idle(self, now: float, idle_seconds: float) -> Output:
         """Close the open bucket of every model that sent nothing for ``idle_seconds``."""

@@ -120,8 +120,8 @@ class SinkProcess:
     def _supervise(self) -> None:
         while self.proc is not None:
             code = self.proc.wait()
-            if self._stopping.wait(0 if code == 0 else self.restart_after):
-                return
+            if code == 0 or self._stopping.wait(self.restart_after):
+                return  # a clean exit: it was told to stop (SIGTERM to the process group)
             log.error("the sinks process exited with %s; starting it again", code)
             self.proc = self._spawn()
 

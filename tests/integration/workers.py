@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 from harness.process import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+LOG_LEVEL = os.environ.get("DRIFT_TEST_WORKER_LOG", "WARNING")  # INFO to debug a worker test
 
 
 class WorkerProcess:
@@ -48,7 +49,7 @@ class WorkerProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "driftmon_cli", "--log-level", "WARNING", "worker"],
+            [sys.executable, "-m", "driftmon_cli", "--log-level", LOG_LEVEL, "worker"],
             env=self.env,
             cwd=REPO,
             stdout=log,

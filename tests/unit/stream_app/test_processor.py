@@ -100,6 +100,50 @@ def test_replayed_batch_is_not_counted_twice():
     assert total == 360 * 3
 
 
+def _held(store: DictStore) -> int:
+    return sum(
+        BucketRecord.from_bytes(v).hists["input.x"].count for k, v in store.items() if "|b|" in k
+    )
+
+
+def test_a_record_twice_in_one_batch_counts_once():
+    # after a rebalance a batch can hold a record fetched before it and again after it
+    rng = np.random.default_rng(7)
+    store = DictStore()
+    recs = records(0, 60, 3, 0.0, rng, 0)
+    out = make(store).process(recs[10:] + recs, now=0.0)
+    store.apply(out)
+    assert _held(store) == 60 * 3 and out.replayed == len(recs) - 10
+
+
+def test_out_of_order_offsets_mark_the_highest_as_applied():
+    # records of one partition out of order in a batch: a later replay of any of them is
+    # skipped, which needs the highest offset (not the last one) recorded as applied
+    rng = np.random.default_rng(8)
+    store = DictStore()
+    recs = records(0, 60, 3, 0.0, rng, 0)
+    run(make(store), store, recs[10:] + recs[:10])
+    run(make(store), store, recs)  # a restarted worker sees every record again
+    assert _held(store) == 60 * 3
+
+
+def test_adopted_models_get_their_last_window_closed_when_idle():
+    # a worker that takes over a partition (rebalance, restart) loads the models stored there,
+    # so the idle timer closes the last window of a model that never sends again
+    rng = np.random.default_rng(9)
+    store = DictStore()
+    first = make(store)
+    run(first, store, records(0, 1800, 2, 0.0, rng, 0))
+    last_end = first.models["m1"].meta.next_end
+    heir = make(store)
+    assert heir.close_idle(now=100.0, idle_seconds=60).reports == []  # knows nothing yet
+    assert heir.adopt(["m1", "absent"], partitions={1}, now=0.0) == 0  # not our partition
+    assert heir.adopt(["m1", "absent"], partitions={0}, now=0.0) == 1
+    assert heir.close_idle(now=10.0, idle_seconds=60).reports == []  # adopted just now
+    out = heir.close_idle(now=100.0, idle_seconds=60)
+    assert [r.window_end for r in out.reports] == [last_end]
+
+
 def test_expired_events_are_counted_late_and_dropped():
     rng = np.random.default_rng(3)
     store = DictStore()
