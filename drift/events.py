@@ -39,7 +39,7 @@ def validate_event(
     )
 
 
-_BIG = 2**1023  # ints beyond this overflow a float
+_BIG = features.FLOAT_INT_LIMIT
 
 
 def _leaves_ok(obj: dict[str, Any], longest: int, limits: EventLimits) -> bool:

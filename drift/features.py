@@ -40,7 +40,7 @@ def _scalar(value: Any, field: str, limits: EventLimits, reason: str) -> None:
     )
 
 
-_BIG = 2**1023  # ints beyond this overflow a float
+FLOAT_INT_LIMIT = 2**1023  # ints beyond this overflow a float
 
 
 def _tree(obj: dict[str, Any], prefix: str, limits: EventLimits, depth: int, reason: str) -> int:
@@ -52,7 +52,7 @@ def _tree(obj: dict[str, Any], prefix: str, limits: EventLimits, depth: int, rea
     for key, value in obj.items():
         kind = type(value)
         # fast path for the common leaf: a finite-width number under a valid name
-        if (kind is float or (kind is int and -_BIG < value < _BIG)) and (
+        if (kind is float or (kind is int and -FLOAT_INT_LIMIT < value < FLOAT_INT_LIMIT)) and (
             type(key) is str and 0 < len(key) <= longest and "\x00" not in key
         ):
             leaves += 1

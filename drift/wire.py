@@ -42,6 +42,7 @@ class DecodedStreams:
     events: list[Any]
     errors: list[InvalidEvent]
     numeric_names: tuple[str, ...] | None = None
+    models: frozenset[str] = frozenset()  # the model ids of ``events``
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +107,11 @@ def _input_names_ok(names: tuple[str, ...], longest: int) -> bool:
     return True
 
 
-def _valid(events: list[Any], tiers: _Tiers) -> tuple[bool, tuple[str, ...] | None]:
+def _valid(
+    events: list[Any], models: frozenset[str], tiers: _Tiers
+) -> tuple[bool, tuple[str, ...] | None]:
     """(every name valid, the input names when all events share them in one order)."""
-    if not all(map(fields.is_model_name, {e.model_id for e in events})):
+    if not all(map(fields.is_model_name, models)):
         return False, None
     datas = [e.input_data for e in events]
     first = list(datas[0])
@@ -138,9 +141,11 @@ def decode_streams(
             events = decoded if type(decoded) is list else [decoded]
             if not events:
                 return DecodedStreams([], [])
-            ok, names = _valid(events, tiers)
+            models = frozenset(e.model_id for e in events)
+            ok, names = _valid(events, models, tiers)
             if ok:
-                return DecodedStreams(events, [], names if numeric else None)
+                return DecodedStreams(events, [], names if numeric else None, models)
             break
     record = decode_record(raw, limits, id_seed)
-    return DecodedStreams(list(record.events), record.errors)
+    models = frozenset(e.model_id for e in record.events)
+    return DecodedStreams(list(record.events), record.errors, None, models)

@@ -222,10 +222,9 @@ class Processor:
             reasons = sorted({e.reason for e in decoded.errors})
             message = "; ".join(str(e) for e in decoded.errors[:20])
             out.rejected.append(Rejected(rec, ",".join(reasons), message))
-        models = {e.model_id for e in decoded.events}
         groups: dict[str, list[Any]]
-        if len(models) == 1:
-            groups = {models.pop(): decoded.events}
+        if len(decoded.models) == 1:
+            groups = {next(iter(decoded.models)): decoded.events}
         else:
             groups = defaultdict(list)
             for event in decoded.events:

@@ -23,6 +23,8 @@ from stream_app.sink_lag import sink_groups
 from stream_app.sinks import TopicSink
 from stream_app.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
 
+log = logging.getLogger(__name__)
+
 
 def _results_sink(settings: WorkerSettings, topics: Topics) -> TopicSink:
     s = settings
@@ -67,9 +69,6 @@ def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
     return sinks
 
 
-log = logging.getLogger(__name__)
-
-
 def run_sinks(settings: WorkerSettings, parent_pid: int | None = None) -> None:
     """Run the sinks until SIGTERM or SIGINT, or until process ``parent_pid`` is gone."""
     stop = threading.Event()
@@ -103,14 +102,12 @@ class SinkProcess:
     ) -> None:
         self.settings, self.log_level, self.restart_after = settings, log_level, restart_after
         self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._supervise, name="sink-process", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         argv = [sys.executable, "-m", "driftmon_cli", "--log-level", self.log_level, "sinks",
                 "--parent-pid", str(os.getpid())]
-        self.starts += 1
         return subprocess.Popen(argv, env=settings_env(self.settings))
 
     def start(self) -> None:

@@ -7,6 +7,8 @@ outage or a stopped sinks process shows as a backlog that keeps growing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from confluent_kafka import Consumer, TopicPartition
 
 from drift.topics import Topics
@@ -48,8 +50,8 @@ class SinkLagProbe:
             }
         )
 
-    def _partitions(self, topics: list[str], timeout: float) -> list[TopicPartition]:
-        meta = self.consumer.list_topics(timeout=timeout).topics
+    @staticmethod
+    def _partitions(meta: dict[str, Any], topics: list[str]) -> list[TopicPartition]:
         return [
             TopicPartition(topic, p)
             for topic in topics
@@ -60,8 +62,9 @@ class SinkLagProbe:
     def measure(self, timeout: float = 10.0) -> dict[str, int]:
         """Lag per sink; raises KafkaException when the broker does not answer."""
         lags: dict[str, int] = {}
+        meta = self.consumer.list_topics(timeout=timeout).topics
         for sink, (group, topics) in self.groups.items():
-            partitions = self._partitions(topics, timeout)
+            partitions = self._partitions(meta, topics)
             reader = self._readers.get(group)
             if reader is None:
                 reader = self._readers[group] = self._consumer(group)
