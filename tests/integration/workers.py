@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -96,6 +97,56 @@ def produce(bootstrap: str, topic: str, records: Iterable[tuple[str, Any]]) -> i
         n += 1
     assert p.flush(60) == 0, "events not acknowledged by the broker"
     return n
+
+
+class PacedFeed(threading.Thread):
+    """Produces records in the background at ``per_second`` records/s.
+
+    A test that must act *mid-stream* (kill the worker, stop the broker) cannot rely on a
+    backlog produced up front: a fast worker may consume all of it between two polls. Fed at a
+    pace the worker keeps up with, the stream is still being produced when the test acts. The
+    producer keeps buffering while the broker is down and delivers when it is back.
+    """
+
+    def __init__(
+        self, bootstrap: str, topic: str, records: Iterable[tuple[str, Any]], per_second: float
+    ) -> None:
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.records = bootstrap, topic, records
+        self.per_second = per_second
+        self.sent = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            p = producer(self.bootstrap)
+            start = time.monotonic()
+            for key, value in self.records:
+                ahead = start + self.sent / self.per_second - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+                payload = value if isinstance(value, bytes) else orjson.dumps(value)
+                while True:
+                    try:
+                        p.produce(self.topic, key=key.encode() if key else None, value=payload)
+                        break
+                    except BufferError:  # queue full while the broker is away: wait for room
+                        p.poll(0.1)
+                p.poll(0)
+                self.sent += 1
+            if p.flush(120) != 0:
+                raise AssertionError("events not acknowledged by the broker")
+        except BaseException as exc:  # re-raised in the test by finish()
+            self.error = exc
+
+    def finish(self, timeout: float = 180) -> int:
+        """Waits until every record is produced and acknowledged; returns how many."""
+        self.join(timeout)
+        if self.is_alive():
+            raise AssertionError(f"feed not done after {timeout:.0f}s ({self.sent} sent)")
+        if self.error is not None:
+            raise AssertionError(f"feed failed after {self.sent} records") from self.error
+        return self.sent
 
 
 def wait_for(

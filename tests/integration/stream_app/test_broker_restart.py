@@ -9,7 +9,7 @@ import pytest
 from stream_support import STREAMS, metric, records, wait_for_totals, window_rows
 
 from drift.topics import Topics
-from tests.integration.workers import WorkerProcess, produce, wait_for
+from tests.integration.workers import PacedFeed, WorkerProcess, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +18,7 @@ T0 = 1_790_000_000 // 3600 * 3600
 HALF, PER_SECOND, PER_RECORD = 300, 80, 20  # two halves of event time, one before the outage
 MODELS = ["m0", "m1", "m2", "m3"]
 OUTAGE = 15.0  # seconds the broker is down
+HEAD, PACE = 200, 600  # records produced before the worker starts; records/s fed after that
 
 
 def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
@@ -33,10 +34,16 @@ def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
     topics = Topics(f"{topic_prefix}-")
     own_broker.create_topics(topics.all(), partitions=4)
     per_half = HALF * PER_SECOND
-    produce(own_broker.bootstrap, topics.events,
-            records(MODELS, T0, HALF, PER_SECOND, PER_RECORD, seed=1))
+    first = list(records(MODELS, T0, HALF, PER_SECOND, PER_RECORD, seed=1))
+    produce(own_broker.bootstrap, topics.events, first[:HEAD])
+    feed = PacedFeed(own_broker.bootstrap, topics.events, first[HEAD:], PACE)
     worker.start()
     try:
+        # the rest of the first half is fed at a pace the worker keeps up with once it consumes,
+        # so the outage lands mid-stream however fast the worker is; the feed buffers through it
+        wait_for(lambda: metric(worker.metrics_url, "drift_events_total") > 0, 90,
+                 "the worker counting", worker)
+        feed.start()
         # stop the broker mid-backlog: batches in flight, changelog writes and commits pending
         wait_for(lambda: metric(worker.metrics_url, "drift_events_total")
                  >= 0.25 * len(MODELS) * per_half, 90, "a quarter of the first half", worker)
@@ -45,6 +52,7 @@ def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
         time.sleep(OUTAGE)
         assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
         own_broker.start()
+        assert feed.finish() == len(first) - HEAD
         produce(own_broker.bootstrap, topics.events,
                 records(MODELS, T0 + HALF, HALF, PER_SECOND, PER_RECORD, seed=2))
         expected = {(m, s): 2 * per_half for m in MODELS for s in STREAMS}

@@ -11,7 +11,7 @@ import pytest
 from stream_support import STREAMS, metric, records, rewind_group, wait_for_totals, window_rows
 
 from drift.topics import Topics
-from tests.integration.workers import WorkerProcess, produce, wait_for
+from tests.integration.workers import PacedFeed, WorkerProcess, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +20,7 @@ T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: the backlog replays
 SECONDS, PER_SECOND, PER_RECORD = 600, 80, 20  # span < recent + baseline: no bucket expires
 MODELS = ["m0", "m1", "m2", "m3"]
 PARTITIONS = 4  # WorkerProcess sets DRIFT_PARTITIONS=4
+HEAD, PACE = 200, 600  # records produced before the worker starts; records/s fed after that
 
 
 def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix, tmp_path):
@@ -42,13 +43,18 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix
     total = SECONDS * PER_SECOND
     topics = Topics(f"{topic_prefix}-")
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
-    produced = produce(
-        kafka.bootstrap, topics.events, records(MODELS, T0, SECONDS, PER_SECOND, PER_RECORD)
-    )
-    assert produced == len(MODELS) * total // PER_RECORD
+    stream = list(records(MODELS, T0, SECONDS, PER_SECOND, PER_RECORD))
+    assert len(stream) == len(MODELS) * total // PER_RECORD
+    produce(kafka.bootstrap, topics.events, stream[:HEAD])
+    feed = PacedFeed(kafka.bootstrap, topics.events, stream[HEAD:], PACE)
 
     worker.start()
     try:
+        # feed the rest once the worker consumes, at a pace it keeps up with: the kill below
+        # then lands mid-stream however fast the worker is
+        wait_for(lambda: metric(worker.metrics_url, "drift_events_total") > 0, 90,
+                 "the worker counting", worker)
+        feed.start()
         # kill once part of the backlog is counted and some windows reached PostgreSQL
         wait_for(
             lambda: (
@@ -66,6 +72,7 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix
         # luck: rewinding the committed offsets makes the replay of counted events certain
         rewind_group(kafka.bootstrap, app_id, topics.events, PARTITIONS, timeout=30)
         worker.start()
+        assert feed.finish() == len(stream) - HEAD
         expected = {(m, s): total for m in MODELS for s in STREAMS}
         wait_for_totals(kafka.bootstrap, app_id, expected, worker, timeout=90)
         ends = range(T0 + BUCKET, T0 + SECONDS + 1, BUCKET)
