@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.topics import Topics
+from stream_app import gaps
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
 from stream_app.processor import HistogramSettings, Output, Processor, RawRecord, Rejected
@@ -150,6 +151,8 @@ class DriftWorker:
             EventLimits(),
             self.table,
         )
+        self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
+        self.deliveries = gaps.install(self.app, self.topics.events)
         self._wire()
 
     def _wire(self) -> None:
@@ -174,21 +177,36 @@ class DriftWorker:
                     )
                     for e in events
                 ]
-                for chunk in _chunks(records, s.batch_max_bytes):
-                    started = time.perf_counter()
-                    out = self.processor.process(chunk, now=time.time())
-                    await self._emit(out, time.perf_counter() - started)
+                done = 0  # records of the batch processed and emitted
+                try:
+                    for chunk in _chunks(records, s.batch_max_bytes):
+                        owned = await self._settled_partitions()
+                        mine = [r for r in chunk if r.partition in owned]
+                        started = time.perf_counter()
+                        out = self.processor.process(mine, now=time.time())
+                        self.deliveries.note(out.runs)
+                        await self._emit_whole(out, time.perf_counter() - started)
+                        done += len(chunk)
+                except asyncio.CancelledError:
+                    # stopping mid-batch: take_events acknowledges the whole batch when the
+                    # agent lets go of it, and faust commits what is acknowledged; records not
+                    # processed must stay uncommitted, so the next owner reads them again
+                    for e in events[done:]:
+                        e.message.acked = True  # faust's ack then leaves the offset alone
+                    raise
 
         @app.agent(self.control_topic, name="control", supervisor_strategy=CrashingSupervisor)
         async def control(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
+                if event.message.partition not in await self._settled_partitions():
+                    continue  # fetched before a rebalance moved its partition: the owner has it
                 try:
                     command = orjson.loads(event.message.value or b"")
                 except orjson.JSONDecodeError:
                     log.warning("ignoring a control record that is not JSON")
                     continue
                 out = self.processor.control(event.message.partition, command, time.time())
-                await self._emit(out, 0.0)
+                await self._emit_whole(out, 0.0)
 
         @self.table.on_recover
         async def adopt_models() -> None:
@@ -205,15 +223,45 @@ class DriftWorker:
 
         @app.timer(max(1.0, min(s.idle_close_seconds / 4, 30.0)))
         async def close_idle() -> None:
+            if self.app.rebalancing:
+                return  # models are reloaded once it settles
+            await self._settled_partitions()
             out = self.processor.close_idle(time.time(), s.idle_close_seconds)
             if out.reports or out.writes:
                 await self._emit(out, 0.0)
+
+        @app.timer(1.0)
+        async def check_deliveries() -> None:
+            if app.rebalancing or self._owned is None:
+                return
+            lasting = self.deliveries.lasting()
+            if not lasting:
+                return
+            loop = asyncio.get_running_loop()
+            found = {
+                hole: await loop.run_in_executor(
+                    None, gaps.records_in, s.kafka_bootstrap, self.topics.events, hole
+                )
+                for hole in lasting
+            }
+            await self.deliveries.confirm(app.consumer, {h for h, f in found.items() if f is False})
+            skipped = {h for h, f in found.items() if f is not False}
+            if skipped and not app.rebalancing and self._owned is not None:
+                await self._read_again(skipped)
 
         if s.sink_lag_seconds > 0:
             self._sink_lag_timer(s.sink_lag_seconds)
 
         @app.on_partitions_revoked.connect  # type: ignore[arg-type]
-        async def forget_state(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+        async def hand_over(app: faust.App, revoked: Any, **kwargs: Any) -> None:
+            # Runs inside the revocation, before this worker rejoins the group, so before any
+            # other worker can be given these partitions and restore their state. Every table
+            # write made so far reaches the changelog now (faust's own flush gives up on a
+            # message slower than 0.1 s); no batch is processed until the rebalance settled.
+            self._owned = None
+            self.deliveries.reset()
+            await self._handed_over()
+            await app.producer.flush()
             self.processor.reset()
 
         setup_sensors(app, self.registry, self.metrics)
@@ -244,6 +292,68 @@ class DriftWorker:
             failing = False
             for sink, lag in lags.items():
                 self.metrics.sink_lag.labels(sink).set(lag)
+
+    async def _settled_partitions(self) -> frozenset[int]:
+        """The events partitions this worker owns, once no rebalance is under way.
+
+        Events fetched before a rebalance can reach the agent after it (faust's take buffer
+        keeps them). Those of a partition now owned elsewhere are dropped unprocessed: their
+        offsets are not committed by this worker (faust discards commits for revoked
+        partitions), so the new owner reads them again. Processing them here instead would
+        write their buckets to the changelog after the new owner restored it, and a later
+        restore would see that stale value. Those of a partition still owned are processed
+        after recovery, the bucket offsets skipping what was already counted."""
+        while self._owned is None:
+            while self.app.rebalancing:
+                await asyncio.sleep(0.05)
+            self._owned = frozenset(
+                tp.partition
+                for tp in self.app.consumer.assignment()
+                if tp.topic == self.topics.events
+            )
+            self.deliveries.start_at(self._committed())
+        return self._owned
+
+    def _committed(self) -> dict[Any, int | None]:
+        """The committed offsets faust sought to (its consumer's own record of them)."""
+        committed: dict[Any, int | None] = getattr(self.app.consumer, "_committed_offset", {})
+        return dict(committed)
+
+    async def _read_again(self, holes: set[gaps.Hole]) -> None:
+        """Read the partitions again from their committed offsets (see ``stream_app.gaps``).
+
+        The same steps as faust's rebalance, with the fetcher stopped during the seek so no
+        fetch that started before it can hand over records from the old position."""
+        app, consumer = self.app, self.app.consumer
+        streams = {
+            tp for tp in consumer.assignment()
+            if tp.topic in (self.topics.events, self.topics.control)
+        }
+        log.warning("offsets %s of %s were skipped: reading from the committed offsets again",
+                    sorted(holes), self.topics.events)
+        consumer.stop_flow()
+        app.flow_control.suspend()
+        consumer.pause_partitions(streams)
+        app.flow_control.clear()
+        await app._fetcher.stop()
+        app._fetcher.service_reset()
+        await consumer.perform_seek()
+        self.deliveries.reset()
+        self.deliveries.start_at(self._committed())
+        consumer.resume_partitions(streams)
+        app.flow_control.resume()
+        consumer.resume_flow()
+        await app._fetcher.maybe_start()
+
+    async def _emit_whole(self, out: Output, elapsed: float) -> None:
+        """``_emit``, finished even when the agent is cancelled (a stop) meanwhile: the state
+        written says a window was evaluated, so its results must go out with it."""
+        task = asyncio.ensure_future(self._emit(out, elapsed))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await task
+            raise
 
     async def _emit(self, out: Output, elapsed: float) -> None:
         for key, (partition, value) in out.writes.items():

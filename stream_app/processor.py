@@ -33,8 +33,12 @@ from stream_app.state import (
     BucketRecord,
     ModelMeta,
     PinnedBaseline,
+    Spans,
     bucket_key,
+    in_spans,
+    merge_spans,
     meta_key,
+    offset_runs,
     pinned_key,
 )
 from stream_app.windows import WindowSpec
@@ -71,6 +75,7 @@ class Output:
     counted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     replayed: int = 0
+    runs: dict[int, Spans] = field(default_factory=dict)  # offsets of the batch per partition
 
 
 @dataclass
@@ -126,15 +131,16 @@ def _histograms(
     return out
 
 
-def _applied_floor(applied: dict[int, int], parts: np.ndarray) -> np.ndarray:
-    """Per row, the highest offset of the row's partition that a bucket already holds (-1).
+def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per row, whether the bucket already holds the row's record (its offset in a span).
 
     A model's records normally share one partition, but a record under a null or another
     model's key arrives on another one; offsets only compare within a partition."""
-    floor = np.full(len(parts), -1, np.int64)
-    for partition, offset in applied.items():
-        floor[parts == partition] = offset
-    return floor
+    held = np.zeros(len(parts), bool)
+    for partition, spans in applied.items():
+        rows = parts == partition
+        held[rows] = in_spans(spans, offsets[rows])
+    return held
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,18 @@ class Processor:
         out = Output()
         by_model: dict[str, Gathered] = {}
         seen: set[tuple[int, int]] = set()
+        records = list(records)
+        # Runs of consecutive offsets of this chunk per partition, every model's records and
+        # rejected ones included. A bucket touched here records them as taken in: records can
+        # arrive out of order or with a gap (faust skips records of an older consumer
+        # generation and delivers them again later), so "everything up to the highest offset"
+        # would skip a record that has not been counted yet.
+        by_partition: dict[int, list[int]] = defaultdict(list)
+        for rec in records:
+            by_partition[rec.partition].append(rec.offset)
+        out.runs = runs = {
+            p: offset_runs(np.array(offs, np.int64)) for p, offs in by_partition.items()
+        }
         for rec in records:
             # after a rebalance a batch can hold a record twice: fetched before it (an older
             # consumer generation) and again from the committed offset; count it once
@@ -211,7 +229,7 @@ class Processor:
             partition = gathered.records[0].partition
             rt = self._runtime(model_id, partition)
             rt.last_seen = now
-            self._apply(rt, gathered, out)
+            self._apply(rt, gathered, runs, out)
             self._advance(rt, out)
             self._flush(rt, out)
         return out
@@ -246,7 +264,9 @@ class Processor:
                 continue
             by_model.setdefault(model_id, Gathered()).add(rec, events, decoded.numeric_names)
 
-    def _apply(self, rt: Runtime, gathered: Gathered, out: Output) -> None:
+    def _apply(
+        self, rt: Runtime, gathered: Gathered, runs: dict[int, Spans], out: Output
+    ) -> None:
         meta = rt.meta
         offsets = gathered.rows("offset", np.int64)
         parts = gathered.rows("partition", np.int64)
@@ -257,9 +277,8 @@ class Processor:
         ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
         starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
         allowed = self._allowed_streams(rt, cols)
-        batch_max: dict[int, int] = {}  # offsets of a partition may come out of order
-        for r in gathered.records:
-            batch_max[r.partition] = max(r.offset, batch_max.get(r.partition, -1))
+        # every record of these runs was in this chunk, so the bucket holds all of its own
+        spans = {p: runs[p] for p in {r.partition for r in gathered.records}}
         if meta.next_end is None:
             meta.next_end = int(starts.min()) + self.spec.bucket
         for start in np.unique(starts).tolist():
@@ -270,7 +289,7 @@ class Processor:
                 meta.late_dropped += len(rows)
                 continue
             rec = rt.buckets.get(start) or BucketRecord(start)
-            fresh = rows[offsets[rows] > _applied_floor(rec.applied, parts[rows])]
+            fresh = rows[~_held(rec.applied, parts[rows], offsets[rows])]
             out.replayed += len(rows) - len(fresh)
             if len(fresh) == 0:
                 continue
@@ -281,8 +300,8 @@ class Processor:
                     rec.hists[name] = h
                 else:
                     held += h  # type: ignore[operator,unused-ignore]
-            for partition, top in batch_max.items():  # never lower it: a replay may be older
-                rec.applied[partition] = max(top, rec.applied.get(partition, -1))
+            for partition, taken in spans.items():
+                rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
             rt.buckets[start] = rec
             rt.dirty.add(start)
             out.counted[meta.model_id] += len(fresh)

@@ -2,10 +2,12 @@
 
 Keys: ``"<model>|b|<bucket start>"`` holds one event-time bucket (a histogram per stream);
 ``"<model>|meta"`` holds the model's watermark, window position, alert states and overrides;
-``"<model>|pinned"`` holds a pinned baseline. Every record carries ``applied``: the highest source
-offset (per partition) whose batch it already contains. A value is one Kafka message, so it is
-written atomically; a batch replayed after a crash skips the offsets a record already holds.
-That makes the counts exact without Kafka transactions (see docs/architecture.md).
+``"<model>|pinned"`` holds a pinned baseline. Every bucket record carries ``applied``: per source
+partition, the offset spans it has already taken in (sorted, disjoint ``(first, last)`` runs). A
+value is one Kafka message, so it is written atomically; a record delivered again (a replay after
+a crash, a redelivery around a rebalance) is skipped when its offset lies in a span, and counted
+when it does not, whatever order records arrive in. That makes the counts exact without Kafka
+transactions (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from drift import AlertState, Histogram, histogram_from_bytes
@@ -50,24 +53,67 @@ def unpack_histograms(data: bytes) -> tuple[dict[str, Any], dict[str, Histogram]
     return header, hists
 
 
+Spans = list[tuple[int, int]]  # sorted, disjoint, non-adjacent (first, last) offset runs
+
+
+def offset_runs(offsets: np.ndarray) -> Spans:
+    """Runs of consecutive values among ``offsets`` (any order, repeats allowed)."""
+    if len(offsets) == 0:
+        return []
+    u = np.unique(offsets)
+    breaks = np.flatnonzero(np.diff(u) != 1)
+    firsts = np.concatenate(([0], breaks + 1))
+    lasts = np.concatenate((breaks, [len(u) - 1]))
+    return [(int(u[a]), int(u[b])) for a, b in zip(firsts, lasts, strict=True)]
+
+
+def merge_spans(held: Spans, new: Spans) -> Spans:
+    """The union of two span lists, adjacent runs joined."""
+    out: Spans = []
+    for first, last in sorted(held + new):
+        if out and first <= out[-1][1] + 1:
+            if last > out[-1][1]:
+                out[-1] = (out[-1][0], last)
+        else:
+            out.append((first, last))
+    return out
+
+
+def in_spans(spans: Spans, offsets: np.ndarray) -> np.ndarray:
+    """Per offset, whether a span holds it."""
+    if not spans:
+        return np.zeros(len(offsets), bool)
+    firsts = np.fromiter((a for a, _ in spans), np.int64, len(spans))
+    lasts = np.fromiter((b for _, b in spans), np.int64, len(spans))
+    i = np.searchsorted(firsts, offsets, side="right") - 1
+    return (i >= 0) & (offsets <= lasts[np.maximum(i, 0)])
+
+
 @dataclass
 class BucketRecord:
     """One event-time bucket of one model."""
 
     start: int
     hists: dict[str, Histogram] = field(default_factory=dict)
-    applied: dict[int, int] = field(default_factory=dict)
+    applied: dict[int, Spans] = field(default_factory=dict)
 
     def already_applied(self, partition: int, offset: int) -> bool:
-        return offset <= self.applied.get(partition, -1)
+        return bool(in_spans(self.applied.get(partition, []), np.array([offset]))[0])
 
     def to_bytes(self) -> bytes:
-        return pack_histograms({"s": self.start, "a": list(self.applied.items())}, self.hists)
+        applied = [(p, spans) for p, spans in self.applied.items()]
+        return pack_histograms({"s": self.start, "a": applied}, self.hists)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BucketRecord:
         header, hists = unpack_histograms(data)
-        return cls(header["s"], hists, {int(p): int(o) for p, o in header["a"]})
+        applied: dict[int, Spans] = {}
+        for p, held in header["a"]:
+            if isinstance(held, int):  # written before spans: everything up to that offset
+                applied[int(p)] = [(0, held)]
+            else:
+                applied[int(p)] = [(int(a), int(b)) for a, b in held]
+        return cls(header["s"], hists, applied)
 
 
 @dataclass
