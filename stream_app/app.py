@@ -15,6 +15,7 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import TP
 from mode.supervisors import CrashingSupervisor
 from prometheus_client import CollectorRegistry
 
@@ -311,7 +312,7 @@ class DriftWorker:
                 for tp in self.app.consumer.assignment()
                 if tp.topic == self.topics.events
             )
-            self.deliveries.start_at(self._committed())
+            self.deliveries.start_at(self._owned, self._committed())
         return self._owned
 
     def _committed(self) -> dict[Any, int | None]:
@@ -320,30 +321,26 @@ class DriftWorker:
         return dict(committed)
 
     async def _read_again(self, holes: set[gaps.Hole]) -> None:
-        """Read the partitions again from their committed offsets (see ``stream_app.gaps``).
+        """Seek each partition with a hole back to the hole (see ``stream_app.gaps``).
 
-        The same steps as faust's rebalance, with the fetcher stopped during the seek so no
-        fetch that started before it can hand over records from the old position."""
+        The fetcher is stopped during the seek so no fetch that started before it hands over
+        records from the old position; records already queued stay and are delivered first.
+        The bucket records' offset spans skip what was counted already."""
         app, consumer = self.app, self.app.consumer
-        streams = {
-            tp for tp in consumer.assignment()
-            if tp.topic in (self.topics.events, self.topics.control)
-        }
-        log.warning("offsets %s of %s were skipped: reading from the committed offsets again",
-                    sorted(holes), self.topics.events)
+        starts: dict[int, int] = {}
+        for partition, first, _ in holes:
+            starts[partition] = min(first, starts.get(partition, first))
+        log.warning("offsets %s of %s were skipped: reading them again", sorted(holes),
+                    self.topics.events)
         consumer.stop_flow()
-        app.flow_control.suspend()
-        consumer.pause_partitions(streams)
-        app.flow_control.clear()
         await app._fetcher.stop()
         app._fetcher.service_reset()
-        await consumer.perform_seek()
-        self.deliveries.reset()
-        self.deliveries.start_at(self._committed())
-        consumer.resume_partitions(streams)
-        app.flow_control.resume()
-        consumer.resume_flow()
-        await app._fetcher.maybe_start()
+        try:
+            for partition, first in sorted(starts.items()):
+                await consumer.seek(TP(self.topics.events, partition), max(first, 0))
+        finally:
+            consumer.resume_flow()
+            await app._fetcher.maybe_start()
 
     async def _emit_whole(self, out: Output, elapsed: float) -> None:
         """``_emit``, finished even when the agent is cancelled (a stop) meanwhile: the state

@@ -11,9 +11,11 @@ Two guards:
 - ``Deliveries`` notes the offsets the agent received per partition. A hole below the highest
   one that is still there a check later, its lower edge not moving (normal delivery is in
   order; a reordering after a rebalance fills within milliseconds), is looked up on the broker
-  (``records_in``): if it holds records they were skipped, and the worker reads its partitions
-  again from the committed offsets; the bucket records' offset spans skip what was counted
-  already. A hole without records (transaction markers) is confirmed and left alone.
+  (``records_in``): if it holds records they were skipped, and the worker seeks the partition
+  back to the hole; the bucket records' offset spans skip what was counted already. A hole
+  without records (transaction markers) is confirmed and left alone. Deliveries are noted
+  from the committed offset on (from the log start without one): faust also drops records
+  fetched before it is ready, and with no committed offset commits past a skipped head.
 - faust's gap marking of the events topic is held back until the gap is confirmed, and its
   commits are clipped at the first open hole (faust's own check lets a single missing record
   at the head of its acknowledged offsets through), so the committed offsets never pass a
@@ -59,12 +61,15 @@ class Deliveries:
         self._last_seen.clear()
         self._held.clear()
 
-    def start_at(self, committed: dict[TP, int | None]) -> None:
-        """Delivery resumes at these committed offsets: the offset before each counts as
-        delivered, so a record skipped right at the start is a hole too."""
-        for tp, offset in committed.items():
-            if tp.topic == self.topic and offset:
-                self.note({tp.partition: [(offset - 1, offset - 1)]})
+    def start_at(self, partitions: frozenset[int], committed: dict[TP, int | None]) -> None:
+        """Delivery of ``partitions`` resumes at their committed offsets (from the start of
+        the log without one): the offset before counts as delivered, so records skipped
+        right at the start are a hole too (faust drops records fetched before it is ready,
+        and with no committed offset its commit check does not look at the head at all)."""
+        at = {tp.partition: o for tp, o in committed.items() if tp.topic == self.topic and o}
+        for partition in partitions:
+            start = at.get(partition) or 0
+            self.note({partition: [(start - 1, start - 1)]})
 
     def holes(self) -> set[Hole]:
         return {
@@ -119,6 +124,7 @@ def records_in(bootstrap: str, topic: str, hole: Hole, timeout: float = 10.0) ->
         "group.id": "driftmon-hole-probe",  # never commits; assign() needs no group
         "enable.auto.commit": False,
         "enable.partition.eof": True,
+        "auto.offset.reset": "earliest",  # offsets before the log start hold no record
     })
     try:
         consumer.assign([TopicPartition(topic, partition, first)])

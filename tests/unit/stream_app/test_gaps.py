@@ -52,9 +52,13 @@ def test_faust_gaps_are_held_back_until_the_hole_is_confirmed_empty(monkeypatch)
 def test_commits_stop_at_the_first_open_hole_and_a_skip_at_the_start_is_a_hole():
     d = gaps.Deliveries("events")
     tp, other = TP("events", 0), TP("control", 0)
-    d.start_at({tp: 2295, TP("events", 1): None, other: 7})
-    d.note({0: [(2296, 2400)]})  # 2295, the first record after the seek, never came
+    d.start_at(frozenset({0, 1}), {tp: 2295, TP("events", 1): None, other: 7})
+    d.note({0: [(2296, 2400)], 1: [(0, 49)]})  # 2295, the first record after the seek, is missing
     assert d.holes() == {(0, 2295, 2295)}
+    d.start_at(frozenset({2}), {})  # no committed offset: from the start of the log
+    d.note({2: [(288, 300)]})
+    assert d.holes() == {(0, 2295, 2295), (2, 0, 287)}
+    d.note({2: [(0, 287)]})
     assert d.clip({tp: 2401, TP("events", 1): 50, other: 9}) == {
         tp: 2295, TP("events", 1): 50, other: 9,
     }
