@@ -11,7 +11,11 @@ lint: setup
 	$(VENV)/mypy
 
 test: setup
-	CI=$${CI:-false} $(VENV)/pytest -q
+	CI=$${CI:-false} $(VENV)/pytest -q -m "not soak"
+
+# tests that pass most but not yet all runs, each run several times (see docs/architecture.md)
+test-soak: setup
+	for i in 1 2 3 4 5; do CI=$${CI:-false} $(VENV)/pytest -q -m soak || exit 1; done
 
 test-unit: setup
 	$(VENV)/pytest -q -m unit

@@ -91,9 +91,11 @@ class Deliveries:
         return out
 
     def lasting(self) -> set[Hole]:
-        """Holes that were already there at the previous call."""
+        """Holes that were already there at the previous call. A hole returned is given two
+        more checks (the re-read it leads to) before it is returned again."""
         holes = self.holes()
-        lasting, self._last_seen = holes & self._last_seen, holes
+        lasting = holes & self._last_seen
+        self._last_seen = holes - lasting
         return lasting
 
     async def confirm(self, consumer: Any, empty: set[Hole]) -> None:

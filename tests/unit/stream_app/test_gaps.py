@@ -21,6 +21,8 @@ def test_a_hole_counts_once_it_outlasts_a_check_with_its_lower_edge_still():
     d.note({0: [(100, 105)]})  # it is: the lower edge moved
     assert d.lasting() == set()
     assert d.lasting() == {(0, 106, 119)}  # stuck since the previous check
+    assert d.lasting() == set()  # being read again: not before two more checks
+    assert d.lasting() == {(0, 106, 119)}
     d.reset()
     assert d.holes() == set() and d.lasting() == set()
 
