@@ -20,6 +20,7 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     ConsumerGroupTopicPartitions,
+    KafkaError,
     KafkaException,
     TopicPartition,
 )
@@ -60,6 +61,14 @@ def window_rows(dsn: str) -> list[tuple[str, str, int]]:
     """(model, stream, window end) of every drift_runs row, duplicates kept."""
     sql = "SELECT model_id, stream, extract(epoch FROM window_end)::bigint FROM drift_runs"
     return [(m, s, int(e)) for m, s, e in query(dsn, sql)]
+
+
+_NOT_READY = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+}
 
 
 def changelog_topic(app_id: str) -> str:
@@ -138,7 +147,13 @@ def wait_for_totals(
     while time.monotonic() < deadline:
         if worker.proc is not None and worker.proc.poll() is not None:
             raise AssertionError(f"worker exited:\n{worker.log_tail()}")
-        totals = changelog_totals(bootstrap, app_id)
+        try:
+            totals = changelog_totals(bootstrap, app_id)
+        except KafkaException as exc:  # a changelog partition just created, no leader yet
+            if exc.args[0].code() not in _NOT_READY:
+                raise
+            time.sleep(0.5)
+            continue
         if totals == expected:
             equal_since = equal_since or time.monotonic()
             if time.monotonic() - equal_since >= settle:
