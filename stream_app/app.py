@@ -213,8 +213,7 @@ class DriftWorker:
         async def adopt_models() -> None:
             # after a rebalance or a restart, models of our partitions that never send again
             # still need their last window closed by the idle timer
-            owned = {tp.partition for tp in app.consumer.assignment()
-                     if tp.topic == self.topics.events}
+            owned = self._events_partitions()
             stored = [k[: -len("|meta")] for k in list(self.table.keys())
                       if isinstance(k, str) and k.endswith("|meta")]
             adopted = self.processor.adopt(stored, owned, time.time())
@@ -294,6 +293,12 @@ class DriftWorker:
             for sink, lag in lags.items():
                 self.metrics.sink_lag.labels(sink).set(lag)
 
+    def _events_partitions(self) -> frozenset[int]:
+        """The events partitions in the consumer's current assignment."""
+        return frozenset(
+            tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topics.events
+        )
+
     async def _settled_partitions(self) -> frozenset[int]:
         """The events partitions this worker owns, once no rebalance is under way.
 
@@ -307,11 +312,7 @@ class DriftWorker:
         while self._owned is None:
             while self.app.rebalancing:
                 await asyncio.sleep(0.05)
-            self._owned = frozenset(
-                tp.partition
-                for tp in self.app.consumer.assignment()
-                if tp.topic == self.topics.events
-            )
+            self._owned = self._events_partitions()
             self.deliveries.start_at(self._owned, self._committed())
         return self._owned
 

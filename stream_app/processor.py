@@ -12,6 +12,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -352,7 +353,7 @@ class Processor:
         self._rebuild_sums(rt)
         return True
 
-    def adopt(self, model_ids: Iterable[str], partitions: set[int], now: float) -> int:
+    def adopt(self, model_ids: Iterable[str], partitions: AbstractSet[int], now: float) -> int:
         """Load the state of stored models of ``partitions`` not running here yet; returns how
         many. After a rebalance (or a restart) a model that never sends again would otherwise
         keep its last window open forever: adopted, the idle timer closes it."""
