@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from scipy import stats
+
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
-from drift.categorical import CategoricalHistogram
+from drift.calibration import Calibrated, benjamini_hochberg, calibrate, counts_on, plan_for
+from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
-from drift.policy import DetectionPolicy
+from drift.policy import DetectionPolicy, Thresholds
 from drift.statistics import Comparison, compute_all
 
 Status = Literal["ok", "drift", "insufficient_data"]
@@ -29,6 +34,17 @@ class Bins:
 
 @dataclass(frozen=True, slots=True)
 class StreamEvaluation:
+    """One stream's comparison at one window end.
+
+    ``rule`` says how ``status`` was decided: ``"calibrated"`` (the default: the stream's
+    calibrated p-value against the model's Benjamini-Hochberg cut-off, plus a minimum effect),
+    or ``"fixed"`` (the seed's fixed limit per metric). ``score`` and ``limit`` put both on one
+    scale: the verdict is drift when ``score >= limit`` (calibrated: ``-log10 p`` against
+    ``-log10`` of the cut-off, and ``effect >= min_effect``; fixed: the largest value / limit
+    ratio against 1). ``limits`` gives each metric's limit in its own units (calibrated: the
+    value at which that metric's asymptotic law reaches the cut-off; ``None`` where no such
+    law is used)."""
+
     stream: str
     kind: Kind
     status: Status
@@ -37,6 +53,20 @@ class StreamEvaluation:
     recent_count: int
     baseline_count: int
     bins: Bins | None
+    rule: str = "fixed"
+    p_value: float | None = None
+    q_value: float | None = None
+    score: float | None = None
+    limit: float | None = None
+    limits: Mapping[str, float | None] = field(default_factory=dict)
+    test: str | None = None
+    effect: float | None = None
+    null_center: float | None = None
+    null_spread: float | None = None
+    subwindows: int = 0
+    new_categories: int = 0  # recent values of categories the baseline never had
+    new_share: float = 0.0
+    calibration: Calibrated | None = None
 
 
 def _shares(counts: Sequence[float]) -> tuple[float, ...]:
@@ -54,18 +84,57 @@ def _regroup(recent: Histogram, baseline: Histogram, n_bins: int) -> tuple[Kind,
     )
 
 
-def evaluate_stream(
-    stream: str, recent: Histogram, baseline: Histogram, policy: DetectionPolicy
+def _new_categories(recent: Histogram, baseline: Histogram) -> tuple[int, float]:
+    if not isinstance(recent, CategoricalHistogram) or not isinstance(
+        baseline, CategoricalHistogram
+    ):
+        return 0, 0.0
+    known = baseline.counts()
+    new = sum(n for name, n in recent.counts().items() if name not in known and name != OTHER)
+    total = recent.count + recent.missing
+    return new, new / total if total else 0.0
+
+
+def _calibrate(
+    recent: Histogram,
+    baseline: Histogram,
+    subwindows: Sequence[Histogram],
+    fresh: Histogram | None,
+    policy: DetectionPolicy,
+) -> Calibrated:
+    plan = plan_for(baseline, policy.n_bins, policy.per_value_max)
+    rows = counts_on(plan, [recent, baseline, *subwindows, *([fresh] if fresh else [])])
+    subs = rows[2 : 2 + len(subwindows)]
+    return calibrate(
+        rows[0],
+        rows[1],
+        subs,
+        plan.kind == "numeric",
+        rows[-1] if fresh is not None else None,
+        policy.min_expected,
+    )
+
+
+def measure_stream(
+    stream: str,
+    recent: Histogram,
+    baseline: Histogram,
+    policy: DetectionPolicy,
+    subwindows: Sequence[Histogram] = (),
+    fresh: Histogram | None = None,
 ) -> StreamEvaluation:
-    """Compare ``recent`` with ``baseline``; metrics are given whenever both sides have data,
-    but the status is ``insufficient_data`` (never ``drift``) below the policy's minimums."""
+    """Every metric of ``recent`` against ``baseline`` and, under the calibrated rule, the
+    stream's calibrated p-value (null from ``subwindows``, the baseline's sub-windows of the
+    recent window's length; ``fresh``: the newest part of the recent window). The status is
+    ``insufficient_data`` below the policy's minimums, else provisional until :func:`decide`."""
     kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
     n_recent, n_baseline = recent.count, baseline.count
     if kind == "categorical":  # missing values are a category of their own here
         n_recent, n_baseline = n_recent + recent.missing, n_baseline + baseline.missing
+    rule = policy.rule_for(stream)
     if n_recent == 0 or n_baseline == 0:
         return StreamEvaluation(
-            stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None
+            stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
         )
     kind, grouped = _regroup(recent, baseline, policy.n_bins)
     comparison = Comparison.from_counts(
@@ -75,13 +144,138 @@ def evaluate_stream(
     bins = Bins(
         grouped.labels, _shares(grouped.recent.tolist()), _shares(grouped.baseline.tolist())
     )
+    new, new_share = _new_categories(recent, baseline)
+    ev = StreamEvaluation(
+        stream,
+        kind,
+        "ok",
+        metrics,
+        (),
+        n_recent,
+        n_baseline,
+        bins,
+        rule,
+        new_categories=new,
+        new_share=new_share,
+    )
     if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
-        return StreamEvaluation(
-            stream, kind, "insufficient_data", metrics, (), n_recent, n_baseline, bins
-        )
-    drifted = policy.for_stream(stream).drifted(metrics)
+        return dataclasses.replace(ev, status="insufficient_data")
+    if rule == "fixed":
+        return ev
+    cal = _calibrate(recent, baseline, subwindows, fresh, policy)
+    w = cal.window
+    return dataclasses.replace(
+        ev,
+        p_value=cal.p_value,
+        test=cal.test,
+        effect=w.tvd,
+        null_center=cal.null_center,
+        null_spread=cal.null_spread,
+        subwindows=w.subwindows,
+        calibration=cal,
+    )
+
+
+def _log10(p: float) -> float:
+    return -math.log10(max(p, 1e-300))
+
+
+def _calibrated_limits(cal: Calibrated, cut: float) -> dict[str, float | None]:
+    """Each divergence's value at the cut-off, from its asymptotic law under the null
+    (``2 n KL ~ PSI n ~ 8 n JS^2 ~ 8 n H^2 ~ G``, ``sqrt(n) KS`` ~ Kolmogorov; docs)."""
+    n = max(cal.window.n_eff, 1.0)
+    g = cal.g_limit(cut)
+    z = cal.z_limit(cut) if cal.window.auc is not None else None
+    alpha = min(1.0, cut / len(cal.components))
+    ks = float(stats.kstwobign.isf(alpha)) * math.sqrt(cal.window.trend_inflation / n)
+    return {
+        "kl_divergence": g / (2.0 * n),
+        "psi": g / n,
+        "js_distance": math.sqrt(g / (8.0 * n)),
+        "hellinger": math.sqrt(g / (8.0 * n)),
+        "ks_statistic": None if z is None else ks,
+        "cosine_similarity": None,
+        "wasserstein": None,
+        "chi2_pvalue": None,
+    }
+
+
+def _fixed(ev: StreamEvaluation, policy: DetectionPolicy) -> StreamEvaluation:
+    thresholds = policy.for_stream(ev.stream)
+    limits = {name: thresholds.limit(name) for name in Thresholds.DIRECTIONS}
+    ratios = []
+    for name, value in ev.metrics.items():
+        limit = limits.get(name)
+        if limit is None or not math.isfinite(value):
+            continue
+        if Thresholds.DIRECTIONS[name] == "above":
+            ratios.append(value / limit if limit > 0 else math.inf)
+        else:  # cosine: how far below 1 against how far the limit is
+            ratios.append((1.0 - value) / (1.0 - limit) if limit < 1 else math.inf)
+    score = max(ratios, default=0.0)
+    if ev.status == "insufficient_data":
+        return dataclasses.replace(ev, score=score, limit=1.0, limits=limits)
+    drifted = thresholds.drifted(ev.metrics)
     status: Status = "drift" if drifted else "ok"
-    return StreamEvaluation(stream, kind, status, metrics, drifted, n_recent, n_baseline, bins)
+    return dataclasses.replace(
+        ev, status=status, drifted_metrics=drifted, score=score, limit=1.0, limits=limits
+    )
+
+
+def decide(evals: Sequence[StreamEvaluation], policy: DetectionPolicy) -> list[StreamEvaluation]:
+    """The verdict of each stream of one model at one window end.
+
+    Calibrated rule: the streams' p-values go through Benjamini-Hochberg at ``policy.fdr``
+    (false-discovery control across the model's streams); a stream drifts when its p-value is
+    within the cut-off and its effect (total variation distance on the pooled bins) is at
+    least ``policy.min_effect``. Fixed rule: each metric against its limit."""
+    out: list[StreamEvaluation] = list(evals)
+    judged = [i for i, e in enumerate(out) if e.calibration is not None]
+    for i, e in enumerate(out):
+        if e.rule == "fixed":
+            out[i] = _fixed(e, policy)
+    if not judged:
+        return out
+    q, cut = benjamini_hochberg([out[i].p_value or 1.0 for i in judged], policy.fdr)
+    for i, q_value in zip(judged, q.tolist(), strict=True):
+        e = out[i]
+        cal = e.calibration
+        assert cal is not None and e.p_value is not None
+        limits = _calibrated_limits(cal, cut)
+        drift = e.p_value <= cut and (e.effect or 0.0) >= policy.min_effect
+        over = tuple(
+            name
+            for name, limit in limits.items()
+            if limit is not None
+            and name in e.metrics
+            and Thresholds.DIRECTIONS[name] == "above"
+            and e.metrics[name] > limit
+        )
+        out[i] = dataclasses.replace(
+            e,
+            status="drift" if drift else "ok",
+            drifted_metrics=over if drift else (),
+            q_value=q_value,
+            score=_log10(e.p_value),
+            limit=_log10(cut),
+            limits=limits,
+        )
+    return out
+
+
+def evaluate_stream(
+    stream: str,
+    recent: Histogram,
+    baseline: Histogram,
+    policy: DetectionPolicy,
+    subwindows: Sequence[Histogram] = (),
+    fresh: Histogram | None = None,
+) -> StreamEvaluation:
+    """One stream judged alone (a model of one stream): :func:`measure_stream`, then
+    :func:`decide`. Metrics are given whenever both sides have data, but the status is
+    ``insufficient_data`` (never ``drift``) below the policy's minimums."""
+    ev = measure_stream(stream, recent, baseline, policy, subwindows, fresh)
+    return decide([ev], policy)[0]
 
 
 @dataclass(frozen=True, slots=True)

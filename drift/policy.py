@@ -79,9 +79,21 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+Rule = Literal["calibrated", "fixed"]
+
+
 @dataclass(frozen=True)
 class DetectionPolicy:
-    """How one model's streams are judged."""
+    """How one model's streams are judged.
+
+    ``rule="calibrated"`` (default): a stream drifts when its calibrated p-value
+    (:mod:`drift.calibration`) is within the Benjamini-Hochberg cut-off at false-discovery rate
+    ``fdr`` across the model's streams **and** its effect (total variation distance on the
+    compared bins) is at least ``min_effect``. ``rule="fixed"``: the seed's behaviour, each
+    metric against its limit in ``thresholds`` (KL > 0.1, cosine < 0.9, ...). Either way every
+    metric is computed and reported. ``per_value_max``: a numeric baseline with at most that many
+    distinct buckets is compared value by value; ``min_expected``: bins are pooled to at least
+    that expected count."""
 
     thresholds: Thresholds = DEFAULT_THRESHOLDS
     min_recent: int = 100
@@ -89,8 +101,19 @@ class DetectionPolicy:
     n_bins: int = 10
     smoothing: float = 0.5
     overrides: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    rule: Rule = "calibrated"
+    fdr: float = 0.001
+    min_effect: float = 0.02
+    per_value_max: int = 64
+    min_expected: float = 5.0
 
     def __post_init__(self) -> None:
+        if self.rule not in ("calibrated", "fixed"):
+            raise ValueError(f"rule must be 'calibrated' or 'fixed', got {self.rule!r}")
+        if not 0 < self.fdr < 1:
+            raise ValueError(f"fdr must be in (0, 1), got {self.fdr}")
+        if self.min_effect < 0 or self.min_expected <= 0 or self.per_value_max < 2:
+            raise ValueError("min_effect >= 0, min_expected > 0 and per_value_max >= 2 needed")
         if self.n_bins < 2:
             raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
         if self.min_recent < 1 or self.min_baseline < 1:
@@ -99,6 +122,11 @@ class DetectionPolicy:
             raise ValueError(f"smoothing must be >= 0, got {self.smoothing}")
         for limits in self.overrides.values():
             self.thresholds.updated(limits)
+
+    def rule_for(self, stream: str) -> Rule:
+        """Explicit limits for a stream (or ``"*"``) are the user's choice of the fixed rule
+        for it; every other stream follows ``rule``."""
+        return "fixed" if stream in self.overrides or "*" in self.overrides else self.rule
 
     def for_stream(self, stream: str) -> Thresholds:
         """Thresholds for ``stream``: defaults, then the ``"*"`` override, then the stream's."""

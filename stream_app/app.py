@@ -24,7 +24,14 @@ from drift.topics import Topics
 from stream_app import gaps
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
-from stream_app.processor import HistogramSettings, Output, Processor, RawRecord, Rejected
+from stream_app.processor import (
+    DetectionSettings,
+    HistogramSettings,
+    Output,
+    Processor,
+    RawRecord,
+    Rejected,
+)
 from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.windows import WindowSpec
 
@@ -144,13 +151,21 @@ class DriftWorker:
         self.baselines_topic = self.app.topic(self.topics.baselines, **raw)
         self.processor = Processor(
             WindowSpec(s.bucket_seconds, s.recent_seconds, s.baseline_seconds, s.lateness_seconds),
-            DetectionPolicy(min_recent=s.min_recent, min_baseline=s.min_baseline, n_bins=s.n_bins),
+            DetectionPolicy(
+                min_recent=s.min_recent,
+                min_baseline=s.min_baseline,
+                n_bins=s.n_bins,
+                rule=s.detection_rule,
+                fdr=s.fdr,
+                min_effect=s.min_effect,
+            ),
             Hysteresis(s.alert_open_after, s.alert_resolve_after),
             HistogramSettings(
                 s.relative_accuracy, s.max_categories, s.max_streams_per_model, s.max_models
             ),
             EventLimits(),
             self.table,
+            DetectionSettings(s.fresh_buckets, s.freeze_drifted, s.seasonal_days),
         )
         self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
         self.deliveries = gaps.install(self.app, self.topics.events)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,7 +32,29 @@ class WorkerSettings(BaseSettings):
     n_bins: int = Field(10, ge=2, description="quantile bins of the baseline")
     relative_accuracy: float = Field(0.01, gt=0, lt=1, description="numeric bucket width")
     max_categories: int = Field(100, ge=2, description="distinct values kept per categorical")
-    alert_open_after: int = Field(1, ge=1, description="drifted evaluations before an alert")
+    detection_rule: Literal["calibrated", "fixed"] = Field(
+        "calibrated",
+        description="calibrated: p-values against the baseline's own sub-windows, FDR across a "
+        "model's streams; fixed: the seed's fixed limits (KL > 0.1, cosine < 0.9, ...)",
+    )
+    fdr: float = Field(
+        0.001, gt=0, lt=1, description="false-discovery rate across a model's streams (calibrated)"
+    )
+    min_effect: float = Field(
+        0.02, ge=0, description="smallest share of mass moved (total variation) that can drift"
+    )
+    fresh_buckets: int = Field(
+        3, ge=0, description="newest buckets of recent also tested alone (fast on sudden shifts)"
+    )
+    freeze_drifted: bool = Field(
+        True,
+        description="a stream in alert keeps the baseline it had when the alert opened, until "
+        "it resolves or the change is accepted (a persisting shift stays visible)",
+    )
+    seasonal_days: int = Field(
+        7, ge=1, le=28, description="days of hourly roll-ups kept for seasonal baselines"
+    )
+    alert_open_after: int = Field(2, ge=1, description="drifted evaluations before an alert")
     alert_resolve_after: int = Field(3, ge=1, description="ok evaluations before it resolves")
     # limits (bounded state and series)
     max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")

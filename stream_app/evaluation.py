@@ -6,22 +6,22 @@ The result is a ``ModelReport``: the messages for ``drift-results`` (one per str
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from drift import (
     AlertState,
     DetectionPolicy,
+    Histogram,
     Hysteresis,
     ModelVerdict,
     StreamEvaluation,
-    WindowSums,
-    evaluate_stream,
     model_verdict,
     step,
 )
-from stream_app.state import ModelMeta, PinnedBaseline
-from stream_app.windows import WindowSpec
+from drift.evaluate import decide, measure_stream
+from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
 _CLOSED = AlertState()
@@ -37,28 +37,54 @@ class ModelReport:
     alerts: tuple[dict[str, Any], ...]
 
 
+@dataclass(frozen=True)
+class StreamInput:
+    """What one stream is judged on at one window end: its recent sum, the baseline it is
+    compared with (``mode``: rolling, seasonal, pinned or frozen, spanning ``baseline_span``),
+    the baseline's sub-windows (the null's calibration) and the newest part of recent."""
+
+    stream: str
+    recent: Histogram
+    baseline: Histogram
+    subwindows: Sequence[Histogram]
+    fresh: Histogram | None
+    mode: str
+    baseline_span: tuple[int, int]
+
+
+def _opt(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def _result(
-    meta: ModelMeta, ev: StreamEvaluation, spec: WindowSpec, end: int, pinned: PinnedBaseline | None
+    meta: ModelMeta, ev: StreamEvaluation, inp: StreamInput, window: tuple[int, int]
 ) -> dict[str, Any]:
-    base_start, base_end = (
-        (pinned.window_start, pinned.window_end)
-        if pinned
-        else (end - spec.recent - spec.baseline, end - spec.recent)
-    )
     return {
         "model_id": meta.model_id,
         "stream": ev.stream,
         "stream_kind": ev.kind,
-        "window_start": end - spec.recent,
-        "window_end": end,
-        "baseline_start": base_start,
-        "baseline_end": base_end,
-        "baseline_mode": "pinned" if pinned else "rolling",
+        "window_start": window[0],
+        "window_end": window[1],
+        "baseline_start": inp.baseline_span[0],
+        "baseline_end": inp.baseline_span[1],
+        "baseline_mode": inp.mode,
         "status": ev.status,
         "metrics": {k: float(v) for k, v in ev.metrics.items()},
         "drifted_metrics": list(ev.drifted_metrics),
         "recent_count": ev.recent_count,
         "baseline_count": ev.baseline_count,
+        "rule": ev.rule,
+        "p_value": _opt(ev.p_value),
+        "q_value": _opt(ev.q_value),
+        "score": _opt(ev.score),
+        "limit": _opt(ev.limit),
+        "limits": {k: _opt(v) for k, v in ev.limits.items()},
+        "test": ev.test,
+        "effect": _opt(ev.effect),
+        "null_center": _opt(ev.null_center),
+        "null_spread": _opt(ev.null_spread),
+        "subwindows": ev.subwindows,
+        "new_categories": {"count": ev.new_categories, "share": ev.new_share},
         "bins": None
         if ev.bins is None
         else {
@@ -69,19 +95,16 @@ def _result(
     }
 
 
-def _worst(ev: StreamEvaluation, policy: DetectionPolicy) -> tuple[str, float, float | None]:
+def _worst(ev: StreamEvaluation) -> tuple[str, float, float | None]:
+    if ev.rule == "calibrated" and ev.p_value is not None:
+        # the calibrated verdict's own scale: -log10 p against -log10 of the cut-off
+        return f"calibrated:{ev.test}", float(ev.score or 0.0), _opt(ev.limit)
     metric = ev.drifted_metrics[0] if ev.drifted_metrics else "kl_divergence"
-    return (
-        metric,
-        float(ev.metrics.get(metric, float("nan"))),
-        policy.for_stream(ev.stream).limit(metric),
-    )
+    return metric, float(ev.metrics.get(metric, float("nan"))), _opt(ev.limits.get(metric))
 
 
-def _alert(
-    meta: ModelMeta, ev: StreamEvaluation, transition: str, end: int, policy: DetectionPolicy
-) -> dict[str, Any]:
-    metric, value, limit = _worst(ev, policy)
+def _alert(meta: ModelMeta, ev: StreamEvaluation, transition: str, end: int) -> dict[str, Any]:
+    metric, value, limit = _worst(ev)
     return {
         "model_id": meta.model_id,
         "stream": ev.stream,
@@ -99,35 +122,26 @@ def _alert(
 
 def evaluate_model(
     meta: ModelMeta,
-    sums: WindowSums,
-    pinned: PinnedBaseline | None,
+    inputs: Sequence[StreamInput],
     policy: DetectionPolicy,
     rule: Hysteresis,
-    spec: WindowSpec,
+    window: tuple[int, int],
 ) -> ModelReport | None:
-    """Evaluate every stream at ``meta.next_end``; None when the model holds no data."""
-    end = meta.next_end
-    assert end is not None
-    evals = []
-    base = pinned.hists if (pinned and meta.pinned) else None
-    for stream in sums.streams():
-        recent = sums.recent(stream)
-        baseline = (
-            base.get(stream, recent.empty_like()) if base is not None else sums.baseline(stream)
-        )
-        if type(baseline) is not type(recent):
-            continue
-        evals.append(evaluate_stream(stream, recent, baseline, policy))
-    if not evals:
+    """Judge every stream at ``window`` (recent start, end); None when there is nothing."""
+    measured = [
+        measure_stream(i.stream, i.recent, i.baseline, policy, i.subwindows, i.fresh)
+        for i in inputs
+    ]
+    if not measured:
         return None
+    evals = decide(measured, policy)
     alerts = []
     for ev in evals:
         state, transition = step(meta.alerts.get(ev.stream, _CLOSED), ev.status, rule)
         meta.alerts[ev.stream] = state
         if transition:
-            alerts.append(_alert(meta, ev, transition, end, policy))
-    used_pinned = pinned if base is not None else None
-    results = tuple(_result(meta, ev, spec, end, used_pinned) for ev in evals)
+            alerts.append(_alert(meta, ev, transition, window[1]))
+    results = tuple(_result(meta, ev, i, window) for ev, i in zip(evals, inputs, strict=True))
     return ModelReport(
-        meta.model_id, end, tuple(evals), model_verdict(evals), results, tuple(alerts)
+        meta.model_id, window[1], tuple(evals), model_verdict(evals), results, tuple(alerts)
     )

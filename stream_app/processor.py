@@ -29,18 +29,21 @@ from drift import (
 from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
 from drift.wire import decode_streams
-from stream_app.evaluation import ModelReport, evaluate_model
+from stream_app.evaluation import ModelReport, StreamInput, evaluate_model
 from stream_app.state import (
     BucketRecord,
     ModelMeta,
     PinnedBaseline,
+    Reference,
     Spans,
     bucket_key,
+    hour_key,
     in_spans,
     merge_spans,
     meta_key,
     offset_runs,
     pinned_key,
+    reference_key,
 )
 from stream_app.windows import WindowSpec
 
@@ -113,6 +116,12 @@ class Runtime:
     pinned: PinnedBaseline | None
     last_seen: float = 0.0  # wall clock, for the idle timer
     dirty: set[int] = field(default_factory=set)
+    # sums of each recent-window-long sub-window of the baseline (derived from the buckets,
+    # not stored: rebuilt on load), keyed by sub-window start
+    rollups: dict[int, dict[str, Histogram]] = field(default_factory=dict)
+    frozen: dict[str, Reference] = field(default_factory=dict)  # streams in drift
+    pinned_subs: dict[str, list[Histogram]] = field(default_factory=dict)
+    hours: dict[int, dict[str, Histogram]] = field(default_factory=dict)  # seasonal roll-ups
 
 
 def _histograms(
@@ -145,6 +154,21 @@ def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> 
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """Calibration inputs the processor gathers (docs/architecture.md, "Verdicts").
+
+    ``fresh_buckets``: the newest part of the recent window tested on its own (a sudden change
+    fills it first; 0: off). ``freeze_drifted``: when a stream's alert opens, its baseline (and
+    sub-windows) is frozen as it was, until the alert resolves or the change is accepted, so a
+    persisting shift is not absorbed by the rolling baseline. ``seasonal_days``: days of
+    roll-ups a model in seasonal mode keeps (its baseline: the same time of day on each)."""
+
+    fresh_buckets: int = 3
+    freeze_drifted: bool = True
+    seasonal_days: int = 7
+
+
+@dataclass(frozen=True)
 class HistogramSettings:
     relative_accuracy: float = 0.01
     max_categories: int = 100
@@ -161,9 +185,11 @@ class Processor:
         hist: HistogramSettings,
         limits: EventLimits,
         store: Store,
+        detection: DetectionSettings | None = None,
     ) -> None:
         self.spec, self.policy, self.hysteresis = spec, policy, hysteresis
         self.hist, self.limits, self.store = hist, limits, store
+        self.detection = detection or DetectionSettings()
         self.models: dict[str, Runtime] = {}
 
     def reset(self) -> None:
@@ -185,6 +211,18 @@ class Processor:
         pinned_raw = self.store.get(pinned_key(model_id))
         pinned = PinnedBaseline.from_bytes(pinned_raw) if pinned_raw else None
         rt = Runtime(meta, buckets, WindowSums(), pinned)
+        for stream in meta.frozen:
+            data = self.store.get(reference_key(model_id, "f", stream))
+            if data is not None:
+                rt.frozen[stream] = Reference.from_bytes(data)
+        for stream in pinned.hists if pinned else ():
+            data = self.store.get(reference_key(model_id, "ps", stream))
+            if data is not None:
+                rt.pinned_subs[stream] = Reference.from_bytes(data).subwindows
+        for start in meta.hours:
+            data = self.store.get(hour_key(model_id, start))
+            if data is not None:
+                rt.hours[start] = BucketRecord.from_bytes(data).hists
         self._rebuild_sums(rt)
         self.models[model_id] = rt
         return rt
@@ -265,9 +303,7 @@ class Processor:
                 continue
             by_model.setdefault(model_id, Gathered()).add(rec, events, decoded.numeric_names)
 
-    def _apply(
-        self, rt: Runtime, gathered: Gathered, runs: dict[int, Spans], out: Output
-    ) -> None:
+    def _apply(self, rt: Runtime, gathered: Gathered, runs: dict[int, Spans], out: Output) -> None:
         meta = rt.meta
         offsets = gathered.rows("offset", np.int64)
         parts = gathered.rows("partition", np.int64)
@@ -305,6 +341,7 @@ class Processor:
                 rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
             rt.buckets[start] = rec
             rt.dirty.add(start)
+            rt.rollups.pop(start - start % self.spec.recent, None)
             out.counted[meta.model_id] += len(fresh)
             if side == "recent":
                 rt.sums.add_to_recent(delta)
@@ -385,12 +422,161 @@ class Processor:
         return out
 
     def _evaluate(self, rt: Runtime, out: Output) -> None:
-        meta = rt.meta
+        meta, spec = rt.meta, self.spec
         assert meta.next_end is not None
+        end = meta.next_end
         policy = self.policy.with_overrides(meta.thresholds) if meta.thresholds else self.policy
-        report = evaluate_model(meta, rt.sums, rt.pinned, policy, self.hysteresis, self.spec)
-        if report is not None:
-            out.reports.append(report)
+        inputs = [i for s in rt.sums.streams() if (i := self._input(rt, s, end)) is not None]
+        report = evaluate_model(meta, inputs, policy, self.hysteresis, (end - spec.recent, end))
+        if report is None:
+            return
+        out.reports.append(report)
+        if self.detection.freeze_drifted:
+            for alert in report.alerts:
+                if alert["transition"] == "open":
+                    self._freeze(rt, alert["stream"], end, out)
+                elif alert["transition"] == "resolve":
+                    self._thaw(rt, alert["stream"], out)
+
+    # --- baselines ---------------------------------------------------------------------------
+    def _input(self, rt: Runtime, stream: str, end: int) -> StreamInput | None:
+        """What ``stream`` is judged on at window end ``end``: pinned, frozen, seasonal or
+        rolling baseline, in that order of precedence."""
+        spec = self.spec
+        recent = rt.sums.recent(stream)
+        fresh = self._fresh(rt, stream, end)
+        if rt.pinned is not None and rt.meta.pinned:
+            base = rt.pinned.hists.get(stream, recent.empty_like())
+            subs = rt.pinned_subs.get(stream, [])
+            span = (rt.pinned.window_start, rt.pinned.window_end)
+            mode = "pinned"
+        elif stream in rt.frozen:
+            ref = rt.frozen[stream]
+            base, subs, span, mode = (
+                ref.total,
+                ref.subwindows,
+                (ref.window_start, ref.window_end),
+                "frozen",
+            )
+        elif rt.meta.baseline_mode == "seasonal" and (seasonal := self._seasonal(rt, stream, end)):
+            base, subs, span = seasonal
+            mode = "seasonal"
+        else:
+            base = rt.sums.baseline(stream)
+            subs = self._subwindows(rt, stream, end)
+            span, mode = (end - spec.recent - spec.baseline, end - spec.recent), "rolling"
+        if type(base) is not type(recent):
+            return None
+        subs = [h for h in subs if type(h) is type(recent)]
+        return StreamInput(stream, recent, base, subs, fresh, mode, span)
+
+    def _fresh(self, rt: Runtime, stream: str, end: int) -> Histogram | None:
+        n = self.detection.fresh_buckets
+        if n <= 0 or n * self.spec.bucket >= self.spec.recent:
+            return None
+        total: Histogram | None = None
+        for start in range(end - n * self.spec.bucket, end, self.spec.bucket):
+            h = rt.buckets[start].hists.get(stream) if start in rt.buckets else None
+            if h is None:
+                continue
+            if total is None:
+                total = h.copy()
+            elif type(total) is type(h):
+                total += h  # type: ignore[operator,unused-ignore]
+        return total
+
+    def _rollup(self, rt: Runtime, start: int) -> dict[str, Histogram]:
+        """The sum of the buckets of [start, start + recent), cached until one of them changes."""
+        held = rt.rollups.get(start)
+        if held is None:
+            held = {}
+            for b in range(start, start + self.spec.recent, self.spec.bucket):
+                rec = rt.buckets.get(b)
+                if rec is None:
+                    continue
+                for name, h in rec.hists.items():
+                    if name not in held:
+                        held[name] = h.copy()
+                    elif type(held[name]) is type(h):
+                        held[name] += h  # type: ignore[operator,unused-ignore]
+            rt.rollups[start] = held
+        return held
+
+    def _subwindows(self, rt: Runtime, stream: str, end: int) -> list[Histogram]:
+        """The baseline's whole sub-windows of the recent window's length (aligned to
+        multiples of it), each the sum of its buckets: the null's calibration data."""
+        spec = self.spec
+        lo, hi = end - spec.recent - spec.baseline, end - spec.recent
+        first = -(-lo // spec.recent) * spec.recent
+        for stale in [s for s in rt.rollups if s < lo]:
+            del rt.rollups[stale]
+        out = []
+        for start in range(first, hi - spec.recent + 1, spec.recent):
+            h = self._rollup(rt, start).get(stream)
+            if h is not None:
+                out.append(h)
+        return out
+
+    def _seasonal(
+        self, rt: Runtime, stream: str, end: int
+    ) -> tuple[Histogram, list[Histogram], tuple[int, int]] | None:
+        """Baseline of the same time of day on each previous day held: per day the roll-ups
+        overlapping [end - recent - k days, end - k days); one sub-window per day."""
+        spec, day = self.spec, 86400
+        per_day: list[Histogram] = []
+        first_start = None
+        for k in range(1, self.detection.seasonal_days + 1):
+            lo, hi = end - spec.recent - k * day, end - k * day
+            total: Histogram | None = None
+            for start in range(lo - lo % spec.recent, hi, spec.recent):
+                h = rt.hours.get(start, {}).get(stream)
+                if h is None:
+                    continue
+                first_start = start
+                if total is None:
+                    total = h.copy()
+                elif type(total) is type(h):
+                    total += h  # type: ignore[operator,unused-ignore]
+            if total is not None:
+                per_day.append(total)
+        if not per_day or first_start is None:
+            return None
+        base = per_day[0].copy()
+        for h in per_day[1:]:
+            if type(h) is type(base):
+                base += h  # type: ignore[operator,unused-ignore]
+        return base, per_day, (first_start, end - day)
+
+    def _reference(self, rt: Runtime, stream: str, end: int) -> Reference:
+        spec = self.spec
+        return Reference(
+            rt.sums.baseline(stream),
+            [h.copy() for h in self._subwindows(rt, stream, end)],
+            end - spec.recent - spec.baseline,
+            end - spec.recent,
+            end,
+        )
+
+    def _freeze(self, rt: Runtime, stream: str, end: int, out: Output) -> None:
+        """Keep judging ``stream`` against its baseline as it was when its alert opened."""
+        if stream in rt.frozen or (rt.pinned is not None and rt.meta.pinned):
+            return
+        if rt.meta.baseline_mode == "seasonal":
+            seasonal = self._seasonal(rt, stream, end)
+            if seasonal is not None:
+                base, subs, (lo, hi) = seasonal
+                rt.frozen[stream] = Reference(base, subs, lo, hi, end)
+        if stream not in rt.frozen:
+            rt.frozen[stream] = self._reference(rt, stream, end)
+        rt.meta.frozen = sorted(rt.frozen)
+        key = reference_key(rt.meta.model_id, "f", stream)
+        out.writes[key] = (rt.meta.partition, rt.frozen[stream].to_bytes())
+
+    def _thaw(self, rt: Runtime, stream: str, out: Output) -> None:
+        if rt.frozen.pop(stream, None) is not None:
+            rt.meta.frozen = sorted(rt.frozen)
+            key = reference_key(rt.meta.model_id, "f", stream)
+            out.writes[key] = (rt.meta.partition, None)
 
     def _slide(self, rt: Runtime, out: Output) -> None:
         meta, spec = rt.meta, self.spec
@@ -406,10 +592,35 @@ class Processor:
         if leaving in rt.buckets:
             rt.sums.remove_from_baseline(rt.buckets[leaving].hists)
         meta.next_end = end + spec.bucket
+        if meta.baseline_mode == "seasonal":
+            self._keep_hours(rt, meta.next_end, out)
         for start in [s for s in rt.buckets if spec.side(s, meta.next_end) == "expired"]:
             del rt.buckets[start]
             rt.dirty.discard(start)
             out.writes[bucket_key(meta.model_id, start)] = (meta.partition, None)
+
+    def _keep_hours(self, rt: Runtime, end: int, out: Output) -> None:
+        """Seasonal mode: store the roll-up of every whole sub-window now in the baseline, and
+        drop those older than ``seasonal_days``."""
+        spec = self.spec
+        lo, hi = end - spec.recent - spec.baseline, end - spec.recent
+        first = -(-lo // spec.recent) * spec.recent
+        for start in range(first, hi - spec.recent + 1, spec.recent):
+            if start in rt.hours:
+                continue
+            rollup = self._rollup(rt, start)
+            if rollup:
+                rt.hours[start] = {k: h.copy() for k, h in rollup.items()}
+                key = hour_key(rt.meta.model_id, start)
+                out.writes[key] = (
+                    rt.meta.partition,
+                    BucketRecord(start, rt.hours[start]).to_bytes(),
+                )
+        oldest = end - (self.detection.seasonal_days + 1) * 86400 - spec.recent
+        for start in [s for s in rt.hours if s < oldest]:
+            del rt.hours[start]
+            out.writes[hour_key(rt.meta.model_id, start)] = (rt.meta.partition, None)
+        rt.meta.hours = sorted(rt.hours)
 
     def _flush(self, rt: Runtime, out: Output) -> None:
         meta = rt.meta
@@ -432,6 +643,16 @@ class Processor:
             rt.meta.thresholds = dict(command.get("thresholds") or {})
         elif action == "pin_baseline":
             self._pin(rt, now, out)
+        elif action == "accept_change":
+            self._accept(rt, command, now, out)
+        elif action == "set_baseline_mode":
+            mode = command.get("mode")
+            if mode not in ("rolling", "seasonal"):
+                log.warning("ignoring baseline mode %r for model %r", mode, model_id)
+                return out
+            rt.meta.baseline_mode = str(mode)
+            if mode == "seasonal" and rt.meta.next_end is not None:
+                self._keep_hours(rt, rt.meta.next_end, out)
         elif action == "unpin_baseline":
             rt.meta.pinned, rt.pinned = False, None
             out.writes[pinned_key(model_id)] = (rt.meta.partition, None)
@@ -441,6 +662,27 @@ class Processor:
             return out
         self._flush(rt, out)
         return out
+
+    def _accept(self, rt: Runtime, command: dict[str, Any], now: float, out: Output) -> None:
+        """Accept a change as the new normal: the named stream (every frozen one when None)
+        goes back to the rolling baseline, which holds the changed data; recorded who/when."""
+        stream = command.get("stream")
+        streams = [str(stream)] if stream else sorted(rt.frozen)
+        for name in streams:
+            self._thaw(rt, name, out)
+            rt.meta.accepted[name] = {
+                "by": str(command.get("by") or "unknown")[:200],
+                "at": float(command.get("requested_at") or now),
+            }
+        out.baselines.append(
+            {
+                "action": "accept",
+                "model_id": rt.meta.model_id,
+                "streams": streams,
+                "by": str(command.get("by") or "unknown")[:200],
+                "accepted_at": now,
+            }
+        )
 
     def _pin(self, rt: Runtime, now: float, out: Output) -> None:
         meta, spec = rt.meta, self.spec
@@ -452,6 +694,12 @@ class Processor:
         rt.pinned = PinnedBaseline(hists, start, meta.next_end - spec.recent)
         meta.pinned = True
         out.writes[pinned_key(meta.model_id)] = (meta.partition, rt.pinned.to_bytes())
+        rt.pinned_subs = {}
+        for stream in hists:
+            ref = self._reference(rt, stream, meta.next_end)
+            rt.pinned_subs[stream] = ref.subwindows
+            key = reference_key(meta.model_id, "ps", stream)
+            out.writes[key] = (meta.partition, ref.to_bytes())
         out.baselines.append(
             {
                 "action": "pin",

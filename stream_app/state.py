@@ -36,6 +36,17 @@ def pinned_key(model_id: str) -> str:
     return f"{model_id}|pinned"
 
 
+def reference_key(model_id: str, kind: str, stream: str) -> str:
+    """A fixed per-stream reference: ``kind`` ``f`` (frozen while a stream is in drift) or
+    ``ps`` (the sub-windows of a pinned baseline)."""
+    return f"{model_id}|{kind}|{stream}"
+
+
+def hour_key(model_id: str, start: int) -> str:
+    """A roll-up of one recent-window-long span (seasonal baselines)."""
+    return f"{model_id}|h|{start}"
+
+
 def pack_histograms(header: dict[str, Any], hists: dict[str, Histogram]) -> bytes:
     """``header`` (JSON) plus named histograms in their own compact binary form."""
     blobs = [(name, h.to_bytes()) for name, h in hists.items()]
@@ -129,6 +140,10 @@ class ModelMeta:
     thresholds: dict[str, dict[str, float | None]] = field(default_factory=dict)
     pinned: bool = False
     late_dropped: int = 0
+    frozen: list[str] = field(default_factory=list)  # streams judged against a frozen baseline
+    baseline_mode: str = "rolling"  # or "seasonal"
+    hours: list[int] = field(default_factory=list)  # seasonal roll-ups held
+    accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # stream -> who, when
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -142,6 +157,10 @@ class ModelMeta:
                 "pin": self.pinned,
                 "late": self.late_dropped,
                 "al": {k: [s.open, s.drift_streak, s.ok_streak] for k, s in self.alerts.items()},
+                "fz": sorted(self.frozen),
+                "bm": self.baseline_mode,
+                "hr": sorted(self.hours),
+                "acc": self.accepted,
             }
         )
 
@@ -160,6 +179,10 @@ class ModelMeta:
             d["t"],
             bool(d["pin"]),
             int(d["late"]),
+            list(d.get("fz", [])),
+            str(d.get("bm", "rolling")),
+            list(d.get("hr", [])),
+            dict(d.get("acc", {})),
         )
 
 
@@ -176,3 +199,26 @@ class PinnedBaseline:
     def from_bytes(cls, data: bytes) -> PinnedBaseline:
         header, hists = unpack_histograms(data)
         return cls(hists, int(header["ws"]), int(header["we"]))
+
+
+@dataclass
+class Reference:
+    """A fixed baseline of one stream and its sub-windows (the null's calibration data)."""
+
+    total: Histogram
+    subwindows: list[Histogram]
+    window_start: int
+    window_end: int
+    since: int = 0  # window end at which it was taken
+
+    def to_bytes(self) -> bytes:
+        hists = {"t": self.total, **{str(i): h for i, h in enumerate(self.subwindows)}}
+        header = {"ws": self.window_start, "we": self.window_end, "since": self.since}
+        return pack_histograms(header, hists)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Reference:
+        header, hists = unpack_histograms(data)
+        total = hists.pop("t")
+        subs = [hists[k] for k in sorted(hists, key=int)]
+        return cls(total, subs, int(header["ws"]), int(header["we"]), int(header["since"]))

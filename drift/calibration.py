@@ -1,0 +1,362 @@
+"""Null-calibrated drift tests from mergeable histograms.
+
+A fixed effect-size limit ("JS distance > 0.1") ignores sampling noise: at a few hundred events
+per window it is crossed by chance, at a hundred thousand it misses real changes. Here each
+stream gets a p-value that accounts for both the sample sizes and the baseline's own variation.
+
+Bins. The baseline fixes the bins (:class:`BinPlan`): for a numeric stream its quantiles, or one
+bin per distinct value when it holds few (integers, ties); for a categorical stream one bin per
+category. Bins are then pooled (:func:`pool_columns`) until each has an expected count of at
+least ``min_expected`` in the smaller sample: adjacent bins for numbers, rare categories into one
+bin for categories (values never seen in the baseline land there too). Every edge is a bucket
+boundary, so any histogram maps onto the bins exactly.
+
+Tests on the 2 x K table (recent against baseline), each vectorised over rows:
+
+* omnibus: the likelihood-ratio G statistic of homogeneity, ``G ~ chi2(K - 1)`` (any change of
+  shape);
+* trend (numeric): the linear rank statistic with mid-rank scores (a Wilcoxon test on the bins),
+  ``Z ~ N(0, 1)`` (a change of location, far more power than the omnibus test for it);
+* share (categorical): the largest standardised change of one category's share, Bonferroni
+  over the K categories (one category moving).
+
+Calibration (:func:`calibrate`). Sub-windows of the baseline with the recent window's length
+(each hour of a 24 h baseline) are compared with the rest of the baseline by the same tests. When
+nothing drifts they differ by sampling noise only; a daily rhythm adds a between-hour component
+that grows with the sample size. Each test statistic is modelled as sampling noise plus
+``n_eff * tau^2`` (``n_eff = n a / (n + a)``), with ``tau^2`` estimated by moments pooled over the
+sub-windows (DerSimonian-Laird style, ``tau^2 = max(0, sum(stat_h - E0) / sum(n_eff_h))``), and
+transferred to the recent window's own ``n_eff`` — the documented size correction. The recent
+statistic is then referred to the inflated null: ``G / (df * phi) ~ F(df, d2)`` with
+``phi = 1 + n_eff tau^2 / df``, and ``Z / sqrt(1 + n_eff tau^2) ~ t(d2)``, where ``d2`` falls from
+infinity (no between-hour variation: the known sampling variance) to ``H - 1`` (the variance is
+then estimated from H sub-windows) — so a daily rhythm seen in the baseline is not drift, while a
+change beyond it is. The stream's p-value is the Bonferroni minimum over its tests.
+
+References: Agresti (2013), "Categorical Data Analysis", 3rd ed., §2.4 (G test), §3.4 (linear
+trend with mid-ranks); McCullagh & Nelder (1989), §4.5 (over-dispersion, quasi-likelihood F);
+DerSimonian & Laird (1986) (moment estimator of between-group variance); NannyML's reference-chunk
+thresholds are the same idea with a fixed ``mean ± 3 sd``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special, stats
+
+from drift.binning import quantile_cuts
+from drift.categorical import MISSING, OTHER, CategoricalHistogram
+from drift.histogram import Histogram, NumericHistogram
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+_BIG_DF = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class BinPlan:
+    """How any histogram of one stream maps onto the baseline's bins.
+
+    Numeric: bin ``j`` holds bucket keys ``<= cuts[j]`` (and ``> cuts[j-1]``); the last bin holds
+    the rest. Categorical: one bin per name in ``names``; any other category (a new one) maps to
+    the last bin, ``OTHER``. ``per_value`` says the numeric bins are the baseline's distinct values.
+    """
+
+    kind: str
+    cuts: IntArray | None = None
+    names: tuple[str, ...] = ()
+    per_value: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.names) if self.kind == "categorical" else int(self.cuts.size) + 1  # type: ignore[union-attr]
+
+
+def plan_for(baseline: Histogram, n_bins: int, per_value_max: int) -> BinPlan:
+    """Bins of a non-empty baseline: quantiles, one per value when few, one per category."""
+    if isinstance(baseline, NumericHistogram):
+        keys, counts = baseline.buckets()
+        if keys.size == 0:
+            raise ValueError("cannot plan bins on an empty baseline")
+        if keys.size <= per_value_max:
+            return BinPlan("numeric", keys[:-1].copy(), per_value=True)
+        return BinPlan("numeric", keys[quantile_cuts(keys, counts, n_bins)].copy())
+    held = baseline.counts()
+    names = sorted((n for n in held if n != OTHER), key=lambda n: (-held[n], n))
+    if baseline.missing:
+        names.append(MISSING)
+    return BinPlan("categorical", names=(*names, OTHER))
+
+
+def counts_on(plan: BinPlan, hists: Sequence[Histogram]) -> FloatArray:
+    """A (len(hists), plan.size) matrix of counts; numeric missing values are left out."""
+    out = np.zeros((len(hists), plan.size))
+    if plan.kind == "numeric":
+        assert plan.cuts is not None
+        parts = [h.buckets() for h in hists if isinstance(h, NumericHistogram)]
+        if len(parts) != len(hists):
+            raise TypeError("a numeric bin plan needs numeric histograms")
+        if not parts:
+            return out
+        sizes = [k.size for k, _ in parts]
+        keys = np.concatenate([k for k, _ in parts])
+        counts = np.concatenate([c for _, c in parts]).astype(np.float64)
+        rows = np.repeat(np.arange(len(parts)), sizes)
+        cols = np.searchsorted(plan.cuts, keys, side="left")
+        np.add.at(out, (rows, cols), counts)
+        return out
+    index = {name: j for j, name in enumerate(plan.names)}
+    other = len(plan.names) - 1
+    for i, h in enumerate(hists):
+        if not isinstance(h, CategoricalHistogram):
+            raise TypeError("a categorical bin plan needs categorical histograms")
+        for name, n in h.counts().items():
+            out[i, index.get(name, other)] += n
+        if h.missing:
+            out[i, index.get(MISSING, other)] += h.missing
+    return out
+
+
+def pool_columns(
+    baseline: FloatArray, n_small: float, ordered: bool, min_expected: float
+) -> IntArray:
+    """Group index per column so that every group expects ``>= min_expected`` of ``n_small``.
+
+    Ordered (numeric) bins merge with their neighbours, left to right, the last short group into
+    the one before. Unordered (categorical) bins: columns expecting too little (and the last,
+    ``OTHER``, column) form one group, merged into the smallest kept column if still short."""
+    k = baseline.size
+    total = baseline.sum()
+    expected = n_small * baseline / total if total > 0 else np.zeros(k)
+    group = np.zeros(k, np.int64)
+    if ordered:
+        g, acc = 0, 0.0
+        for j in range(k):
+            group[j] = g
+            acc += expected[j]
+            if acc >= min_expected and j < k - 1:
+                g, acc = g + 1, 0.0
+        if acc < min_expected and g > 0:
+            group[group == g] = g - 1
+        return group
+    keep = [j for j in range(k - 1) if expected[j] >= min_expected]
+    pooled = k if not keep else len(keep)
+    for rank, j in enumerate(keep):
+        group[j] = rank
+    kept = set(keep)
+    rare = np.array([j for j in range(k) if j not in kept], np.int64)
+    group[rare] = pooled if keep else 0
+    if keep and expected[rare].sum() < min_expected:
+        smallest = min(keep, key=lambda j: expected[j])
+        group[rare] = group[smallest]
+    _, dense = np.unique(group, return_inverse=True)
+    return dense.astype(np.int64)
+
+
+def pooled(matrix: FloatArray, group: IntArray) -> FloatArray:
+    out = np.zeros((matrix.shape[0], int(group.max()) + 1))
+    np.add.at(out.T, group, matrix.T)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class TableTests:
+    """Per row of a pair of (rows, K) count tables: the test statistics and effect sizes."""
+
+    g: FloatArray
+    df: FloatArray
+    z_trend: FloatArray
+    z_share: FloatArray  # (rows, K): standardised change of each column's share
+    n_eff: FloatArray
+    tvd: FloatArray  # total variation distance of the two rows' shares
+    auc: FloatArray  # P(a > b) + P(a = b) / 2 from the bins (0.5: no location change)
+
+
+def table_tests(a: FloatArray, b: FloatArray) -> TableTests:
+    """G test, trend test and share changes of row ``a[i]`` against row ``b[i]``."""
+    na, nb = a.sum(1), b.sum(1)
+    n = na + nb
+    col = a + b
+    safe_n = np.where(n > 0, n, 1.0)
+    ea = na[:, None] * col / safe_n[:, None]
+    eb = nb[:, None] * col / safe_n[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = 2.0 * (
+            np.where(a > 0, special.xlogy(a, a) - special.xlogy(a, np.where(ea > 0, ea, 1.0)), 0.0)
+            + np.where(
+                b > 0, special.xlogy(b, b) - special.xlogy(b, np.where(eb > 0, eb, 1.0)), 0.0
+            )
+        ).sum(1)
+    df = np.maximum((col > 0).sum(1) - 1, 1).astype(np.float64)
+    # mid-rank scores of the pooled row (Wilcoxon on the bins)
+    below = np.cumsum(col, 1) - col
+    score = below + (col + 1.0) / 2.0
+    mean_score = (score * col).sum(1) / safe_n
+    t = (score * a).sum(1) - na * mean_score
+    var = (
+        na * nb / np.maximum(n * (n - 1.0), 1.0) * (col * (score - mean_score[:, None]) ** 2).sum(1)
+    )
+    z_trend = np.where(var > 0, t / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    safe_na, safe_nb = np.where(na > 0, na, 1.0), np.where(nb > 0, nb, 1.0)
+    pa, pb = a / safe_na[:, None], b / safe_nb[:, None]
+    p = col / safe_n[:, None]
+    se = np.sqrt(p * (1.0 - p) * (1.0 / safe_na + 1.0 / safe_nb)[:, None])
+    z_share = np.where(se > 0, (pa - pb) / np.where(se > 0, se, 1.0), 0.0)
+    auc = ((score * a).sum(1) / safe_na - (na + 1.0) / 2.0) / safe_nb
+    return TableTests(g, df, z_trend, z_share, na * nb / safe_n, 0.5 * np.abs(pa - pb).sum(1), auc)
+
+
+def _excess(values: FloatArray, expected: float | FloatArray, n_eff: FloatArray) -> float:
+    """Moment estimate of the between-sub-window component per unit of ``n_eff``."""
+    total = float(n_eff.sum())
+    if values.size == 0 or total <= 0:
+        return 0.0
+    return max(0.0, float(np.sum(values - expected)) / total)
+
+
+def _df2(h: int, inflation: float) -> float:
+    """Degrees of freedom of an estimated null variance: infinite with no between-sub-window
+    component, ``h - 1`` when it dominates (Satterthwaite-style)."""
+    if inflation <= 1.0 + 1e-12 or h < 2:
+        return _BIG_DF
+    return float(min(_BIG_DF, (h - 1) * (inflation / (inflation - 1.0)) ** 2))
+
+
+@dataclass(frozen=True, slots=True)
+class RowTests:
+    """The calibrated tests of one window (the recent hour, or its newest part) against the
+    baseline: p-values per test and what the omnibus test's null looks like."""
+
+    p: Mapping[str, float]
+    g: float
+    df: float
+    phi: float  # null inflation of G (1: sampling noise only)
+    trend_inflation: float  # the same for the trend Z's variance
+    n_eff: float
+    tvd: float
+    auc: float | None
+    subwindows: int
+
+
+def _row_tests(
+    row: FloatArray,
+    baseline: FloatArray,
+    subs: FloatArray,
+    ordered: bool,
+    min_expected: float,
+    n_small: float,
+) -> RowTests:
+    group = pool_columns(baseline, max(n_small, 1.0), ordered, min_expected)
+    r, b = pooled(row[None, :], group), pooled(baseline[None, :], group)
+    h = len(subs)
+    if h:
+        s = pooled(subs, group)
+        r, b = np.vstack([r, s]), np.vstack([b, b - s])
+    tt = table_tests(r, b)
+    n_eff, df = float(tt.n_eff[0]), float(tt.df[0])
+    sub = slice(1, None)
+    phi = 1.0 + n_eff * _excess(tt.g[sub], tt.df[sub], tt.n_eff[sub]) / df
+    p = {"omnibus": float(stats.f.sf(tt.g[0] / (df * phi), df, _df2(h, phi)))}
+    v = 1.0
+    if ordered:
+        v = 1.0 + n_eff * _excess(tt.z_trend[sub] ** 2, 1.0, tt.n_eff[sub])
+        p["trend"] = float(2.0 * stats.t.sf(abs(tt.z_trend[0]) / np.sqrt(v), _df2(h, v)))
+    elif tt.z_share.shape[1] > 2:  # with two columns the share test is the omnibus test
+        k = tt.z_share.shape[1]
+        tau = (
+            np.maximum(0.0, (tt.z_share[sub] ** 2 - 1.0).sum(0) / tt.n_eff[sub].sum())
+            if h
+            else np.zeros(k)
+        )
+        v_col = 1.0 + n_eff * tau
+        d2 = np.array([_df2(h, float(x)) for x in v_col])
+        p_cols = 2.0 * stats.t.sf(np.abs(tt.z_share[0]) / np.sqrt(v_col), d2)
+        p["share"] = float(min(1.0, k * float(p_cols.min())))
+    auc = float(tt.auc[0]) if ordered else None
+    return RowTests(p, float(tt.g[0]), df, phi, v, n_eff, float(tt.tvd[0]), auc, h)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibrated:
+    """The calibrated verdict inputs of one stream (before the model's FDR step)."""
+
+    p_value: float  # Bonferroni minimum over the components
+    test: str  # the component that gave it, e.g. "trend" or "omnibus@fresh"
+    components: Mapping[str, float]
+    window: RowTests  # the whole recent window
+    fresh: RowTests | None  # its newest part, when tested
+
+    @property
+    def null_center(self) -> float:
+        """Mean of the recent window's G under the calibrated null: ``df * phi``."""
+        return self.window.df * self.window.phi
+
+    @property
+    def null_spread(self) -> float:
+        """Its standard deviation: ``sqrt(2 df) * phi``."""
+        return float(np.sqrt(2.0 * self.window.df)) * self.window.phi
+
+    def g_limit(self, cut: float) -> float:
+        """The recent window's G at which the stream's p-value would reach ``cut``."""
+        w = self.window
+        alpha = min(1.0, cut / len(self.components))
+        return float(w.df * w.phi * stats.f.isf(alpha, w.df, _df2(w.subwindows, w.phi)))
+
+    def z_limit(self, cut: float) -> float:
+        """The same for the trend test's |Z| (its null variance included)."""
+        alpha = min(1.0, cut / len(self.components))
+        w = self.window
+        return float(stats.t.isf(alpha / 2, _df2(w.subwindows, w.trend_inflation))) * float(
+            np.sqrt(w.trend_inflation)
+        )
+
+
+def calibrate(
+    recent: FloatArray,
+    baseline: FloatArray,
+    subs: FloatArray,
+    ordered: bool,
+    fresh: FloatArray | None = None,
+    min_expected: float = 5.0,
+    min_fresh: float = 30.0,
+) -> Calibrated:
+    """Calibrated p-value of ``recent`` against ``baseline`` (count rows on one bin plan), with
+    the null learnt from ``subs`` (one row per sub-window of the baseline; may be empty).
+
+    ``fresh``, the newest part of the recent window, is tested too (when it holds at least
+    ``min_fresh`` values): a sudden change fills it long before it fills the hour. Its null
+    comes from the same sub-windows through the size correction."""
+    subs = subs[subs.sum(1) > 0] if subs.size else np.zeros((0, recent.size))
+    n_r = float(recent.sum())
+    n_small = min(n_r, float(np.median(subs.sum(1)))) if len(subs) else n_r
+    window = _row_tests(recent, baseline, subs, ordered, min_expected, n_small)
+    components = dict(window.p)
+    young = None
+    if fresh is not None and min_fresh <= fresh.sum() < n_r:
+        young = _row_tests(fresh, baseline, subs, ordered, min_expected, float(fresh.sum()))
+        components.update({f"{name}@fresh": p for name, p in young.p.items()})
+    test = min(components, key=lambda name: components[name])
+    p = min(1.0, len(components) * components[test])
+    return Calibrated(p, test, components, window, young)
+
+
+def benjamini_hochberg(p_values: Sequence[float], q: float) -> tuple[FloatArray, float]:
+    """BH-adjusted p-values (q-values) and the p-value cut-off that controls the FDR at ``q``
+    (the largest ``p_(k) <= k q / m``; ``q / m`` when nothing is rejected: the cut the smallest
+    p-value would have to make)."""
+    p = np.asarray(p_values, np.float64)
+    m = p.size
+    if m == 0:
+        return p, q
+    order = np.argsort(p)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    passing = np.flatnonzero(p[order] <= q * np.arange(1, m + 1) / m)
+    cut = float(q * (passing[-1] + 1) / m) if passing.size else q / m
+    return out, cut
