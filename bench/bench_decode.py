@@ -38,9 +38,13 @@ def rate(fn: Callable[[], object], per_call: int, seconds: float = 1.0, repeats:
 def main() -> None:
     rng = np.random.default_rng(0)
     events = [
-        {"model_id": "m1", "timestamp": 1.79e9 + i,
-         "input_data": {f"f{j}": float(rng.normal()) for j in range(20)},
-         "prediction": {"class": "a", "score": 0.5}, "confidence": 0.9}
+        {
+            "model_id": "m1",
+            "timestamp": 1.79e9 + i,
+            "input_data": {f"f{j}": float(rng.normal()) for j in range(20)},
+            "prediction": {"class": "a", "score": 0.5},
+            "confidence": 0.9,
+        }
         for i in range(500)
     ]
     raw = orjson.dumps(events)
@@ -55,12 +59,15 @@ def main() -> None:
     before = rate(lambda: to_columns(decode_record(raw, id_seed="0-1").events, nan), n)
     fast = rate(lambda: decode_record(raw, id_seed="0-1"), n)
     full = rate(lambda: [validate_event(e, default_id="x") for e in orjson.loads(raw)], n)
-    print(f"decode_streams + to_columns (worker) {worker:>12,.0f} events/s  "
-          f"{worker / before:5.2f}x")
+    print(
+        f"decode_streams + to_columns (worker) {worker:>12,.0f} events/s  {worker / before:5.2f}x"
+    )
     print(f"decode_record + to_columns           {before:>12,.0f} events/s  1.00x")
     print(f"decode_record (fast path)            {fast:>12,.0f} events/s")
-    print(f"validate_event (full path)           {full:>12,.0f} events/s  "
-          f"decode_record is {fast / full:.2f}x")
+    print(
+        f"validate_event (full path)           {full:>12,.0f} events/s  "
+        f"decode_record is {fast / full:.2f}x"
+    )
 
 
 if __name__ == "__main__":

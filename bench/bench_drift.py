@@ -34,6 +34,7 @@ from drift import (
     evaluate_stream,
     model_verdict,
 )
+from drift.evaluate import decide, measure_stream
 
 RECENT_BUCKETS, BASELINE_BUCKETS = 12, 288
 NUMERIC_STREAMS, CATEGORICAL_STREAMS = 16, 4
@@ -88,6 +89,13 @@ def bucket_histograms(columns: RawColumns, start: int, size: int) -> dict[str, H
     return bucket
 
 
+def sum_of(hists: list[Histogram]) -> Histogram:
+    total = hists[0].copy()
+    for h in hists[1:]:
+        total += h  # type: ignore[operator]
+    return total
+
+
 def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, RawColumns]:
     n_base, n_recent = BASELINE_BUCKETS * per_bucket, RECENT_BUCKETS * per_bucket
     baseline_raw, recent_raw = raw_samples(n_base, 1), raw_samples(n_recent, 2)
@@ -103,12 +111,29 @@ def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, R
     for b in recent_buckets:
         sums.add_to_recent(b)
     policy = DetectionPolicy()
+    fixed = DetectionPolicy(rule="fixed")
+    per_sub = len(recent_buckets)  # sub-windows of the recent window's length, as the worker's
+    subwindows = {
+        s: [
+            sum_of([b[s] for b in base_buckets[i : i + per_sub]])
+            for i in range(0, len(base_buckets) - per_sub + 1, per_sub)
+        ]
+        for s in sums.streams()
+    }
+    fresh = {s: sum_of([b[s] for b in recent_buckets[-3:]]) for s in sums.streams()}
 
-    def evaluate() -> None:
+    def evaluate_fixed() -> None:
         evals = [
-            evaluate_stream(s, sums.recent(s), sums.baseline(s), policy) for s in sums.streams()
+            evaluate_stream(s, sums.recent(s), sums.baseline(s), fixed) for s in sums.streams()
         ]
         model_verdict(evals)
+
+    def evaluate() -> None:  # as the worker: calibrated, with sub-windows and the fresh part
+        measured = [
+            measure_stream(s, sums.recent(s), sums.baseline(s), policy, subwindows[s], fresh[s])
+            for s in sums.streams()
+        ]
+        model_verdict(decide(measured, policy))
 
     def slide() -> None:  # one bucket in, the oldest recent one to the baseline, one out
         sums.add_to_recent(recent_buckets[0])
@@ -122,6 +147,7 @@ def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, R
             again.add_to_baseline(b)
 
     median, best = best_of(evaluate, repeat)
+    fixed_median, _ = best_of(evaluate_fixed, repeat)
     slide_median, _ = best_of(slide, repeat)
     re_add_median, _ = best_of(re_add, max(3, repeat // 10))
     streams = NUMERIC_STREAMS + CATEGORICAL_STREAMS
@@ -129,7 +155,14 @@ def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, R
         f"evaluation, 1 model x {streams} streams x ({RECENT_BUCKETS} recent + "
         f"{BASELINE_BUCKETS} baseline buckets of {per_bucket} events):"
     )
-    print(f"  from running sums         {median * 1e3:8.2f} ms median ({best * 1e3:.2f} ms best)")
+    print(
+        f"  calibrated (24 sub-windows + fresh part), from running sums "
+        f"{median * 1e3:8.2f} ms median ({best * 1e3:.2f} ms best)"
+    )
+    print(
+        f"  fixed limits only (the old rule)                           "
+        f"{fixed_median * 1e3:8.2f} ms median ({fixed_median / median:.0%} of it)"
+    )
     print(f"  sliding the window        {slide_median * 1e3:8.2f} ms per bucket")
     print(f"  re-adding 300 buckets     {re_add_median * 1e3:8.2f} ms (avoided by the sums)")
     return median, recent_raw, baseline_raw

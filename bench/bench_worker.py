@@ -310,8 +310,11 @@ def main() -> int:
     parser.add_argument("--soak-rate", type=int, default=20_000, help="inferences/s in the soak")
     parser.add_argument("--profile", default="", help="cProfile the workers into PREFIX-a/b.prof")
     parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
-    parser.add_argument("--sinks", action="store_true",
-                        help="also run (b) with the PostgreSQL sinks and inference_logs on")
+    parser.add_argument(
+        "--sinks",
+        action="store_true",
+        help="also run (b) with the PostgreSQL sinks and inference_logs on",
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))

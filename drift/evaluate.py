@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from scipy import stats
+from scipy import special
 
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
 from drift.calibration import Calibrated, benjamini_hochberg, calibrate, counts_on, plan_for
@@ -168,7 +168,7 @@ def measure_stream(
         ev,
         p_value=cal.p_value,
         test=cal.test,
-        effect=w.tvd,
+        effect=cal.effect,
         null_center=cal.null_center,
         null_spread=cal.null_spread,
         subwindows=w.subwindows,
@@ -187,7 +187,7 @@ def _calibrated_limits(cal: Calibrated, cut: float) -> dict[str, float | None]:
     g = cal.g_limit(cut)
     z = cal.z_limit(cut) if cal.window.auc is not None else None
     alpha = min(1.0, cut / len(cal.components))
-    ks = float(stats.kstwobign.isf(alpha)) * math.sqrt(cal.window.trend_inflation / n)
+    ks = float(special.kolmogi(alpha)) * math.sqrt(cal.window.trend_inflation / n)
     return {
         "kl_divergence": g / (2.0 * n),
         "psi": g / n,

@@ -46,8 +46,13 @@ def _leaves_ok(obj: dict[str, Any], longest: int, limits: EventLimits) -> bool:
     """A flat object of plain scalars under valid names (the common case)."""
     for key, value in obj.items():
         kind = type(value)
-        if not (kind is float or (kind is str and len(value) <= limits.max_string_len)
-                or value is None or kind is bool or (kind is int and -_BIG < value < _BIG)):
+        if not (
+            kind is float
+            or (kind is str and len(value) <= limits.max_string_len)
+            or value is None
+            or kind is bool
+            or (kind is int and -_BIG < value < _BIG)
+        ):
             return False
         if type(key) is not str or not 0 < len(key) <= longest:
             return False
@@ -85,8 +90,11 @@ def _fast_event(
             pred, limits.max_name_len - len("prediction."), limits
         ):
             return None
-    elif not (pred is None or type(pred) is float
-              or (type(pred) is str and len(pred) <= limits.max_string_len)):
+    elif not (
+        pred is None
+        or type(pred) is float
+        or (type(pred) is str and len(pred) <= limits.max_string_len)
+    ):
         return None
     if conf is not None and not ((type(conf) is float or type(conf) is int) and 0 <= conf <= 1):
         return None
@@ -99,8 +107,15 @@ def _fast_event(
         meta = {}
     elif type(meta) is not dict:
         return None
-    return InferenceEvent(event_id, model, None if ts is None else float(ts), data, pred,
-                          None if conf is None else float(conf), meta)
+    return InferenceEvent(
+        event_id,
+        model,
+        None if ts is None else float(ts),
+        data,
+        pred,
+        None if conf is None else float(conf),
+        meta,
+    )
 
 
 NUL_ESCAPE = b"\\u0000"  # how JSON writes U+0000 (a raw NUL byte is invalid JSON)

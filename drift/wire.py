@@ -56,9 +56,9 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
     text = Annotated[str, Meta(max_length=limits.max_string_len)]
     scalar = _INT64 | float | text | bool | None
     key = Annotated[str, Meta(min_length=1, max_length=limits.max_name_len - len("prediction."))]
-    prediction = scalar | Annotated[
-        dict[key, scalar], Meta(max_length=limits.max_prediction_fields)
-    ]
+    prediction = (
+        scalar | Annotated[dict[key, scalar], Meta(max_length=limits.max_prediction_fields)]
+    )
     struct = msgspec.defstruct(
         name,
         [
@@ -67,8 +67,11 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
             ("timestamp", Annotated[float, Meta(ge=0, le=limits.max_timestamp)] | None, None),
             ("prediction", prediction, None),
             ("confidence", Annotated[float, Meta(ge=0, le=1)] | None, None),
-            ("event_id", Annotated[str, Meta(min_length=1, max_length=limits.max_id_len)] | None,
-             None),
+            (
+                "event_id",
+                Annotated[str, Meta(min_length=1, max_length=limits.max_id_len)] | None,
+                None,
+            ),
             ("metadata", dict[str, Any] | None, None),
         ],
         gc=False,  # holds only dicts and scalars: no reference cycles

@@ -229,12 +229,16 @@ class DriftWorker:
             # after a rebalance or a restart, models of our partitions that never send again
             # still need their last window closed by the idle timer
             owned = self._events_partitions()
-            stored = [k[: -len("|meta")] for k in list(self.table.keys())
-                      if isinstance(k, str) and k.endswith("|meta")]
+            stored = [
+                k[: -len("|meta")]
+                for k in list(self.table.keys())
+                if isinstance(k, str) and k.endswith("|meta")
+            ]
             adopted = self.processor.adopt(stored, owned, time.time())
             if adopted:
-                log.info("took over the state of %d models of partitions %s", adopted,
-                         sorted(owned))
+                log.info(
+                    "took over the state of %d models of partitions %s", adopted, sorted(owned)
+                )
 
         @app.timer(max(1.0, min(s.idle_close_seconds / 4, 30.0)))
         async def close_idle() -> None:
@@ -346,8 +350,9 @@ class DriftWorker:
         starts: dict[int, int] = {}
         for partition, first, _ in holes:
             starts[partition] = min(first, starts.get(partition, first))
-        log.warning("offsets %s of %s were skipped: reading them again", sorted(holes),
-                    self.topics.events)
+        log.warning(
+            "offsets %s of %s were skipped: reading them again", sorted(holes), self.topics.events
+        )
         consumer.stop_flow()
         await app._fetcher.stop()
         app._fetcher.service_reset()

@@ -121,13 +121,15 @@ class Deliveries:
 def records_in(bootstrap: str, topic: str, hole: Hole, timeout: float = 10.0) -> bool | None:
     """Whether offsets ``first..last`` of a partition hold any record (None: no answer)."""
     partition, first, last = hole
-    consumer = ConfluentConsumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "driftmon-hole-probe",  # never commits; assign() needs no group
-        "enable.auto.commit": False,
-        "enable.partition.eof": True,
-        "auto.offset.reset": "earliest",  # offsets before the log start hold no record
-    })
+    consumer = ConfluentConsumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "driftmon-hole-probe",  # never commits; assign() needs no group
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",  # offsets before the log start hold no record
+        }
+    )
     try:
         consumer.assign([TopicPartition(topic, partition, first)])
         deadline = time.monotonic() + timeout

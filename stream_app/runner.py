@@ -106,8 +106,16 @@ class SinkProcess:
         self._thread = threading.Thread(target=self._supervise, name="sink-process", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-m", "driftmon_cli", "--log-level", self.log_level, "sinks",
-                "--parent-pid", str(os.getpid())]
+        argv = [
+            sys.executable,
+            "-m",
+            "driftmon_cli",
+            "--log-level",
+            self.log_level,
+            "sinks",
+            "--parent-pid",
+            str(os.getpid()),
+        ]
         return subprocess.Popen(argv, env=settings_env(self.settings))
 
     def start(self) -> None:

@@ -18,10 +18,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("sinks", help="run the PostgreSQL sinks", description=HELP)
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (DRIFT_KAFKA_BOOTSTRAP)")
     p.add_argument("--database-url", help="PostgreSQL (DRIFT_DATABASE_URL)")
-    p.add_argument("--no-inference-logs", action="store_true",
-                   help="do not store raw inferences (DRIFT_INFERENCE_LOGS_ENABLED=false)")
-    p.add_argument("--parent-pid", type=int,
-                   help="stop when this process is gone (the worker passes its own pid)")
+    p.add_argument(
+        "--no-inference-logs",
+        action="store_true",
+        help="do not store raw inferences (DRIFT_INFERENCE_LOGS_ENABLED=false)",
+    )
+    p.add_argument(
+        "--parent-pid",
+        type=int,
+        help="stop when this process is gone (the worker passes its own pid)",
+    )
     p.set_defaults(func=run)
 
 

@@ -249,8 +249,11 @@ def test_fast_path_still_rejects_numbers_out_of_float_range_and_long_names():
 
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(-(2**70), 2**70), st.text(max_size=300),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=300),
 )
 _fields = st.fixed_dictionaries(
     {},
@@ -258,13 +261,17 @@ _fields = st.fixed_dictionaries(
         "model_id": st.one_of(st.sampled_from(["m1", "a.b-c_1", "bad id", ""]), st.integers(-5, 9)),
         "timestamp": st.one_of(_scalars, st.sampled_from(["2026-11-26T10:00:00Z", "x"])),
         "input_data": st.one_of(
-            _scalars, st.dictionaries(st.text(max_size=140), _scalars, max_size=6),
-            st.dictionaries(st.text(min_size=1, max_size=5),
-                            st.dictionaries(st.text(max_size=3), _scalars, max_size=2),
-                            max_size=2),
+            _scalars,
+            st.dictionaries(st.text(max_size=140), _scalars, max_size=6),
+            st.dictionaries(
+                st.text(min_size=1, max_size=5),
+                st.dictionaries(st.text(max_size=3), _scalars, max_size=2),
+                max_size=2,
+            ),
         ),
-        "prediction": st.one_of(_scalars, st.dictionaries(st.text(max_size=8), _scalars,
-                                                          max_size=25)),
+        "prediction": st.one_of(
+            _scalars, st.dictionaries(st.text(max_size=8), _scalars, max_size=25)
+        ),
         "confidence": _scalars,
         "event_id": st.one_of(_scalars, st.text(min_size=60, max_size=70)),
         "metadata": st.one_of(_scalars, st.dictionaries(st.text(max_size=3), _scalars)),
@@ -302,8 +309,12 @@ def test_records_with_a_nul_character_are_rejected_on_every_path():
 def test_fast_path_takes_the_common_event():
     from drift.events import _fast_event
 
-    common = {**GOOD, "model_id": "fraud", "timestamp": 1.79e9,
-              "input_data": {"feature1": 0.5, "country": "DE", "flag": True, "n": 3}}
+    common = {
+        **GOOD,
+        "model_id": "fraud",
+        "timestamp": 1.79e9,
+        "input_data": {"feature1": 0.5, "country": "DE", "flag": True, "n": 3},
+    }
     fast = _fast_event(common, EventLimits(), "s.0")
     assert fast is not None and fast == validate_event(common, EventLimits(), "s.0")
     assert _fast_event(GOOD, EventLimits(), "s.0") is None  # int id, RFC 3339, nested: full path

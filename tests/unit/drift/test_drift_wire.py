@@ -42,32 +42,50 @@ _events = st.fixed_dictionaries(
             st.dictionaries(_names, st.one_of(st.none(), _numbers), max_size=5),
             st.dictionaries(_names, _scalars, max_size=5),
             st.dictionaries(_names, _scalars, max_size=5),
-            st.dictionaries(st.sampled_from(["g", "h"]), st.dictionaries(_names, _scalars,
-                                                                            max_size=2)),
+            st.dictionaries(
+                st.sampled_from(["g", "h"]), st.dictionaries(_names, _scalars, max_size=2)
+            ),
             _scalars,
         ),
     },
     optional={
         "timestamp": st.one_of(
-            st.none(), st.floats(0, 1e10), st.floats(0, 1e10), _numbers,
-            st.just("2026-11-26T10:00:00Z"), st.booleans(),
+            st.none(),
+            st.floats(0, 1e10),
+            st.floats(0, 1e10),
+            _numbers,
+            st.just("2026-11-26T10:00:00Z"),
+            st.booleans(),
         ),
         "prediction": st.one_of(_scalars, st.dictionaries(_names, _scalars, max_size=22)),
-        "confidence": st.one_of(st.none(), st.floats(0, 1), st.floats(0, 1), _numbers,
-                                st.booleans()),
-        "event_id": st.one_of(st.none(), st.text(min_size=1, max_size=9), st.text(max_size=70),
-                              st.integers(0, 5)),
-        "metadata": st.one_of(st.none(), st.integers(),
-                              st.dictionaries(st.text(max_size=3), _scalars, max_size=2)),
+        "confidence": st.one_of(
+            st.none(), st.floats(0, 1), st.floats(0, 1), _numbers, st.booleans()
+        ),
+        "event_id": st.one_of(
+            st.none(), st.text(min_size=1, max_size=9), st.text(max_size=70), st.integers(0, 5)
+        ),
+        "metadata": st.one_of(
+            st.none(), st.integers(), st.dictionaries(st.text(max_size=3), _scalars, max_size=2)
+        ),
     },
 )
-_flat_events = st.fixed_dictionaries({
-    "model_id": st.sampled_from(["m1", "m2"]),
-    "input_data": st.dictionaries(_common_names, st.one_of(
-        st.none(), st.booleans(), _numbers, st.text(max_size=4)), max_size=4),
-    "prediction": st.one_of(st.none(), st.text(max_size=4), _numbers, st.booleans(),
-                            st.dictionaries(_common_names, _scalars, max_size=3)),
-})
+_flat_events = st.fixed_dictionaries(
+    {
+        "model_id": st.sampled_from(["m1", "m2"]),
+        "input_data": st.dictionaries(
+            _common_names,
+            st.one_of(st.none(), st.booleans(), _numbers, st.text(max_size=4)),
+            max_size=4,
+        ),
+        "prediction": st.one_of(
+            st.none(),
+            st.text(max_size=4),
+            _numbers,
+            st.booleans(),
+            st.dictionaries(_common_names, _scalars, max_size=3),
+        ),
+    }
+)
 _records = st.one_of(
     _events,
     st.lists(_flat_events, max_size=4),
@@ -103,16 +121,27 @@ def test_typed_decoding_agrees_with_full_validation(obj: Any) -> None:
         kinds = [None, {"input.f0": "categorical"}]
         for known in kinds:
             expected = to_columns(full.events, -1.0, known)  # type: ignore[arg-type]
-            got = to_columns(typed.events, -1.0, known,  # type: ignore[arg-type]
-                             numeric_names=typed.numeric_names)
+            got = to_columns(
+                typed.events,
+                -1.0,
+                known,  # type: ignore[arg-type]
+                numeric_names=typed.numeric_names,
+            )
             _same_columns(expected, got)
 
 
 def _record(rows: int, **extra: Any) -> bytes:
-    return orjson.dumps([
-        {"model_id": "m1", "timestamp": 1.79e9 + i, "input_data": {"a": i * 0.5, "b": i},
-         **extra} for i in range(rows)
-    ])
+    return orjson.dumps(
+        [
+            {
+                "model_id": "m1",
+                "timestamp": 1.79e9 + i,
+                "input_data": {"a": i * 0.5, "b": i},
+                **extra,
+            }
+            for i in range(rows)
+        ]
+    )
 
 
 def test_common_records_take_the_typed_tiers() -> None:
@@ -140,9 +169,9 @@ def test_one_bad_event_sends_the_record_to_per_event_judgement() -> None:
 
 def test_typed_limits_follow_the_event_limits() -> None:
     limits = EventLimits(max_features=2, max_string_len=3, max_events_per_record=2)
-    too_many = decode_streams(orjson.dumps({"model_id": "m", "input_data": dict.fromkeys("abc",
-                                                                                        1.0)}),
-                              limits)
+    too_many = decode_streams(
+        orjson.dumps({"model_id": "m", "input_data": dict.fromkeys("abc", 1.0)}), limits
+    )
     assert [e.reason for e in too_many.errors] == ["too_many_features"]
     long_text = decode_streams(orjson.dumps({"model_id": "m", "input_data": {"c": "abcd"}}), limits)
     assert [e.reason for e in long_text.errors] == ["string_too_long"]
@@ -150,12 +179,17 @@ def test_typed_limits_follow_the_event_limits() -> None:
 
 
 def test_numeric_columns_mark_nulls_and_known_categorical_streams_missing() -> None:
-    raw = orjson.dumps([{"model_id": "m", "input_data": {"x": None, "y": 2}},
-                        {"model_id": "m", "input_data": {"x": 1.5, "y": 3}}])
+    raw = orjson.dumps(
+        [
+            {"model_id": "m", "input_data": {"x": None, "y": 2}},
+            {"model_id": "m", "input_data": {"x": 1.5, "y": 3}},
+        ]
+    )
     decoded = decode_streams(raw)
     assert decoded.numeric_names == ("x", "y")
-    batch = to_columns(decoded.events, 0.0, {"input.y": "categorical"},
-                       numeric_names=decoded.numeric_names)
+    batch = to_columns(
+        decoded.events, 0.0, {"input.y": "categorical"}, numeric_names=decoded.numeric_names
+    )
     x = batch.numeric["input.x"]
     assert math.isnan(x[0]) and x[1] == 1.5
     assert batch.categorical == {"input.y": [None, None]}

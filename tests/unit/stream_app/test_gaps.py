@@ -62,7 +62,9 @@ def test_commits_stop_at_the_first_open_hole_and_a_skip_at_the_start_is_a_hole()
     assert d.holes() == {(0, 2295, 2295), (2, 0, 287)}
     d.note({2: [(0, 287)]})
     assert d.clip({tp: 2401, TP("events", 1): 50, other: 9}) == {
-        tp: 2295, TP("events", 1): 50, other: 9,
+        tp: 2295,
+        TP("events", 1): 50,
+        other: 9,
     }
     d.note({0: [(2295, 2295)]})  # read again
     assert d.clip({tp: 2401}) == {tp: 2401}

@@ -52,19 +52,39 @@ def _drive(monitor: PrometheusMonitor) -> None:
 def test_cached_label_children_give_the_same_series_as_fausts_monitor() -> None:
     stock_registry, ours_registry = CollectorRegistry(), CollectorRegistry()
     stock = PrometheusMonitor(metrics=FaustMetrics.create(stock_registry, "faust"))
-    lag = Gauge("drift_consumer_lag_records", "lag", ["topic", "partition"],
-                registry=ours_registry)
+    lag = Gauge("drift_consumer_lag_records", "lag", ["topic", "partition"], registry=ours_registry)
     ours = LagMonitor(FaustMetrics.create(ours_registry, "faust"), lag)
     _drive(stock)
     _drive(ours)
     expected = _faust_samples(stock_registry)
     assert expected[("faust_messages_received_total", ())] == 7
-    assert expected[("faust_messages_received_per_topics_partition",
-                     (("partition", "2"), ("topic", "drift-inference-events")))] == 105
-    assert expected[("faust_total_events_per_stream_total",
-                     (("stream", "stream.topic_drift-control.events"),))] == 3
-    assert expected[("faust_topic_partition_end_offset",
-                     (("partition", "0"), ("topic", "drift-inference-events")))] == 206
+    assert (
+        expected[
+            (
+                "faust_messages_received_per_topics_partition",
+                (("partition", "2"), ("topic", "drift-inference-events")),
+            )
+        ]
+        == 105
+    )
+    assert (
+        expected[
+            (
+                "faust_total_events_per_stream_total",
+                (("stream", "stream.topic_drift-control.events"),),
+            )
+        ]
+        == 3
+    )
+    assert (
+        expected[
+            (
+                "faust_topic_partition_end_offset",
+                (("partition", "0"), ("topic", "drift-inference-events")),
+            )
+        ]
+        == 206
+    )
     assert _faust_samples(ours_registry) == expected
     assert ours.messages_received_total == 7 and ours.events_total == 7  # faust's own counts
 
@@ -76,6 +96,9 @@ def test_lag_is_end_offset_minus_committed() -> None:
     tp = TP("drift-inference-events", 0)
     monitor.track_tp_end_offset(tp, 500)
     monitor.on_tp_commit({tp: 120})
-    assert registry.get_sample_value(
-        "drift_consumer_lag_records", {"topic": tp.topic, "partition": "0"}
-    ) == 380
+    assert (
+        registry.get_sample_value(
+            "drift_consumer_lag_records", {"topic": tp.topic, "partition": "0"}
+        )
+        == 380
+    )

@@ -173,10 +173,17 @@ def test_invalid_records_are_rejected_with_reasons_and_valid_ones_counted():
     store = DictStore()
     proc = make(store)
     good = orjson.dumps({"model_id": "m1", "timestamp": 10.0, "input_data": {"x": 1.0}})
-    mixed = orjson.dumps([{"model_id": "m1", "timestamp": 11.0, "input_data": {"x": 2.0}},
-                          {"timestamp": 12.0, "input_data": {"x": 3.0}}])
-    recs = [RawRecord(0, 0, b"m1", good, 0.0), RawRecord(0, 1, b"m1", b"{not json", 0.0),
-            RawRecord(0, 2, b"m1", mixed, 0.0)]
+    mixed = orjson.dumps(
+        [
+            {"model_id": "m1", "timestamp": 11.0, "input_data": {"x": 2.0}},
+            {"timestamp": 12.0, "input_data": {"x": 3.0}},
+        ]
+    )
+    recs = [
+        RawRecord(0, 0, b"m1", good, 0.0),
+        RawRecord(0, 1, b"m1", b"{not json", 0.0),
+        RawRecord(0, 2, b"m1", mixed, 0.0),
+    ]
     out = proc.process(recs, now=0.0)
     assert out.counted["m1"] == 2
     assert [r.record.offset for r in out.rejected] == [1, 2]
@@ -185,19 +192,38 @@ def test_invalid_records_are_rejected_with_reasons_and_valid_ones_counted():
 
 
 def test_model_cap_rejects_new_models_beyond_the_limit():
-    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(max_models=2),
-                     EventLimits(), DictStore())
-    recs = [RawRecord(0, i, None, orjson.dumps({"model_id": f"m{i}", "timestamp": 5.0,
-                                                "input_data": {"x": 1.0}}), 0.0)
-            for i in range(3)]
+    proc = Processor(
+        SPEC,
+        DetectionPolicy(),
+        Hysteresis(),
+        HistogramSettings(max_models=2),
+        EventLimits(),
+        DictStore(),
+    )
+    recs = [
+        RawRecord(
+            0,
+            i,
+            None,
+            orjson.dumps({"model_id": f"m{i}", "timestamp": 5.0, "input_data": {"x": 1.0}}),
+            0.0,
+        )
+        for i in range(3)
+    ]
     out = proc.process(recs, now=0.0)
     assert sorted(out.counted) == ["m0", "m1"]
     assert [r.reason for r in out.rejected] == ["too_many_models"]
 
 
 def test_stream_cap_keeps_the_first_streams_only():
-    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(),
-                     HistogramSettings(max_streams_per_model=3), EventLimits(), DictStore())
+    proc = Processor(
+        SPEC,
+        DetectionPolicy(),
+        Hysteresis(),
+        HistogramSettings(max_streams_per_model=3),
+        EventLimits(),
+        DictStore(),
+    )
     event = {"model_id": "m", "timestamp": 5.0, "input_data": {f"f{i}": 1.0 for i in range(6)}}
     out = proc.process([RawRecord(0, 0, b"m", orjson.dumps(event), 0.0)], now=0.0)
     record = BucketRecord.from_bytes(out.writes[bucket_key("m", 0)][1] or b"")
@@ -220,8 +246,15 @@ def test_thresholds_from_the_control_topic_change_the_verdict():
     store = DictStore()
     proc = make(store)
     run(proc, store, records(0, 4200, 2, 0.0, rng, 0))
-    proc.control(0, {"action": "set_thresholds", "model_id": "m1",
-                     "thresholds": {"input.x": {"kl_divergence": 0.0001}}}, now=0.0)
+    proc.control(
+        0,
+        {
+            "action": "set_thresholds",
+            "model_id": "m1",
+            "thresholds": {"input.x": {"kl_divergence": 0.0001}},
+        },
+        now=0.0,
+    )
     out = proc.process(records(4200, 120, 2, 0.0, rng, 10_000), now=0.0)
     statuses = {e.stream: e.status for r in out.reports for e in r.evaluations}
     assert statuses["input.x"] == "drift"
@@ -244,3 +277,76 @@ def test_pin_snapshots_the_baseline_and_unpin_returns_to_rolling():
     out = proc.control(0, {"action": "unpin_baseline", "model_id": "m1"}, now=2.0)
     assert out.baselines == [{"action": "unpin", "model_id": "m1"}]
     assert not proc.models["m1"].meta.pinned
+
+
+def _make_with(store: DictStore, detection) -> Processor:
+    return Processor(
+        SPEC,
+        DetectionPolicy(min_recent=100, min_baseline=1000),
+        Hysteresis(2, 2),
+        HistogramSettings(),
+        EventLimits(),
+        store,
+        detection,
+    )
+
+
+def _x(reports) -> list[tuple[int, str, str]]:
+    return [
+        (r.window_end, res["status"], res["baseline_mode"])
+        for r in reports
+        for res in r.results
+        if res["stream"] == "input.x"
+    ]
+
+
+def test_a_persisting_shift_stays_flagged_against_the_frozen_baseline_until_accepted():
+    from stream_app.processor import DetectionSettings
+
+    rng = np.random.default_rng(3)
+    calm = records(0, 4200, 2, 0.0, rng, 0)
+    shifted = records(4200, 3 * 3600, 2, 0.6, rng, len(calm))
+    runs = {}
+    for freeze in (True, False):
+        store = DictStore()
+        proc = _make_with(store, DetectionSettings(freeze_drifted=freeze))
+        runs[freeze] = (_x(run(proc, store, calm + shifted)), store)
+    frozen, absorbed = runs[True][0], runs[False][0]
+    assert frozen[-1][1:] == ("drift", "frozen")  # 3 h later: still drift, frozen baseline
+    assert absorbed[-1][1:] == ("ok", "rolling")  # without: the rolling baseline absorbed it
+    # the frozen baseline survives a restart (it is in the table)
+    store = runs[True][1]
+    again = _make_with(store, DetectionSettings())
+    later = records(4200 + 3 * 3600, 600, 2, 0.6, rng, 10**6)
+    assert _x(run(again, store, later))[-1][1:] == ("drift", "frozen")
+    # accepted as the new normal: back to the rolling baseline, which holds the change
+    out = again.control(
+        0,
+        {"action": "accept_change", "model_id": "m1", "stream": "input.x", "by": "alice"},
+        now=5.0,
+    )
+    store.apply(out)
+    assert out.baselines[0]["action"] == "accept" and out.baselines[0]["by"] == "alice"
+    after = _x(run(again, store, records(4200 + 3 * 3600 + 600, 1800, 2, 0.6, rng, 2 * 10**6)))
+    assert {mode for _, _, mode in after} == {"rolling"} and after[-1][1] == "ok"
+
+
+def test_seasonal_baseline_compares_with_the_same_time_on_previous_days():
+    from stream_app.processor import DetectionSettings
+
+    rng = np.random.default_rng(4)
+    store = DictStore()
+    proc = _make_with(store, DetectionSettings(seasonal_days=2))
+    store.apply(
+        proc.control(
+            0, {"action": "set_baseline_mode", "model_id": "m1", "mode": "seasonal"}, now=0.0
+        )
+    )
+    reports = run(proc, store, records(0, 86400 + 7200, 1, 0.0, rng, 0, per_record=50), chunk=200)
+    modes = [mode for _, _, mode in _x(reports)]
+    assert modes[0] == "rolling" and modes[-1] == "seasonal"  # rolling until a day is held
+    last = next(res for res in reports[-1].results if res["stream"] == "input.x")
+    assert last["baseline_end"] == last["window_end"] - 86400
+    assert last["subwindows"] == 1  # one previous day
+    hours = [k for k in store if "|h|" in k]
+    assert hours and all(int(k.rsplit("|", 1)[1]) % SPEC.recent == 0 for k in hours)

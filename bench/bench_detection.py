@@ -1,0 +1,424 @@
+"""Detection quality: false alarms and detection delay, old fixed policy against the calibrated one.
+
+Streams are simulated in 5-minute buckets (Poisson counts at the stated rate), with the worker's
+windows (recent 1 h, baseline the 24 h before, sub-windows = the baseline's whole hours, the
+newest 3 buckets tested alone) and the drift core's functions as the worker calls them
+(``measure_stream``, ``decide``, ``step``). Both policies judge the same windows in the same run:
+
+* fixed: the seed's limits (KL > 0.1, cosine < 0.9, PSI > 0.2, JS/Hellinger/Wasserstein/KS >
+  0.1), alert on the first drifted evaluation (the old defaults);
+* calibrated: calibrated p-values, Benjamini-Hochberg across the model's streams at
+  ``fdr=0.001``, minimum effect 0.02, alert after 2 drifted evaluations, baseline frozen while
+  an alert is open (the new defaults).
+
+Printed: the share of evaluations flagged per stream with no drift (kinds x rates, daily
+cycles), false alerts per model-week of a 20-stream model, and detection delays of sudden,
+gradual and categorical shifts (evaluations after the change; 1 evaluation = 5 min). Every
+figure states its sample size. Deterministic for a ``--seed``; ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from drift import (
+    AlertState,
+    CategoricalHistogram,
+    DetectionPolicy,
+    Histogram,
+    Hysteresis,
+    NumericHistogram,
+    step,
+)
+from drift.evaluate import decide, measure_stream
+
+BUCKET_H = 1 / 12  # hours per bucket
+RECENT, BASELINE, FRESH = 12, 288, 3
+FIXED = DetectionPolicy(rule="fixed", min_recent=200, min_baseline=1000)
+CALIBRATED = DetectionPolicy(min_recent=200, min_baseline=1000)
+OLD_ALERTS, NEW_ALERTS = Hysteresis(1, 3), Hysteresis(2, 3)
+
+# value generators: (rng, n, shift) -> values; shift is in the stream's own units of change
+Gen = Callable[[np.random.Generator, int, float], object]
+CATS3 = np.array(["a", "b", "c"])
+CATS50 = np.array([f"c{i:02d}" for i in range(50)])
+ZIPF50 = (1.0 / np.arange(1, 51)) / (1.0 / np.arange(1, 51)).sum()
+
+
+def _cat(names: np.ndarray, shares: np.ndarray, rng: np.random.Generator, n: int) -> list[str]:
+    counts = rng.multinomial(n, shares)
+    return [str(name) for name, c in zip(names, counts, strict=True) for _ in range(c)]
+
+
+def _cat3(rng: np.random.Generator, n: int, shift: float) -> list[str]:
+    # shift = change of the first category's share (taken evenly from the others)
+    return _cat(CATS3, np.array([0.3 + shift, 0.4 - shift / 2, 0.3 - shift / 2]), rng, n)
+
+
+def _cat50(rng: np.random.Generator, n: int, shift: float) -> list[str]:
+    shares = ZIPF50 * (1 - shift)
+    shares[0] += shift
+    return _cat(CATS50, shares, rng, n)
+
+
+KINDS: dict[str, Gen] = {
+    "normal": lambda r, n, s: r.normal(s, 1.0, n),
+    "lognormal": lambda r, n, s: r.lognormal(s, 1.0, n),
+    "heavy-tailed t(2)": lambda r, n, s: r.standard_t(2, n) + s,
+    "integer Poisson(3)": lambda r, n, s: r.poisson(3.0 + s * np.sqrt(3.0), n).astype(float),
+    "integer age 18-90": lambda r, n, s: np.clip(np.round(r.normal(45 + 15 * s, 15, n)), 18, 90),
+    "score Beta(2,5)": lambda r, n, s: np.clip(r.beta(2, 5, n) + 0.16 * s, 0, 1),
+    "categorical 3": _cat3,
+    "categorical 50 Zipf": _cat50,
+}
+
+
+def histogram(values: object) -> Histogram:
+    if isinstance(values, list):
+        c = CategoricalHistogram(100)
+        c.update(values)
+        return c
+    h = NumericHistogram(0.01)
+    h.update(values)  # type: ignore[arg-type]
+    return h
+
+
+@dataclass
+class Stream:
+    """One simulated stream: its generator and the shift at each bucket (a function of time)."""
+
+    name: str
+    gen: Gen
+    shift: Callable[[float], float] = lambda hours: 0.0
+
+
+@dataclass
+class PolicyState:
+    alerts: dict[str, AlertState] = field(default_factory=dict)
+    frozen: dict[str, tuple[Histogram, list[Histogram]]] = field(default_factory=dict)
+    opened: int = 0
+
+
+@dataclass
+class Run:
+    """Per evaluation and stream: the status under both policies."""
+
+    fixed: list[dict[str, str]] = field(default_factory=list)
+    calibrated: list[dict[str, str]] = field(default_factory=list)
+    fixed_alerts: int = 0
+    calibrated_alerts: int = 0
+    calibrated_open: list[dict[str, bool]] = field(default_factory=list)
+
+
+def _sum(hists: Sequence[Histogram]) -> Histogram | None:
+    if not hists:
+        return None
+    total = hists[0].copy()
+    for h in hists[1:]:
+        total += h  # type: ignore[operator]
+    return total
+
+
+def simulate(
+    streams: Sequence[Stream],
+    rate: float,
+    hours: float,
+    seed: int,
+    accept_at: float | None = None,
+) -> Run:
+    """Warm up 25 h, then evaluate every bucket for ``hours`` (shift functions get hours since
+    the evaluation period began)."""
+    rng = np.random.default_rng(seed)
+    n_buckets = RECENT + BASELINE + round(hours / BUCKET_H)
+    t0 = (RECENT + BASELINE) * BUCKET_H
+    buckets: dict[str, list[Histogram]] = {s.name: [] for s in streams}
+    for i in range(n_buckets):
+        t = i * BUCKET_H - t0
+        n = int(rng.poisson(rate * BUCKET_H))
+        for s in streams:
+            buckets[s.name].append(histogram(s.gen(rng, n, s.shift(t))))
+    run = Run()
+    state = PolicyState()
+    old = PolicyState()
+    rollups: dict[tuple[str, int], Histogram] = {}
+    recent_sum: dict[str, Histogram] = {}
+    base_sum: dict[str, Histogram] = {}
+    for s in streams:  # running sums, as the worker's WindowSums
+        recent_sum[s.name] = _sum(buckets[s.name][BASELINE : BASELINE + RECENT])  # type: ignore[assignment]
+        base_sum[s.name] = _sum(buckets[s.name][:BASELINE])  # type: ignore[assignment]
+    for end in range(RECENT + BASELINE, n_buckets + 1):
+        hours_in = (end - RECENT - BASELINE) * BUCKET_H
+        if accept_at is not None and abs(hours_in - accept_at) < 1e-9:
+            state.frozen.clear()
+        measured = []
+        for s in streams:
+            hs = buckets[s.name]
+            lo = end - RECENT - BASELINE
+            first = -(-lo // RECENT) * RECENT
+            subs = []
+            for start in range(first, end - 2 * RECENT + 1, RECENT):
+                key = (s.name, start)
+                if key not in rollups:
+                    rollups[key] = _sum(hs[start : start + RECENT])  # type: ignore[assignment]
+                subs.append(rollups[key])
+            base, ref_subs = state.frozen.get(s.name, (base_sum[s.name], subs))
+            fresh = _sum(hs[end - FRESH : end])
+            measured.append(
+                measure_stream(s.name, recent_sum[s.name], base, CALIBRATED, ref_subs, fresh)
+            )
+        # the fixed policy always judged against the rolling baseline
+        fixed = decide(
+            [
+                measure_stream(m.stream, recent_sum[m.stream], base_sum[m.stream], FIXED)
+                if m.stream in state.frozen
+                else dataclasses.replace(m, rule="fixed", calibration=None)
+                for m in measured
+            ],
+            FIXED,
+        )
+        calibrated = decide(measured, CALIBRATED)
+        run.fixed.append({e.stream: e.status for e in fixed})
+        run.calibrated.append({e.stream: e.status for e in calibrated})
+        for e in fixed:
+            st, tr = step(old.alerts.get(e.stream, AlertState()), e.status, OLD_ALERTS)
+            old.alerts[e.stream] = st
+            run.fixed_alerts += tr == "open"
+        for e in calibrated:
+            st, tr = step(state.alerts.get(e.stream, AlertState()), e.status, NEW_ALERTS)
+            state.alerts[e.stream] = st
+            run.calibrated_alerts += tr == "open"
+            if tr == "open" and e.stream not in state.frozen:
+                lo = end - RECENT - BASELINE
+                first = -(-lo // RECENT) * RECENT
+                subs = [
+                    rollups[(e.stream, st_)]
+                    for st_ in range(first, end - 2 * RECENT + 1, RECENT)
+                    if (e.stream, st_) in rollups
+                ]
+                state.frozen[e.stream] = (base_sum[e.stream].copy(), subs)
+            elif tr == "resolve":
+                state.frozen.pop(e.stream, None)
+        run.calibrated_open.append({k: v.open for k, v in state.alerts.items()})
+        if end == n_buckets:
+            break
+        for s in streams:  # slide by one bucket
+            hs = buckets[s.name]
+            recent_sum[s.name] += hs[end]  # type: ignore[operator]
+            recent_sum[s.name] -= hs[end - RECENT]  # type: ignore[operator]
+            base_sum[s.name] += hs[end - RECENT]  # type: ignore[operator]
+            base_sum[s.name] -= hs[end - RECENT - BASELINE]  # type: ignore[operator]
+        for key in [k for k in rollups if k[1] < end - RECENT - BASELINE]:
+            del rollups[key]
+    return run
+
+
+def flagged_share(statuses: list[dict[str, str]], stream: str) -> tuple[float, int]:
+    judged = [s[stream] for s in statuses if s.get(stream) in ("ok", "drift")]
+    return (sum(x == "drift" for x in judged) / len(judged) if judged else float("nan")), len(
+        judged
+    )
+
+
+def first_flag(statuses: list[dict[str, str]], stream: str, after: int = 0) -> int | None:
+    for i, s in enumerate(statuses):
+        if i >= after and s.get(stream) == "drift":
+            return i - after + 1
+    return None
+
+
+def _fmt_delay(values: list[int | None]) -> str:
+    got = [v for v in values if v is not None]
+    missed = len(values) - len(got)
+    if not got:
+        return f"never ({len(values)} runs)"
+    return f"median {int(np.median(got))}, max {max(got)}" + (
+        f", missed {missed}" if missed else ""
+    )
+
+
+def bench_null(rates: Sequence[float], days: float, seeds: int, seed: int) -> None:
+    print("\n## No drift: share of evaluations flagged per stream (fixed -> calibrated)")
+    print(f"{'stream':24}" + "".join(f"{int(r):>22}/h" for r in rates))
+    for name, gen in KINDS.items():
+        row = f"{name:24}"
+        for rate in rates:
+            old, new, n = [], [], 0
+            for k in range(seeds):
+                run = simulate([Stream("s", gen)], rate, days * 24, seed + k)
+                a, n1 = flagged_share(run.fixed, "s")
+                b, _ = flagged_share(run.calibrated, "s")
+                old.append(a)
+                new.append(b)
+                n += n1
+            row += f"  {np.nanmean(old):7.1%} -> {np.nanmean(new):5.2%} (n={n})"
+        print(row, flush=True)
+
+
+def bench_cycles(rates: Sequence[float], days: float, seeds: int, seed: int) -> None:
+    print("\n## Daily cycle, no drift: share of evaluations flagged (fixed -> calibrated)")
+    cases = {
+        "normal, mean +-0.2 sd": Stream(
+            "s", KINDS["normal"], lambda h: 0.2 * np.sin(2 * np.pi * h / 24)
+        ),
+        "normal, mean +-0.1 sd": Stream(
+            "s", KINDS["normal"], lambda h: 0.1 * np.sin(2 * np.pi * h / 24)
+        ),
+        "categorical 3, +-5 points": Stream(
+            "s", KINDS["categorical 3"], lambda h: 0.05 * np.sin(2 * np.pi * h / 24)
+        ),
+    }
+    print(f"{'stream':28}" + "".join(f"{int(r):>22}/h" for r in rates))
+    for name, stream in cases.items():
+        row = f"{name:28}"
+        for rate in rates:
+            old, new, n = [], [], 0
+            for k in range(seeds):
+                run = simulate([stream], rate, days * 24, seed + k)
+                a, n1 = flagged_share(run.fixed, "s")
+                b, _ = flagged_share(run.calibrated, "s")
+                old.append(a)
+                new.append(b)
+                n += n1
+            row += f"  {np.nanmean(old):7.1%} -> {np.nanmean(new):5.2%} (n={n})"
+        print(row, flush=True)
+
+
+def bench_alerts(weeks: float, seed: int) -> None:
+    print("\n## False alerts of a 20-stream model at 250 events/h (hysteresis included)")
+    kinds = list(KINDS.items())
+    streams = [
+        Stream(f"s{i:02d} {kinds[i % len(kinds)][0]}", kinds[i % len(kinds)][1]) for i in range(20)
+    ]
+    run = simulate(streams, 250, weeks * 7 * 24, seed)
+    n_evals = len(run.calibrated)
+    print(
+        f"fixed policy: {run.fixed_alerts / weeks:.1f} alerts per model-week; calibrated: "
+        f"{run.calibrated_alerts / weeks:.2f} per model-week "
+        f"({weeks:g} model-weeks, {n_evals} evaluations x 20 streams)"
+    )
+
+
+def _shift_model(target: Stream, seed: int) -> list[Stream]:
+    calm = [
+        Stream(f"calm{i}", KINDS[k])
+        for i, k in enumerate(["normal", "score Beta(2,5)", "categorical 3", "lognormal"])
+    ]
+    return [target, *calm]
+
+
+def bench_delays(seeds: int, seed: int) -> None:
+    print(
+        "\n## Detection delay after a change, in evaluations of 5 min "
+        "(a model of 5 streams, 1 changing)"
+    )
+    at = 2.0  # hours into the evaluation period
+
+    def step_at(size: float) -> Callable[[float], float]:
+        return lambda h: size if h >= at - 1e-9 else 0.0
+
+    cases = [
+        ("sudden 0.5 sd, 1,000/h", KINDS["normal"], step_at(0.5), 1000, "<= 3 flagged, <= 6 alert"),
+        (
+            "sudden 0.5 sd, 10,000/h",
+            KINDS["normal"],
+            step_at(0.5),
+            10000,
+            "<= 3 flagged, <= 6 alert",
+        ),
+        ("sudden 1 sd, 250/h", KINDS["normal"], step_at(1.0), 250, "<= 6 flagged"),
+        ("category 30% -> 40%, 1,000/h", KINDS["categorical 3"], step_at(0.1), 1000, "<= 6"),
+        ("category 30% -> 40%, 10,000/h", KINDS["categorical 3"], step_at(0.1), 10000, "<= 6"),
+        ("category 30% -> 40%, 100,000/h", KINDS["categorical 3"], step_at(0.1), 100000, "<= 6"),
+    ]
+    offset = round(at / BUCKET_H)
+    for label, gen, shift, rate, target in cases:
+        old_d, new_d, alert_d = [], [], []
+        for k in range(seeds):
+            run = simulate(_shift_model(Stream("x", gen, shift), seed + k), rate, at + 4, seed + k)
+            old_d.append(first_flag(run.fixed, "x", offset))
+            new_d.append(first_flag(run.calibrated, "x", offset))
+            opened = next(
+                (
+                    i - offset + 1
+                    for i, o in enumerate(run.calibrated_open)
+                    if i >= offset and o.get("x")
+                ),
+                None,
+            )
+            alert_d.append(opened)
+        print(
+            f"{label:32} fixed: {_fmt_delay(old_d):28} calibrated: {_fmt_delay(new_d):28} "
+            f"alert open: {_fmt_delay(alert_d):24} target {target} ({seeds} runs)",
+            flush=True,
+        )
+    # gradual: 1 sd over 6 h at 1,000/h; flagged before it reaches 0.5 sd (3 h = 36 evaluations)
+    gradual = Stream("x", KINDS["normal"], lambda h: float(np.clip((h - at) / 6.0, 0, 1)))
+    old_d, new_d = [], []
+    for k in range(seeds):
+        run = simulate(_shift_model(gradual, seed + k), 1000, at + 7, seed + k)
+        old_d.append(first_flag(run.fixed, "x", offset))
+        new_d.append(first_flag(run.calibrated, "x", offset))
+    print(
+        f"{'gradual 1 sd over 6 h, 1,000/h':32} fixed: {_fmt_delay(old_d):28} calibrated: "
+        f"{_fmt_delay(new_d):28} target < 36 (0.5 sd) ({seeds} runs)"
+    )
+
+
+def bench_persisting(seed: int, hours: float) -> None:
+    print(f"\n## A persisting 0.25 sd shift at 10,000/h, {hours:g} h later")
+    at = 1.0
+    stream = Stream("x", KINDS["normal"], lambda h: 0.25 if h >= at else 0.0)
+    run = simulate([stream], 10000, at + hours, seed)
+    tail = run.calibrated[-12:]
+    old_tail = run.fixed[-12:]
+    print(
+        f"last hour flagged: fixed {sum(s['x'] == 'drift' for s in old_tail)}/12, calibrated "
+        f"{sum(s['x'] == 'drift' for s in tail)}/12; calibrated alert open at the end: "
+        f"{run.calibrated_open[-1].get('x', False)}"
+    )
+    accepted = simulate([stream], 10000, at + hours, seed, accept_at=at + 6)
+    print(
+        f"accepted as the new normal 6 h after the shift: alert open at the end: "
+        f"{accepted.calibrated_open[-1].get('x', False)}; last hour flagged "
+        f"{sum(s['x'] == 'drift' for s in accepted.calibrated[-12:])}/12"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run, ~20 s)")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    if args.quick:
+        rates, days, seeds, weeks, dseeds, persist = [250, 10000], 0.5, 1, 0.25, 2, 12.0
+    else:
+        rates, days, seeds, weeks, dseeds, persist = (
+            [250, 1000, 10000, 100000],
+            1.0,
+            2,
+            2.0,
+            8,
+            48.0,
+        )
+    print(f"# bench_detection (seed {args.seed}{', quick' if args.quick else ''})")
+    bench_null(rates, days, seeds, args.seed)
+    bench_cycles(rates, days * 2, 1, args.seed)
+    bench_alerts(weeks, args.seed)
+    bench_delays(dseeds, args.seed)
+    bench_persisting(args.seed, persist)
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
