@@ -2,7 +2,7 @@
 
 Streams are simulated in 5-minute buckets (Poisson counts at the stated rate), with the worker's
 windows (recent 1 h, baseline the 24 h before, sub-windows = the baseline's whole hours, the
-newest 3 buckets tested alone) and the drift core's functions as the worker calls them
+newest 3 and 6 buckets tested alone) and the drift core's functions as the worker calls them
 (``measure_stream``, ``decide``, ``step``). Both policies judge the same windows in the same run:
 
 * fixed: the seed's limits (KL > 0.1, cosine < 0.9, PSI > 0.2, JS/Hellinger/Wasserstein/KS >
@@ -43,7 +43,7 @@ from drift import (
 from drift.evaluate import decide, measure_stream
 
 BUCKET_H = 1 / 12  # hours per bucket
-RECENT, BASELINE, FRESH = 12, 288, 3
+RECENT, BASELINE, FRESH = 12, 288, (3, 6)  # fresh parts: 15 and 30 min
 FIXED = DetectionPolicy(rule="fixed", min_recent=200, min_baseline=1000)
 CALIBRATED = DetectionPolicy(min_recent=200, min_baseline=1000)
 OLD_ALERTS, NEW_ALERTS = Hysteresis(1, 3), Hysteresis(2, 3)
@@ -172,7 +172,7 @@ def simulate(
                     rollups[key] = _sum(hs[start : start + RECENT])  # type: ignore[assignment]
                 subs.append(rollups[key])
             base, ref_subs = state.frozen.get(s.name, (base_sum[s.name], subs))
-            fresh = _sum(hs[end - FRESH : end])
+            fresh = {f"{5 * k}m": _sum(hs[end - k : end]) for k in FRESH}
             measured.append(
                 measure_stream(s.name, recent_sum[s.name], base, CALIBRATED, ref_subs, fresh)
             )

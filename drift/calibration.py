@@ -331,10 +331,10 @@ class Calibrated:
     """The calibrated verdict inputs of one stream (before the model's FDR step)."""
 
     p_value: float  # Cauchy combination of the components
-    test: str  # the component that gave it, e.g. "trend" or "omnibus@fresh"
+    test: str  # the component that gave it, e.g. "trend" or "share@30m"
     components: Mapping[str, float]
     window: RowTests  # the whole recent window
-    fresh: RowTests | None  # its newest part, when tested
+    fresh: Mapping[str, RowTests]  # its newest parts tested, by label
     effect: float  # total variation distance of the window whose test decided
 
     @property
@@ -367,38 +367,39 @@ def calibrate(
     baseline: FloatArray,
     subs: FloatArray,
     ordered: bool,
-    fresh: FloatArray | None = None,
+    fresh: Mapping[str, FloatArray] | None = None,
     min_expected: float = 5.0,
     min_fresh: float = 30.0,
 ) -> Calibrated:
     """Calibrated p-value of ``recent`` against ``baseline`` (count rows on one bin plan), with
     the null learnt from ``subs`` (one row per sub-window of the baseline; may be empty).
 
-    ``fresh``, the newest part of the recent window, is tested too (when it holds at least
-    ``min_fresh`` values): a sudden change fills it long before it fills the hour. Its null
-    comes from the same sub-windows through the size correction."""
+    ``fresh`` maps a label (e.g. ``"15m"``) to a newest part of the recent window, tested too
+    when it holds at least ``min_fresh`` values: a sudden change fills it long before it fills
+    the hour. Its null comes from the same sub-windows through the size correction; all rows
+    share one pooling (set by the smallest sample) and one table."""
     subs = subs[subs.sum(1) > 0] if subs.size else np.zeros((0, recent.size))
     n_r = float(recent.sum())
     n_small = min(n_r, float(subs.sum(1).min())) if len(subs) else n_r
-    with_fresh = fresh is not None and min_fresh <= fresh.sum() < n_r
-    if with_fresh:  # one pooling for both: the fresh part is the smallest sample
-        assert fresh is not None
-        n_small = min(n_small, float(fresh.sum()))
-        window, young = _rows_tests(
-            np.vstack([recent, fresh]), baseline, subs, ordered, min_expected, n_small
-        )
-    else:
-        (window,), young = (
-            _rows_tests(recent[None, :], baseline, subs, ordered, min_expected, n_small),
-            None,
-        )
+    parts = {k: v for k, v in (fresh or {}).items() if min_fresh <= v.sum() < n_r}
+    for row in parts.values():
+        n_small = min(n_small, float(row.sum()))
+    rows = np.vstack([recent, *parts.values()])
+    window, *young = _rows_tests(rows, baseline, subs, ordered, min_expected, n_small)
     components = dict(window.p)
-    if young is not None:
-        components.update({f"{name}@fresh": p for name, p in young.p.items()})
+    tvd = {"": window.tvd}
+    for label, tests in zip(parts, young, strict=True):
+        components.update({f"{name}@{label}": p for name, p in tests.p.items()})
+        tvd[label] = tests.tvd
     test = min(components, key=lambda name: components[name])
-    decisive = young if test.endswith("@fresh") and young is not None else window
+    effect = tvd[test.partition("@")[2]]
     return Calibrated(
-        cauchy_combination(list(components.values())), test, components, window, young, decisive.tvd
+        cauchy_combination(list(components.values())),
+        test,
+        components,
+        window,
+        dict(zip(parts, young, strict=True)),
+        effect,
     )
 
 

@@ -99,19 +99,15 @@ def _calibrate(
     recent: Histogram,
     baseline: Histogram,
     subwindows: Sequence[Histogram],
-    fresh: Histogram | None,
+    fresh: Mapping[str, Histogram],
     policy: DetectionPolicy,
 ) -> Calibrated:
     plan = plan_for(baseline, policy.n_bins, policy.per_value_max)
-    rows = counts_on(plan, [recent, baseline, *subwindows, *([fresh] if fresh else [])])
-    subs = rows[2 : 2 + len(subwindows)]
+    rows = counts_on(plan, [recent, baseline, *subwindows, *fresh.values()])
+    h = len(subwindows)
+    parts = {label: rows[2 + h + i] for i, label in enumerate(fresh)}
     return calibrate(
-        rows[0],
-        rows[1],
-        subs,
-        plan.kind == "numeric",
-        rows[-1] if fresh is not None else None,
-        policy.min_expected,
+        rows[0], rows[1], rows[2 : 2 + h], plan.kind == "numeric", parts, policy.min_expected
     )
 
 
@@ -121,11 +117,12 @@ def measure_stream(
     baseline: Histogram,
     policy: DetectionPolicy,
     subwindows: Sequence[Histogram] = (),
-    fresh: Histogram | None = None,
+    fresh: Mapping[str, Histogram] | None = None,
 ) -> StreamEvaluation:
     """Every metric of ``recent`` against ``baseline`` and, under the calibrated rule, the
     stream's calibrated p-value (null from ``subwindows``, the baseline's sub-windows of the
-    recent window's length; ``fresh``: the newest part of the recent window). The status is
+    recent window's length; ``fresh``: newest parts of the recent window by label, e.g.
+    ``{"15m": ...}``). The status is
     ``insufficient_data`` below the policy's minimums, else provisional until :func:`decide`."""
     kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
     n_recent, n_baseline = recent.count, baseline.count
@@ -162,7 +159,7 @@ def measure_stream(
         return dataclasses.replace(ev, status="insufficient_data")
     if rule == "fixed":
         return ev
-    cal = _calibrate(recent, baseline, subwindows, fresh, policy)
+    cal = _calibrate(recent, baseline, subwindows, fresh or {}, policy)
     w = cal.window
     return dataclasses.replace(
         ev,
@@ -269,7 +266,7 @@ def evaluate_stream(
     baseline: Histogram,
     policy: DetectionPolicy,
     subwindows: Sequence[Histogram] = (),
-    fresh: Histogram | None = None,
+    fresh: Mapping[str, Histogram] | None = None,
 ) -> StreamEvaluation:
     """One stream judged alone (a model of one stream): :func:`measure_stream`, then
     :func:`decide`. Metrics are given whenever both sides have data, but the status is

@@ -150,8 +150,10 @@ def _prometheus_alerts(state: StackState) -> list[str]:
     except OSError as exc:
         return [f"\nPrometheus alerts: unavailable ({exc})"]
     with psycopg.connect(state.database_url) as conn:
-        sent = conn.execute("SELECT alertname, count(*) FROM alert_notifications "
-                            "WHERE status = 'firing' GROUP BY 1 ORDER BY 1").fetchall()
+        sent = conn.execute(
+            "SELECT alertname, count(*) FROM alert_notifications "
+            "WHERE status = 'firing' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
     active = body["data"]["alerts"]
     names = sorted(
         {
@@ -159,9 +161,11 @@ def _prometheus_alerts(state: StackState) -> list[str]:
             for a in active
         }
     )
-    return [f"\nPrometheus alerts now ({len(active)}): " + (", ".join(names) or "none"),
-            "Alertmanager notifications received by the API webhook: "
-            + (", ".join(f"{name} ×{n}" for name, n in sent) or "none")]
+    return [
+        f"\nPrometheus alerts now ({len(active)}): " + (", ".join(names) or "none"),
+        "Alertmanager notifications received by the API webhook: "
+        + (", ".join(f"{name} ×{n}" for name, n in sent) or "none"),
+    ]
 
 
 def run_demo(opts: DemoOptions, argv_env: Sequence[tuple[str, str]] = ()) -> dict[str, list[str]]:

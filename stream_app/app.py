@@ -165,7 +165,7 @@ class DriftWorker:
             ),
             EventLimits(),
             self.table,
-            DetectionSettings(s.fresh_buckets, s.freeze_drifted, s.seasonal_days),
+            DetectionSettings(tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days),
         )
         self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
         self.deliveries = gaps.install(self.app, self.topics.events)

@@ -43,8 +43,10 @@ class WorkerSettings(BaseSettings):
     min_effect: float = Field(
         0.02, ge=0, description="smallest share of mass moved (total variation) that can drift"
     )
-    fresh_buckets: int = Field(
-        3, ge=0, description="newest buckets of recent also tested alone (fast on sudden shifts)"
+    fresh_buckets: list[int] = Field(
+        [3, 6],
+        description="sizes (buckets) of the newest parts of recent also tested alone (fast on "
+        "sudden shifts; JSON list, e.g. [3, 6]; [] turns it off)",
     )
     freeze_drifted: bool = Field(
         True,

@@ -6,7 +6,7 @@ The result is a ``ModelReport``: the messages for ``drift-results`` (one per str
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ class StreamInput:
     recent: Histogram
     baseline: Histogram
     subwindows: Sequence[Histogram]
-    fresh: Histogram | None
+    fresh: Mapping[str, Histogram]  # newest parts of recent by label ("15m", "30m")
     mode: str
     baseline_span: tuple[int, int]
 

@@ -50,6 +50,10 @@ from stream_app.windows import WindowSpec
 log = logging.getLogger(__name__)
 
 
+def _span_label(seconds: int) -> str:
+    return f"{seconds // 60}m" if seconds % 3600 else f"{seconds // 3600}h"
+
+
 class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
@@ -157,13 +161,14 @@ def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> 
 class DetectionSettings:
     """Calibration inputs the processor gathers (docs/architecture.md, "Verdicts").
 
-    ``fresh_buckets``: the newest part of the recent window tested on its own (a sudden change
-    fills it first; 0: off). ``freeze_drifted``: when a stream's alert opens, its baseline (and
-    sub-windows) is frozen as it was, until the alert resolves or the change is accepted, so a
-    persisting shift is not absorbed by the rolling baseline. ``seasonal_days``: days of
-    roll-ups a model in seasonal mode keeps (its baseline: the same time of day on each)."""
+    ``fresh_buckets``: sizes (in buckets) of the newest parts of the recent window tested on
+    their own (a sudden change fills them first; empty: off). ``freeze_drifted``: when a
+    stream's alert opens, its baseline (and sub-windows) is frozen as it was, until the alert
+    resolves or the change is accepted, so a persisting shift is not absorbed by the rolling
+    baseline. ``seasonal_days``: days of roll-ups a model in seasonal mode keeps (its
+    baseline: the same time of day on each)."""
 
-    fresh_buckets: int = 3
+    fresh_buckets: tuple[int, ...] = (3, 6)
     freeze_drifted: bool = True
     seasonal_days: int = 7
 
@@ -470,20 +475,24 @@ class Processor:
         subs = [h for h in subs if type(h) is type(recent)]
         return StreamInput(stream, recent, base, subs, fresh, mode, span)
 
-    def _fresh(self, rt: Runtime, stream: str, end: int) -> Histogram | None:
-        n = self.detection.fresh_buckets
-        if n <= 0 or n * self.spec.bucket >= self.spec.recent:
-            return None
-        total: Histogram | None = None
-        for start in range(end - n * self.spec.bucket, end, self.spec.bucket):
-            h = rt.buckets[start].hists.get(stream) if start in rt.buckets else None
-            if h is None:
+    def _fresh(self, rt: Runtime, stream: str, end: int) -> dict[str, Histogram]:
+        """The newest parts of the recent window (``fresh_buckets`` buckets each), by label."""
+        out: dict[str, Histogram] = {}
+        for n in self.detection.fresh_buckets:
+            if n <= 0 or n * self.spec.bucket >= self.spec.recent:
                 continue
-            if total is None:
-                total = h.copy()
-            elif type(total) is type(h):
-                total += h  # type: ignore[operator,unused-ignore]
-        return total
+            total: Histogram | None = None
+            for start in range(end - n * self.spec.bucket, end, self.spec.bucket):
+                h = rt.buckets[start].hists.get(stream) if start in rt.buckets else None
+                if h is None:
+                    continue
+                if total is None:
+                    total = h.copy()
+                elif type(total) is type(h):
+                    total += h  # type: ignore[operator,unused-ignore]
+            if total is not None:
+                out[_span_label(n * self.spec.bucket)] = total
+        return out
 
     def _rollup(self, rt: Runtime, start: int) -> dict[str, Histogram]:
         """The sum of the buckets of [start, start + recent), cached until one of them changes."""

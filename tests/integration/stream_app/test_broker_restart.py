@@ -25,9 +25,16 @@ def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
     own_broker, db_dsn, topic_prefix, tmp_path
 ):
     worker = WorkerProcess(
-        own_broker.bootstrap, db_dsn, topic_prefix, tmp_path,
-        bucket_seconds=BUCKET, recent_seconds=RECENT, baseline_seconds=BASELINE,
-        lateness_seconds=0, idle_close_seconds=2, inference_logs_enabled="false",
+        own_broker.bootstrap,
+        db_dsn,
+        topic_prefix,
+        tmp_path,
+        bucket_seconds=BUCKET,
+        recent_seconds=RECENT,
+        baseline_seconds=BASELINE,
+        lateness_seconds=0,
+        idle_close_seconds=2,
+        inference_logs_enabled="false",
         batch_size=500,
     )
     app_id = worker.env["DRIFT_APP_ID"]
@@ -41,20 +48,33 @@ def test_a_broker_restart_under_the_worker_loses_and_doubles_nothing(
     try:
         # the rest of the first half is fed at a pace the worker keeps up with once it consumes,
         # so the outage lands mid-stream however fast the worker is; the feed buffers through it
-        wait_for(lambda: metric(worker.metrics_url, "drift_events_total") > 0, 90,
-                 "the worker counting", worker)
+        wait_for(
+            lambda: metric(worker.metrics_url, "drift_events_total") > 0,
+            90,
+            "the worker counting",
+            worker,
+        )
         feed.start()
         # stop the broker mid-backlog: batches in flight, changelog writes and commits pending
-        wait_for(lambda: metric(worker.metrics_url, "drift_events_total")
-                 >= 0.25 * len(MODELS) * per_half, 90, "a quarter of the first half", worker)
+        wait_for(
+            lambda: (
+                metric(worker.metrics_url, "drift_events_total") >= 0.25 * len(MODELS) * per_half
+            ),
+            90,
+            "a quarter of the first half",
+            worker,
+        )
         own_broker.stop()
         stopped_at = metric(worker.metrics_url, "drift_events_total")
         time.sleep(OUTAGE)
         assert worker.proc is not None and worker.proc.poll() is None, worker.log_tail()
         own_broker.start()
         assert feed.finish() == len(first) - HEAD
-        produce(own_broker.bootstrap, topics.events,
-                records(MODELS, T0 + HALF, HALF, PER_SECOND, PER_RECORD, seed=2))
+        produce(
+            own_broker.bootstrap,
+            topics.events,
+            records(MODELS, T0 + HALF, HALF, PER_SECOND, PER_RECORD, seed=2),
+        )
         expected = {(m, s): 2 * per_half for m in MODELS for s in STREAMS}
         wait_for_totals(own_broker.bootstrap, app_id, expected, worker, timeout=180)
         ends = range(T0 + BUCKET, T0 + 2 * HALF + 1, BUCKET)

@@ -52,8 +52,12 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix
     try:
         # feed the rest once the worker consumes, at a pace it keeps up with: the kill below
         # then lands mid-stream however fast the worker is
-        wait_for(lambda: metric(worker.metrics_url, "drift_events_total") > 0, 90,
-                 "the worker counting", worker)
+        wait_for(
+            lambda: metric(worker.metrics_url, "drift_events_total") > 0,
+            90,
+            "the worker counting",
+            worker,
+        )
         feed.start()
         # kill once part of the backlog is counted and some windows reached PostgreSQL
         wait_for(

@@ -95,8 +95,10 @@ def test_postgres_down_30s_keeps_detection_and_loses_no_row(
 
         wait_for(lambda: set(window_rows(dsn)) >= want, 90, "every window's row", worker)
         wait_for(
-            lambda: metric(worker.metrics_url, "drift_sink_lag_records", sink="results") == 0
-            and metric(worker.metrics_url, "drift_sink_lag_records") == 0,
+            lambda: (
+                metric(worker.metrics_url, "drift_sink_lag_records", sink="results") == 0
+                and metric(worker.metrics_url, "drift_sink_lag_records") == 0
+            ),
             30,
             "the backlog drained",
             worker,

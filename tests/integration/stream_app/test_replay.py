@@ -31,13 +31,19 @@ def model_events(model: str, rng: np.random.Generator):
     cls = np.where(rng.random(len(t)) < 0.3, "positive", "negative")
     score, conf = rng.uniform(0, 1, len(t)), rng.beta(8, 2, len(t))
     for i in range(0, len(t), 100):
-        yield model, [
-            {"model_id": model, "timestamp": float(t[j]),
-             "input_data": {"a": float(a[j]), "b": float(b[j]), "c": str(c[j])},
-             "prediction": {"class": str(cls[j]), "score": float(score[j])},
-             "confidence": float(conf[j])}
-            for j in range(i, min(i + 100, len(t)))
-        ]
+        yield (
+            model,
+            [
+                {
+                    "model_id": model,
+                    "timestamp": float(t[j]),
+                    "input_data": {"a": float(a[j]), "b": float(b[j]), "c": str(c[j])},
+                    "prediction": {"class": str(cls[j]), "score": float(score[j])},
+                    "confidence": float(conf[j]),
+                }
+                for j in range(i, min(i + 100, len(t)))
+            ],
+        )
 
 
 def all_events(seed: int):
@@ -47,17 +53,37 @@ def all_events(seed: int):
 
 
 def test_26_hours_three_models_drift_exactly_where_shifted(kafka, db_dsn, topic_prefix, tmp_path):
-    worker = WorkerProcess(kafka.bootstrap, db_dsn, topic_prefix, tmp_path,
-                           idle_close_seconds=3, inference_logs_enabled="false")
+    worker = WorkerProcess(
+        kafka.bootstrap,
+        db_dsn,
+        topic_prefix,
+        tmp_path,
+        idle_close_seconds=3,
+        inference_logs_enabled="false",
+    )
     worker.start()
     end = T0 + HOURS * 3600
     try:
         produce(kafka.bootstrap, Topics(f"{topic_prefix}-").events, all_events(11))
-        wait_for(lambda: query(db_dsn, "SELECT count(DISTINCT model_id) FROM drift_runs "
-                               "WHERE window_end = to_timestamp(%s)", (end,)) == [(3,)],
-                 400, "the last window of all three models", worker)
-        rows = query(db_dsn, """SELECT model_id, stream, extract(epoch FROM window_end)::bigint,
-                                       status, drifted_metrics FROM drift_runs""")
+        wait_for(
+            lambda: (
+                query(
+                    db_dsn,
+                    "SELECT count(DISTINCT model_id) FROM drift_runs "
+                    "WHERE window_end = to_timestamp(%s)",
+                    (end,),
+                )
+                == [(3,)]
+            ),
+            400,
+            "the last window of all three models",
+            worker,
+        )
+        rows = query(
+            db_dsn,
+            """SELECT model_id, stream, extract(epoch FROM window_end)::bigint,
+                                       status, drifted_metrics FROM drift_runs""",
+        )
     finally:
         worker.stop()
     by_stream: dict[tuple[str, str], dict[int, tuple[str, list[str]]]] = defaultdict(dict)

@@ -67,8 +67,12 @@ def test_workers_joining_and_leaving_mid_stream_lose_and_double_nothing(
         wait_for(lambda: counted(first) >= 0.2 * len(MODELS) * total, 90, "a fifth counted", first)
         second.start()
         # the second worker joins: it gets partitions and counts events of its own
-        wait_for(lambda: counted(second) >= 0.1 * len(MODELS) * total, 90,
-                 "the second worker counting a tenth", second)
+        wait_for(
+            lambda: counted(second) >= 0.1 * len(MODELS) * total,
+            90,
+            "the second worker counting a tenth",
+            second,
+        )
         sent_at_leave = feed.sent
         second.stop()  # leaves the group: the first worker takes its partitions back
         assert second.proc is not None and second.proc.returncode == 0, second.log_tail()

@@ -18,8 +18,10 @@ def test_lag_counts_what_each_group_has_not_committed(kafka, topic_prefix):
     produce(kafka.bootstrap, other, [(f"k{i}", b"y") for i in range(5)])
     probe = SinkLagProbe(kafka.bootstrap, {})
     try:
-        ends = [probe.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in (0, 1)]
+        ends = [
+            probe.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in (0, 1)
+        ]
         assert sum(ends) == 30 and min(ends) > 0  # both partitions hold records
         group = f"{topic_prefix}-sink"
         sink = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": group})

@@ -52,8 +52,9 @@ def test_sinks_child_is_restarted_and_follows_the_worker(kafka, db_dsn, topic_pr
     try:
         first = wait_for(lambda: sink_children(pid), 60, "the sinks child", worker)[0]
         os.kill(first, signal.SIGKILL)
-        second = wait_for(lambda: [c for c in sink_children(pid) if c != first], 30,
-                          "a new sinks child", worker)[0]
+        second = wait_for(
+            lambda: [c for c in sink_children(pid) if c != first], 30, "a new sinks child", worker
+        )[0]
         os.kill(pid, signal.SIGKILL)  # the worker alone: its child must notice
         worker.proc.wait(10)
         wait_for(lambda: gone(second), 15, "the sinks child to stop after the worker died")

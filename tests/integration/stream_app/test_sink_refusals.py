@@ -32,8 +32,15 @@ def test_a_refused_message_is_skipped_and_the_rest_are_written(kafka, db_dsn, to
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
     produce(kafka.bootstrap, topic, [(None, v) for v in (b"1", b"2", b"x", b"4")])
-    sink = TopicSink("probe-sink", kafka.bootstrap, f"{topic_prefix}probe", [topic], db_dsn,
-                     probe_writer, batch=100)
+    sink = TopicSink(
+        "probe-sink",
+        kafka.bootstrap,
+        f"{topic_prefix}probe",
+        [topic],
+        db_dsn,
+        probe_writer,
+        batch=100,
+    )
     sink.start()
     try:
         wait_for(lambda: sink.written >= 4, 60, "the first four messages committed")

@@ -97,9 +97,9 @@ def test_fresh_part_of_recent_catches_a_sudden_shift_first():
     fresh = numeric(rng.normal(0.5, 1, 250))  # the last 15 min of an hour: shifted
     recent = numeric(rng.normal(0, 1, 750))
     recent += fresh
-    with_fresh = evaluate_stream("x", recent, base, DetectionPolicy(), subs, fresh)
+    with_fresh = evaluate_stream("x", recent, base, DetectionPolicy(), subs, {"15m": fresh})
     without = evaluate_stream("x", recent, base, DetectionPolicy(), subs)
-    assert with_fresh.status == "drift" and with_fresh.test.endswith("@fresh")
+    assert with_fresh.status == "drift" and with_fresh.test.endswith("@15m")
     assert with_fresh.p_value < without.p_value
 
 
