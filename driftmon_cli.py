@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "worker": "stream_app.cli",
     "sinks": "stream_app.sinks_cli",
     "api": "api.cli",
+    "accept": "api.accept_cli",
     "generate": "producers.cli",
     "stack": "harness.cli",
     "grafana": "grafana.cli",

@@ -24,7 +24,8 @@ RUN_COLUMNS = (
     "id, model_id, stream, stream_kind, window_start, window_end, baseline_start, baseline_end, "
     "baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance, hellinger, "
     "wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count, drifted_metrics, "
-    "computed_at"
+    'computed_at, rule, p_value, q_value, score, score_limit AS "limit", limits, test, effect, '
+    "null_center, null_spread, subwindows, new_categories"
 )
 ALERT_COLUMNS = (
     "id, model_id, stream, metric, severity, status, value, threshold, message, opened_at, "
@@ -35,8 +36,10 @@ NOTIFICATION_COLUMNS = (
     "labels, annotations, starts_at, ends_at"
 )
 MODEL_COLUMNS = (
-    "model_id, display_name, thresholds, baseline_mode, first_seen_at, last_seen_at, updated_at"
+    "model_id, display_name, thresholds, baseline_mode, unpinned_mode, first_seen_at, "
+    "last_seen_at, updated_at"
 )
+ACCEPTED_COLUMNS = "id, model_id, streams, accepted_by, accepted_at"
 # Above this many rows a count is replaced by the planner's estimate (keeps /stats cheap).
 EXACT_COUNT_CAP = 100_000
 
@@ -195,13 +198,37 @@ async def set_thresholds(conn: Conn, model_id: str, thresholds: dict[str, Any]) 
 
 
 async def set_baseline_mode(conn: Conn, model_id: str, mode: str) -> Row | None:
-    """Set ``rolling`` or ``pinned``; None when the model is unknown. Inside the caller's tx."""
+    """``pinned``, or (any other mode: unpinned) back to the model's unpinned mode, rolling or
+    seasonal; None when the model is unknown. Inside the caller's tx."""
     cur = await conn.execute(
-        f"UPDATE models SET baseline_mode = %s, updated_at = now() WHERE model_id = %s "
+        "UPDATE models SET baseline_mode = CASE WHEN %s = 'pinned' THEN 'pinned' "
+        "ELSE unpinned_mode END, updated_at = now() WHERE model_id = %s "
         f"RETURNING {MODEL_COLUMNS}",
         (mode, model_id),
     )
     return await cur.fetchone()
+
+
+async def set_unpinned_mode(conn: Conn, model_id: str, mode: str) -> Row | None:
+    """``rolling`` or ``seasonal``: what the model rolls as when not pinned (and now, unless it
+    is pinned); None when the model is unknown. Inside the caller's tx."""
+    cur = await conn.execute(
+        "UPDATE models SET unpinned_mode = %(mode)s, baseline_mode = CASE WHEN baseline_mode = "
+        "'pinned' THEN 'pinned' ELSE %(mode)s END, updated_at = now() WHERE model_id = %(m)s "
+        f"RETURNING {MODEL_COLUMNS}",
+        {"mode": mode, "m": model_id},
+    )
+    return await cur.fetchone()
+
+
+async def model_exists(conn: Conn, model_id: str) -> bool:
+    cur = await conn.execute("SELECT 1 FROM models WHERE model_id = %s", (model_id,))
+    return await cur.fetchone() is not None
+
+
+async def accepted_changes(pool: Pool, w: Window) -> list[Row]:
+    """accepted_changes newest first (keyset on accepted_at, id)."""
+    return await _paged(pool, ACCEPTED_COLUMNS, "accepted_changes", "accepted_at", w)
 
 
 _STATS = """

@@ -8,14 +8,19 @@ doubled, so the quoted literal is safe.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
-from grafana_foundation_sdk.models.dashboard import VariableRefresh, VariableSort
+from grafana_foundation_sdk.models.dashboard import (
+    DynamicConfigValue,
+    VariableRefresh,
+    VariableSort,
+)
 
 from grafana import datasources
-from grafana.panels import bar_panel, table_panel, timeseries_panel
+from grafana.panels import bar_panel, limit_series, log_scale, table_panel, timeseries_panel
 from grafana.targets import Sql, promql
 
 UID = "driftmon-model"
 MODEL = 'model_id="$model_id"'
+STREAM = f'{MODEL}, stream="$stream"'
 
 MODELS_SQL = "SELECT model_id FROM models"
 STREAMS_SQL = "SELECT DISTINCT stream FROM drift_runs WHERE model_id = '$model_id'"
@@ -62,8 +67,8 @@ ORDER BY window_end
 
 STREAMS_STATUS_SQL = """
 SELECT DISTINCT ON (stream)
-       stream, stream_kind, status, window_end, kl_divergence, cosine_similarity,
-       psi, js_distance, recent_count, baseline_count,
+       stream, stream_kind, status, window_end, rule, test, p_value, q_value, score,
+       score_limit, effect, baseline_mode, kl_divergence, psi, recent_count, baseline_count,
        array_to_string(drifted_metrics, ', ') AS drifted_metrics
 FROM drift_runs
 WHERE model_id = '$model_id' AND window_end <= $__timeTo()
@@ -96,6 +101,18 @@ def _variables(board: dashboard_builder.Dashboard) -> None:
 def _all_streams_row(board: dashboard_builder.Dashboard) -> None:
     prom = datasources.prometheus
     board.with_row(dashboard_builder.Row("All streams of $model_id"))
+    board.with_panel(
+        timeseries_panel(
+            "Verdict score / limit per stream",
+            prom(),
+            [promql(f"drift_score{{{MODEL}}} / drift_score_limit{{{MODEL}}}", "{{stream}}")],
+            limit=(1.0, "red"),
+            description="drift_score over drift_score_limit: a stream drifts at 1 or above "
+            "(calibrated rule: -log10 p against -log10 of the Benjamini-Hochberg cut-off, plus "
+            "a minimum effect; fixed rule: the largest statistic/threshold ratio).",
+            span=24,
+        )
+    )
     for title, metric, limit in (
         ("KL divergence per stream", "drift_kl_divergence", (0.1, "red")),
         ("Cosine similarity per stream", "drift_cosine_similarity", (0.9, "green")),
@@ -130,9 +147,45 @@ def _all_streams_row(board: dashboard_builder.Dashboard) -> None:
     )
 
 
+def _verdict_panels(board: dashboard_builder.Dashboard) -> None:
+    prom = datasources.prometheus
+    score = timeseries_panel(
+        "Verdict score of $stream and its limit",
+        prom(),
+        [
+            promql(f"drift_score{{{STREAM}}}", "score"),
+            promql(f"drift_score_limit{{{STREAM}}}", "limit", ref_id="B"),
+            promql(f"drift_baseline_frozen{{{STREAM}}}", "baseline frozen", ref_id="C"),
+        ],
+        description="Drift when the score reaches the limit (dashed). Calibrated rule: score "
+        "-log10 p, limit -log10 of the model's Benjamini-Hochberg cut-off; fixed rule: the "
+        "largest statistic/threshold ratio against 1. Baseline frozen is 1 while the stream is "
+        "judged against the baseline frozen when its alert opened (until resolved or accepted).",
+    )
+    frozen_axis = [
+        DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+        DynamicConfigValue(id_val="custom.lineInterpolation", value="stepAfter"),
+        DynamicConfigValue(id_val="max", value=1),
+    ]
+    board.with_panel(limit_series(score, "B").override_by_query("C", frozen_axis))
+    board.with_panel(
+        log_scale(
+            timeseries_panel(
+                "Calibrated p-value of $stream",
+                prom(),
+                [promql(f"drift_p_value{{{STREAM}}}", "p-value")],
+                description="p-value of the deciding test under the null calibrated on the "
+                "baseline's own sub-windows (absent under the fixed rule and while data are "
+                "insufficient).",
+            )
+        )
+    )
+
+
 def _stream_row(board: dashboard_builder.Dashboard) -> None:
     pg = datasources.postgres
     board.with_row(dashboard_builder.Row("Stream $stream"))
+    _verdict_panels(board)
     board.with_panel(
         timeseries_panel(
             "Statistics of $stream",

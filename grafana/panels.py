@@ -14,6 +14,7 @@ from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DataSourceRef,
+    DynamicConfigValue,
     Threshold,
     ThresholdsMode,
     ValueMap,
@@ -84,6 +85,26 @@ def timeseries_panel(
             common_builder.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)
         )
     return panel
+
+
+def limit_series(panel: timeseries.Panel, ref_id: str, colour: str = "red") -> timeseries.Panel:
+    """Draw the series of query ``ref_id`` as a dashed threshold line (a limit that moves, e.g.
+    ``drift_score_limit``, which a fixed ``limit`` of ``timeseries_panel`` cannot show)."""
+    return panel.override_by_query(
+        ref_id,
+        [
+            DynamicConfigValue(id_val="custom.lineStyle", value={"fill": "dash", "dash": [10, 10]}),
+            DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour}),
+            DynamicConfigValue(id_val="custom.fillOpacity", value=0),
+        ],
+    )
+
+
+def log_scale(panel: timeseries.Panel) -> timeseries.Panel:
+    """A log10 y axis (p-values span many orders of magnitude)."""
+    return panel.scale_distribution(
+        common_builder.ScaleDistributionConfig().type(common.ScaleDistribution.LOG).log(10)
+    )
 
 
 def stat_panel(

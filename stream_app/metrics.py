@@ -26,6 +26,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from drift import StreamEvaluation
 from stream_app.evaluation import ModelReport
 from stream_app.processor import Output
 
@@ -50,6 +51,30 @@ class WorkerMetrics:
         }
         self.detected = Gauge(
             "drift_detected", "1 drift, 0 ok (absent: insufficient data)", labels, registry=registry
+        )
+        self.p_value = Gauge(
+            "drift_p_value",
+            "calibrated p-value of the deciding test (absent: fixed rule or insufficient data)",
+            labels,
+            registry=registry,
+        )
+        self.score = Gauge(
+            "drift_score",
+            "verdict score: -log10 p (fixed rule: largest value/limit); drift when >= limit",
+            labels,
+            registry=registry,
+        )
+        self.score_limit = Gauge(
+            "drift_score_limit",
+            "limit of drift_score: -log10 of the Benjamini-Hochberg cut-off (fixed rule: 1)",
+            labels,
+            registry=registry,
+        )
+        self.baseline_frozen = Gauge(
+            "drift_baseline_frozen",
+            "1 while the stream is judged against a baseline frozen when its alert opened",
+            labels,
+            registry=registry,
         )
         self.drifted_share = Gauge(
             "drift_model_drifted_share",
@@ -110,6 +135,11 @@ class WorkerMetrics:
         )
         self._models: set[str] = set()
         self._detected: set[tuple[str, str]] = set()
+        self._held: dict[Gauge, set[tuple[str, str]]] = {
+            self.p_value: set(),
+            self.score: set(),
+            self.score_limit: set(),
+        }
         self._cap = max_series_models
 
     def _admit(self, model_id: str) -> bool:
@@ -135,11 +165,29 @@ class WorkerMetrics:
             for _ in out.reports:
                 self.eval_seconds.observe(per)
 
+    def _set_or_remove(self, gauge: Gauge, key: tuple[str, str], value: float | None) -> None:
+        """Set the series, or remove it while there is no value (like ``drift_detected``)."""
+        held = self._held[gauge]
+        if value is not None:
+            gauge.labels(*key).set(value)
+            held.add(key)
+        elif key in held:
+            gauge.remove(*key)
+            held.discard(key)
+
+    def _verdict(self, key: tuple[str, str], ev: StreamEvaluation, mode: str) -> None:
+        judged = ev.status != "insufficient_data"
+        self._set_or_remove(self.p_value, key, ev.p_value if judged else None)
+        self._set_or_remove(self.score, key, ev.score if judged else None)
+        self._set_or_remove(self.score_limit, key, ev.limit if judged else None)
+        self.baseline_frozen.labels(*key).set(1 if mode == "frozen" else 0)
+
     def _report(self, report: ModelReport, open_alerts: int) -> None:
         model = report.model_id
         if not self._admit(model):
             return
-        for ev in report.evaluations:
+        for ev, result in zip(report.evaluations, report.results, strict=True):
+            self._verdict((model, ev.stream), ev, result["baseline_mode"])
             for metric, value in ev.metrics.items():
                 if metric in self.stats:
                     self.stats[metric].labels(model, ev.stream).set(value)

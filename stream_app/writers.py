@@ -30,9 +30,33 @@ log = logging.getLogger(__name__)
 METRIC_COLUMNS = tuple(Thresholds.DIRECTIONS)
 
 
-def _drift_run(result: dict[str, Any]) -> dict[str, Any]:
+# drift-results fields of the verdict, stored as they come (None when absent: results of a
+# worker from before the calibrated rule); "limit" is stored as score_limit (reserved word)
+VERDICT_COLUMNS = (
+    "rule",
+    "p_value",
+    "q_value",
+    "score",
+    "test",
+    "effect",
+    "null_center",
+    "null_spread",
+    "subwindows",
+)
+
+
+def _jsonb(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def drift_run(result: dict[str, Any]) -> dict[str, Any]:
+    """The drift_runs row of one drift-results message (docs/architecture.md)."""
     row = {**result, **{m: result["metrics"].get(m) for m in METRIC_COLUMNS}}
-    row["bins"] = Jsonb(result["bins"]) if result.get("bins") is not None else None
+    row.update({c: result.get(c) for c in VERDICT_COLUMNS})
+    row["score_limit"] = result.get("limit")
+    row["limits"] = _jsonb(result.get("limits"))
+    row["new_categories"] = _jsonb(result.get("new_categories"))
+    row["bins"] = _jsonb(result.get("bins"))
     return row
 
 
@@ -52,7 +76,7 @@ class OutputWriter:
                 body = orjson.loads(msg.value() or b"null")
                 topic = msg.topic()
                 if topic == self.results:
-                    runs.append(_drift_run(body))
+                    runs.append(drift_run(body))
                     models.add(body["model_id"])
                 elif topic == self.alerts:
                     (opens if body["transition"] == "open" else resolves).append(body)
@@ -68,6 +92,9 @@ class OutputWriter:
 
     @staticmethod
     def _baseline(cur: psycopg.Cursor[Any], body: dict[str, Any]) -> None:
+        if body["action"] == "accept":
+            cur.execute(queries.INSERT_ACCEPTED_CHANGE, accepted_change(body))
+            return
         if body["action"] == "unpin":
             cur.execute(queries.DELETE_BASELINES, (body["model_id"],))
             return
@@ -89,6 +116,16 @@ class OutputWriter:
                     body["pinned_at"],
                 ),
             )
+
+
+def accepted_change(body: dict[str, Any]) -> dict[str, Any]:
+    """The accepted_changes row of a drift-baselines ``accept`` record."""
+    return {
+        "model_id": body["model_id"],
+        "streams": [str(s) for s in body.get("streams") or []],
+        "accepted_by": str(body.get("by") or "unknown"),
+        "accepted_at": float(body["accepted_at"]),
+    }
 
 
 def _sampled(event_id: str, rate: float) -> bool:

@@ -1,19 +1,32 @@
-"""GET /models, /models/{id}; PUT thresholds; pin/unpin the baseline through drift-control."""
+"""GET /models, /models/{id}; PUT thresholds; pin/unpin the baseline, its mode and accepted
+changes through drift-control."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api import queries
+from api import cursor, queries
 from api.core.errors import NotFound
 from api.deps import CtxDep, ReaderDep, SettingsDep
-from api.params import MODEL_ID, Limit, ModelIdPath
+from api.params import MODEL_ID, Cursor, Limit, ModelIdPath, Since, Until, window
 from api.schemas.common import errors
-from api.schemas.models import BaselineCommand, Model, ModelDetail, ModelPage, Thresholds
+from api.schemas.models import (
+    AcceptChange,
+    AcceptCommand,
+    AcceptedPage,
+    BaselineCommand,
+    BaselineMode,
+    BaselineModeCommand,
+    Model,
+    ModelDetail,
+    ModelPage,
+    Thresholds,
+)
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
 
@@ -94,3 +107,80 @@ async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
 async def unpin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
     """Back to the rolling baseline: ``unpin_baseline`` goes to the worker."""
     return await _baseline(ctx, model_id, "unpin_baseline", "rolling")
+
+
+@router.put(
+    "/{model_id}/baseline-mode",
+    status_code=202,
+    response_model=BaselineModeCommand,
+    responses=errors(404),
+    summary="Rolling or seasonal baseline",
+)
+async def put_baseline_mode(
+    model_id: ModelIdPath, body: BaselineMode, ctx: CtxDep
+) -> BaselineModeCommand:
+    """Judge the model against the span before the recent window (``rolling``) or against the
+    same time of day on previous days (``seasonal``): stored as the model's unpinned mode and
+    sent as ``set_baseline_mode``; a pinned baseline stays in force until unpinned.
+
+    The database change commits only after the broker acknowledged the command (503 otherwise).
+    """
+    async with ctx.pools.writer.connection() as conn, conn.transaction():
+        row = await queries.set_unpinned_mode(conn, model_id, body.mode)
+        if row is None:
+            raise NotFound(f"model {model_id!r} not found")
+        value = command("set_baseline_mode", model_id, mode=body.mode)
+        await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+    return BaselineModeCommand.model_validate(row)
+
+
+def caller(request: Request) -> str:
+    """Who acts when the request names no one: the API key's name (a hash prefix, never the
+    key itself), or ``api`` without a key."""
+    key = request.headers.get("x-api-key")
+    return f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}" if key else "api"
+
+
+@router.post(
+    "/{model_id}/accept",
+    status_code=202,
+    response_model=AcceptCommand,
+    responses=errors(404),
+    summary="Accept a change as the new normal",
+)
+async def accept_change(
+    model_id: ModelIdPath, body: AcceptChange, ctx: CtxDep, request: Request
+) -> AcceptCommand:
+    """A stream in drift is judged against its baseline as it was when its alert opened (a
+    frozen baseline), so a lasting change keeps alerting. Accepting it sends ``accept_change``:
+    the worker drops the frozen baseline of ``stream`` (or of every stream when null), records
+    who accepted it (``GET /models/{id}/accepted``) and judges against the rolling baseline,
+    which holds the changed data, again. 202 once the broker acknowledged the command.
+    """
+    by = body.by or caller(request)
+    async with ctx.pools.writer.connection() as conn:
+        if not await queries.model_exists(conn, model_id):
+            raise NotFound(f"model {model_id!r} not found")
+    value = command("accept_change", model_id, stream=body.stream, by=by)
+    await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+    return AcceptCommand(model_id=model_id, stream=body.stream, by=by)
+
+
+@router.get(
+    "/{model_id}/accepted",
+    response_model=AcceptedPage,
+    summary="Changes accepted as the new normal",
+)
+async def accepted(
+    model_id: ModelIdPath,
+    pool: ReaderDep,
+    settings: SettingsDep,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = None,
+    after: Cursor = None,
+) -> AcceptedPage:
+    """The model's accepted changes as the worker applied them, newest first, in pages."""
+    w = window(settings, {"model_id": model_id}, since, until, after, limit)
+    rows, nxt = cursor.page(await queries.accepted_changes(pool, w), w.limit, "accepted_at")
+    return AcceptedPage.model_validate({"items": rows, "next_cursor": nxt})

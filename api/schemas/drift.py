@@ -36,7 +36,24 @@ RUN_EXAMPLE: dict[str, Any] = {
     "recent_count": 1200,
     "baseline_count": 28000,
     "drifted_metrics": ["kl_divergence", "cosine_similarity"],
+    "rule": "calibrated",
+    "p_value": 2.1e-7,
+    "q_value": 8.4e-7,
+    "score": 6.68,
+    "limit": 2.6,
+    "limits": {"kl_divergence": 0.0042, "psi": 0.0085, "ks_statistic": None},
+    "test": "share@fresh",
+    "effect": 0.12,
+    "null_center": 11.3,
+    "null_spread": 5.2,
+    "subwindows": 23,
+    "new_categories": {"count": 0, "share": 0.0},
 }
+
+
+class NewCategories(BaseModel):
+    count: int = Field(description="recent values of categories the baseline never had")
+    share: float = Field(description="their share of the recent window")
 
 
 class DriftRun(BaseModel):
@@ -51,7 +68,10 @@ class DriftRun(BaseModel):
     window_end: datetime
     baseline_start: datetime | None = None
     baseline_end: datetime | None = None
-    baseline_mode: str
+    baseline_mode: str = Field(
+        description="rolling, seasonal (same time of day on previous days), pinned, or frozen "
+        "(the baseline as it was when the stream's alert opened)"
+    )
     status: str
     kl_divergence: float | None = None
     cosine_similarity: float | None = None
@@ -65,6 +85,47 @@ class DriftRun(BaseModel):
     baseline_count: int
     drifted_metrics: list[str]
     computed_at: datetime
+    rule: Literal["calibrated", "fixed"] | None = Field(
+        default=None,
+        description="how status was decided: calibrated (p-value against the model's "
+        "Benjamini-Hochberg cut-off plus a minimum effect) or fixed (each metric against its "
+        "limit); null for runs stored before verdicts were recorded",
+    )
+    p_value: float | None = Field(
+        default=None, description="calibrated p-value of the deciding test (null: fixed rule)"
+    )
+    q_value: float | None = Field(
+        default=None, description="Benjamini-Hochberg adjusted p-value across the model's streams"
+    )
+    score: float | None = Field(
+        default=None,
+        description="-log10 p_value (fixed rule: the largest value/limit ratio); drift when "
+        "score >= limit and effect is at least the minimum effect",
+    )
+    limit: float | None = Field(
+        default=None, description="-log10 of the Benjamini-Hochberg cut-off (fixed rule: 1)"
+    )
+    limits: dict[str, float | None] | None = Field(
+        default=None,
+        description="each metric's limit in its own units (threshold lines); null where the "
+        "rule has none for that metric",
+    )
+    test: str | None = Field(
+        default=None, description="the test that decided, e.g. trend@fresh", examples=["g"]
+    )
+    effect: float | None = Field(
+        default=None, description="total variation distance of recent and baseline bins"
+    )
+    null_center: float | None = Field(
+        default=None, description="mean of the G statistic under the calibrated null"
+    )
+    null_spread: float | None = Field(
+        default=None, description="standard deviation of G under the calibrated null"
+    )
+    subwindows: int | None = Field(
+        default=None, description="baseline sub-windows that calibrated the null"
+    )
+    new_categories: NewCategories | None = None
     value: float | None = Field(default=None, description="the requested metric (history ?metric=)")
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from api.params import NO_NUL
 from api.schemas.common import Page
 from api.schemas.drift import METRICS, DriftRun
 
@@ -24,7 +25,15 @@ class Model(BaseModel):
         description="per-stream overrides; '*' applies to every stream",
         examples=[THRESHOLDS_EXAMPLE],
     )
-    baseline_mode: str = Field(examples=["rolling"])
+    baseline_mode: str = Field(
+        description="what the model is judged against: pinned, else its unpinned mode",
+        examples=["rolling"],
+    )
+    unpinned_mode: Literal["rolling", "seasonal"] = Field(
+        default="rolling",
+        description="rolling (the span before the recent window) or seasonal (the same time "
+        "of day on previous days); PUT /models/{id}/baseline-mode",
+    )
     first_seen_at: datetime
     last_seen_at: datetime
     updated_at: datetime
@@ -70,3 +79,74 @@ class BaselineCommand(BaseModel):
     model_id: str
     action: str
     status: str = "accepted"
+
+
+class AcceptChange(BaseModel):
+    """Accept a change as the new normal: the worker drops the frozen baseline of ``stream``
+    (every frozen stream of the model when null), which then rolls on over the changed data."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"stream": "input.country", "by": "ana"}]}
+    )
+    stream: str | None = Field(
+        default=None, min_length=1, max_length=256, pattern=NO_NUL, description="null: all"
+    )
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="who accepts (default: the API key's name, or 'api')",
+    )
+
+
+class AcceptCommand(BaseModel):
+    """The answer to an accept: ``accept_change`` was published to the worker."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_id": "1",
+                    "action": "accept_change",
+                    "stream": "input.country",
+                    "by": "ana",
+                    "status": "accepted",
+                }
+            ]
+        }
+    )
+    model_id: str
+    action: str = "accept_change"
+    stream: str | None
+    by: str
+    status: str = "accepted"
+
+
+class BaselineMode(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"mode": "seasonal"}]}
+    )
+    mode: Literal["rolling", "seasonal"] = Field(
+        description="rolling: the span before the recent window; seasonal: the same time of day "
+        "on each of the previous days the worker keeps (DRIFT_SEASONAL_DAYS)"
+    )
+
+
+class BaselineModeCommand(Model):
+    """The model after a baseline-mode change; ``set_baseline_mode`` was published."""
+
+    action: str = "set_baseline_mode"
+    status: str = "accepted"
+
+
+class AcceptedChange(BaseModel):
+    id: int
+    model_id: str
+    streams: list[str] = Field(description="streams whose frozen baseline was dropped")
+    accepted_by: str
+    accepted_at: datetime = Field(description="when the worker applied it")
+
+
+class AcceptedPage(Page):
+    items: list[AcceptedChange] = Field(description="newest first (accepted_at, id descending)")

@@ -88,6 +88,28 @@ def test_model_dashboard_variables_and_distribution_panel(committed: dict[str, d
     assert bars[0]["options"]["xField"] == "bin"
 
 
+def test_model_dashboard_draws_the_verdict_against_its_limit(committed: dict[str, dict]) -> None:
+    panels = {p.get("title"): p for p in dashboards.all_panels(committed["driftmon-model"])}
+    score = panels["Verdict score of $stream and its limit"]
+    exprs = {t["refId"]: t["expr"] for t in score["targets"]}
+    assert exprs["A"].startswith("drift_score{") and 'stream="$stream"' in exprs["A"]
+    assert exprs["B"].startswith("drift_score_limit{")
+    assert exprs["C"].startswith("drift_baseline_frozen{")
+    [limit] = [o for o in score["fieldConfig"]["overrides"] if o["matcher"]["options"] == "B"]
+    style = {p["id"]: p["value"] for p in limit["properties"]}
+    assert style["custom.lineStyle"]["fill"] == "dash" and style["color"]["fixedColor"] == "red"
+    p_value = panels["Calibrated p-value of $stream"]
+    assert p_value["targets"][0]["expr"].startswith("drift_p_value{")
+    assert p_value["fieldConfig"]["defaults"]["custom"]["scaleDistribution"]["type"] == "log"
+    ratio = panels["Verdict score / limit per stream"]
+    assert ratio["targets"][0]["expr"].count("drift_score") == 2
+    steps = ratio["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1]["value"] == 1.0
+    assert ratio["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
+    table = panels["Latest evaluation per stream"]["targets"][0]["rawSql"]
+    assert "p_value" in table and "score_limit" in table and "baseline_mode" in table
+
+
 def test_overview_covers_scores_status_alerts_and_traffic(committed: dict[str, dict]) -> None:
     texts = " ".join(q for _, _, q in iter_queries(committed["driftmon-overview"]))
     for needle in ("drift_kl_divergence", "drift_cosine_similarity", "drift_psi",
