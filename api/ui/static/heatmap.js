@@ -1,11 +1,13 @@
 // Streams × time on a canvas: each cell the worst score ÷ limit of the runs ending in it.
 import { colour } from "./scores.js";
 import { h, time } from "./format.js";
+import { link } from "./state.js";
 
 const ROW = 18;
 const LABEL = 230;
 
-// rows: [{key, label, href, runs: [{t (s), ratio, status, run}]}]; from/to in seconds.
+// rows: [{key, label, parts, runs: [{t (s), ratio, status, run}]}]; from/to in seconds.
+// A click opens the stream view at the clicked window (or the newest, on the label).
 export function heatmap(rows, from, to, width) {
   const cols = Math.max(12, Math.min(144, Math.floor((width - LABEL) / 6)));
   const cellW = (width - LABEL) / cols;
@@ -68,7 +70,7 @@ export function heatmap(rows, from, to, width) {
   canvas.addEventListener("mouseleave", () => (tip.hidden = true));
   canvas.addEventListener("click", (ev) => {
     const hit = at(ev);
-    if (hit) location.hash = hit.row.href;
+    if (hit) location.hash = link(hit.row.parts, hit.cell ? { at: hit.cell.run.window_end } : {});
   });
   const legend = h(
     "div",
@@ -78,7 +80,7 @@ export function heatmap(rows, from, to, width) {
     h("span", {}, h("i", { style: `background:${colour(1.5)}` }), "beyond (score ÷ limit > 1)"),
     h("span", {}, h("i", { style: `background:${colour(3)}` }), "≥ 3×"),
     h("span", {}, h("i", { style: `background:${colour(null)}` }), "insufficient data"),
-    h("span", {}, "click a row for the stream"),
+    h("span", {}, "click a cell for that window's distribution"),
   );
   return h("div", { class: "heatmap-wrap" }, canvas, tip, legend);
 }

@@ -82,7 +82,7 @@ export async function overview(view) {
   for (const r of history.items) {
     const key = `${r.model_id}\u0000${r.stream}`;
     if (!byRow.has(key)) {
-      byRow.set(key, { key, label: `${r.model_id} · ${r.stream}`, href: link(["stream", r.model_id, r.stream]), runs: [] });
+      byRow.set(key, { key, label: `${r.model_id} · ${r.stream}`, parts: ["stream", r.model_id, r.stream], runs: [] });
     }
     byRow.get(key).runs.push({ t: seconds(r.window_end), ratio: ratio(r, view.config, thresholds[r.model_id]), status: r.status, run: r });
   }

@@ -1,5 +1,6 @@
 // Stream view: recent vs baseline distribution, the bins that moved most, and baseline actions.
 import { request } from "./api.js";
+import { link } from "./state.js";
 import { badge, h, num, pct, time } from "./format.js";
 import { METRICS, LABELS, limitOf, metricValue, ratio } from "./scores.js";
 
@@ -87,6 +88,12 @@ function facts(run, model, view) {
     ["drifted metrics", (run.drifted_metrics || []).join(", ") || "none"],
   ];
   if (run.rule) rows.push(["rule", run.rule]);
+  if (typeof run.score === "number" && typeof run.limit === "number") {
+    rows.push(["score / limit", `${num(run.score)} / ${num(run.limit)}`]);
+  }
+  if (typeof run.null_center === "number") {
+    rows.push(["no-drift range", `${num(run.null_center)} ± ${num(run.null_spread)}`]);
+  }
   if (typeof run.p_value === "number") rows.push(["p-value", num(run.p_value, 4)]);
   if (run.new_categories && run.new_categories.count) {
     rows.push(["new categories", `${run.new_categories.count} (${pct(run.new_categories.share)} of recent)`]);
@@ -168,6 +175,9 @@ export async function streamPage(view, modelId, stream) {
     "div",
     {},
     h("h1", {}, stream, " ", h("span", { class: "muted" }, `${run.stream_kind} stream of model ${modelId}`)),
+    view.params.get("at")
+      ? h("p", {}, `The window ending ${time(run.window_end)}. `, h("a", { href: link(["stream", modelId, stream]) }, "show the newest"))
+      : null,
     h(
       "div",
       { class: "row" },
