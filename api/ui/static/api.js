@@ -56,3 +56,29 @@ export async function allPages(path, params, maxPages = 25) {
   }
   return { items, truncated: true };
 }
+
+// drift_runs of a range, kept between refreshes: a refresh of the same query asks only for the
+// runs ending after the newest one held (less a 15-minute overlap, for rows written again).
+const OVERLAP_MS = 15 * 60 * 1000;
+const held = new Map();
+
+export async function history(params, from, to, maxPages = 25) {
+  const key = JSON.stringify(params);
+  let entry = held.get(key);
+  const fromMs = Date.parse(from);
+  if (!entry || fromMs < entry.from || Date.parse(to) < entry.newest) {
+    entry = null;
+  }
+  const since = entry ? new Date(Math.max(fromMs, entry.newest - OVERLAP_MS)).toISOString() : from;
+  const page = await allPages("/drift/history", { ...params, from: since, to }, maxPages);
+  const runs = entry ? entry.runs : new Map();
+  for (const r of page.items) runs.set(`${r.model_id}\u0000${r.stream}\u0000${r.window_end}`, r);
+  for (const [k, r] of runs) if (Date.parse(r.window_end) < fromMs) runs.delete(k);
+  let newest = entry ? entry.newest : 0;
+  for (const r of page.items) newest = Math.max(newest, Date.parse(r.window_end));
+  const truncated = page.truncated || Boolean(entry && entry.truncated);
+  held.clear(); // one query is kept: the view on screen
+  held.set(key, { from: fromMs, newest, runs, truncated });
+  const items = [...runs.values()].sort((a, b) => (a.window_end < b.window_end ? 1 : -1));
+  return { items, truncated };
+}

@@ -1,8 +1,8 @@
 // Model page: drift scores over time per stream with the limit line and drift windows marked,
 // and the latest evaluation of every stream.
-import { allPages, request } from "./api.js";
+import { history as runsOf, request } from "./api.js";
 import { badge, h, num, seconds, time } from "./format.js";
-import { LABELS, METRICS, limitOf, metricValue, ratio } from "./scores.js";
+import { LABELS, METRICS, SHORT, limitOf, metricValue, ratio } from "./scores.js";
 import { link, update } from "./state.js";
 
 const DEFAULT_METRICS = ["kl_divergence", "cosine_similarity"];
@@ -87,7 +87,7 @@ function latestTable(streams, view, thresholds) {
   const cols = ["stream", "status", "score ÷ limit", "KL", "cosine", "PSI", "JS", "KS", "drifted metrics", "recent / baseline", "window end", "rule"];
   return h(
     "table",
-    { id: "latest" },
+    { id: "latest", class: "compact" },
     h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))),
     h(
       "tbody",
@@ -101,7 +101,7 @@ function latestTable(streams, view, thresholds) {
           h("td", {}, badge(r.status)),
           h("td", { class: "num" }, q === null ? "—" : q.toFixed(2)),
           ["kl_divergence", "cosine_similarity", "psi", "js_distance", "ks_statistic"].map((m) => h("td", { class: "num" }, num(metricValue(r, m)))),
-          h("td", {}, (r.drifted_metrics || []).join(", ") || "—"),
+          h("td", { class: "wrap", title: (r.drifted_metrics || []).join(", ") }, (r.drifted_metrics || []).map((m) => SHORT[m] || m).join(" ") || "—"),
           h("td", { class: "num" }, `${r.recent_count} / ${r.baseline_count}`),
           h("td", {}, time(r.window_end)),
           h("td", {}, r.rule || "fixed"),
@@ -116,7 +116,7 @@ export async function modelPage(view, modelId) {
   const selected = (view.params.get("metrics") || DEFAULT_METRICS.join(",")).split(",").filter((m) => METRICS.includes(m));
   const [detail, history] = await Promise.all([
     request(`/models/${encodeURIComponent(modelId)}`),
-    allPages("/drift/history", { model_id: modelId, from, to }, 25),
+    runsOf({ model_id: modelId }, from, to),
   ]);
   const perStream = new Map();
   for (const r of [...history.items].reverse()) {

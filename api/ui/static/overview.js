@@ -1,5 +1,5 @@
 // Overview: every model's status, the streams × time heatmap, and the alert feed.
-import { allPages, request } from "./api.js";
+import { allPages, history as runsOf, request } from "./api.js";
 import { badge, h, seconds, time } from "./format.js";
 import { heatmap } from "./heatmap.js";
 import { ratio } from "./scores.js";
@@ -75,7 +75,7 @@ export async function overview(view) {
     allPages("/alerts", { status: "open" }, 5),
     // alerts opened in the range, and older ones still open or resolved in it
     allPages("/alerts", { to }, 3),
-    allPages("/drift/history", { from, to }, 25),
+    runsOf({}, from, to),
   ]);
   const thresholds = Object.fromEntries(models.items.map((m) => [m.model_id, m.thresholds]));
   const byRow = new Map();

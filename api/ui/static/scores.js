@@ -10,6 +10,11 @@ export const LABELS = {
   ks_statistic: "KS statistic", chi2_pvalue: "χ² p-value",
 };
 
+export const SHORT = {
+  kl_divergence: "KL", cosine_similarity: "cos", psi: "PSI", js_distance: "JS",
+  hellinger: "Hell", wasserstein: "W", ks_statistic: "KS", chi2_pvalue: "χ²",
+};
+
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
 export function metricValue(run, metric) {

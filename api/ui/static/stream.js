@@ -101,6 +101,9 @@ function facts(run, model, view) {
   return h("dl", { class: "facts" }, rows.map(([k, ...v]) => [h("dt", {}, k), h("dd", {}, ...v)]));
 }
 
+const limitText = (limit, direction) =>
+  limit === null ? "reported only" : `${direction === "below" ? "<" : ">"} ${num(limit)}`;
+
 function metricsTable(run, model, view) {
   return h(
     "table",
@@ -115,7 +118,7 @@ function metricsTable(run, model, view) {
           {},
           h("td", {}, LABELS[m]),
           h("td", { class: "num" }, num(metricValue(run, m), 4)),
-          h("td", { class: "num" }, (view.config.directions[m] === "below" ? "< " : "> ") + num(limitOf(run, view.config, model.thresholds, m), 3)),
+          h("td", { class: "num" }, limitText(limitOf(run, view.config, model.thresholds, m), view.config.directions[m])),
           h("td", {}, (run.drifted_metrics || []).includes(m) ? badge("drift") : ""),
         ),
       ),

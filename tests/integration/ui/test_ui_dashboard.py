@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.integration.api.api_support import consume, sql
+from tests.integration.api.api_support import consume, insert, sql
+from tests.integration.ui import dashboard_data
 from tests.integration.ui.browser import console_errors, foreign_requests, wait
 
 pytestmark = pytest.mark.integration
@@ -117,3 +120,22 @@ def test_pin_button_sends_the_request_and_accept_degrades(chrome, base_url, dash
     wait(chrome, "document.getElementById('action-result').textContent.includes('not supported')")
     chrome.find_element(By.ID, "unpin").click()
     wait(chrome, "document.getElementById('baseline-mode').textContent === 'rolling'")
+
+
+def test_overview_refreshes_itself_asking_only_for_new_runs(chrome, base_url, dashboard_api):
+    open_view(chrome, base_url, "#/")
+    loaded = chrome.find_element(By.ID, "view").get_attribute("data-loaded")
+    [(last,)] = sql(dashboard_api.dsn, "SELECT max(window_end) FROM drift_runs")
+    row = dashboard_data.run("fraud", "input.feature1", last, dashboard_data.WINDOWS - 1)
+    insert(dashboard_api.dsn, "drift_runs", [{**row, "stream": "input.extra"}])
+    # the 15 s timer redraws the view with the new stream
+    wait(chrome, f"document.getElementById('view').dataset.loaded !== '{loaded}'", timeout=30)
+    wait(chrome, "document.querySelector('#heatmap canvas').dataset.rows === '9'")
+    asked = chrome.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(u => u.includes('/drift/history'))"
+    )
+    first, refresh = (parse_qs(urlsplit(u).query)["from"][0] for u in (asked[0], asked[-1]))
+    held_from = datetime.fromisoformat(refresh.replace("Z", "+00:00"))
+    assert held_from >= last - timedelta(minutes=15)  # not the whole range again
+    assert datetime.fromisoformat(first.replace("Z", "+00:00")) < last - timedelta(hours=23)
