@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -62,6 +62,20 @@ def test_time_range_and_links_keep_state_in_the_url(chrome, base_url):
     wait(chrome, "location.hash.startsWith('#/model/fraud')")
     assert "range=6h" in chrome.execute_script("return location.hash")
     wait(chrome, "document.querySelectorAll('.stream-charts').length === 4")
+    # a custom range: the picker writes it into the URL and the view keeps it
+    chrome.execute_script(
+        "document.getElementById('range').value = 'custom';"
+        "document.getElementById('range').dispatchEvent(new Event('change'));"
+        "document.getElementById('from').value = arguments[0];"
+        "document.getElementById('to').value = arguments[1];",
+        (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+    )
+    chrome.find_element(By.ID, "apply").click()
+    wait(chrome, "location.hash.includes('range=custom') && location.hash.includes('from=')")
+    wait(chrome, "document.querySelectorAll('.stream-charts').length === 4")
+    points = chrome.find_element(By.CSS_SELECTOR, ".chart").get_attribute("data-points")
+    assert 30 <= int(points) <= 37  # 3 h of 5-minute windows
 
 
 def test_model_page_draws_scores_with_limits_and_drift_windows(chrome, base_url, shots):
@@ -87,7 +101,7 @@ def test_model_page_draws_scores_with_limits_and_drift_windows(chrome, base_url,
     assert "metrics=kl_divergence%2Ccosine_similarity%2Cpsi" in chrome.current_url
 
 
-def test_stream_view_lists_the_bins_that_moved_most(chrome, base_url, shots):
+def test_stream_view_lists_the_bins_that_moved_most(chrome, base_url, shots, dashboard_api):
     open_view(chrome, base_url, "#/stream/fraud/input.country")
     labels = [
         r.get_attribute("data-label")
@@ -102,6 +116,11 @@ def test_stream_view_lists_the_bins_that_moved_most(chrome, base_url, shots):
     assert "recent 3600 · baseline 86400" in text and "DE 30.0 % → 50.0 %" in text
     assert chrome.find_element(By.ID, "baseline-mode").text == "rolling"
     chrome.save_screenshot(str(shots / "stream.png"))
+    # an earlier window (a heatmap cell links there): nothing had moved yet
+    [(first,)] = sql(dashboard_api.dsn, "SELECT min(window_end) FROM drift_runs")
+    early = (first + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    open_view(chrome, base_url, f"#/stream/fraud/input.country?at={early}")
+    assert "No bin moved" in chrome.find_element(By.ID, "explanation").text
 
 
 def test_pin_button_sends_the_request_and_accept_degrades(chrome, base_url, dashboard_api):
