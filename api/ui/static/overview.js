@@ -5,6 +5,8 @@ import { heatmap } from "./heatmap.js";
 import { ratio } from "./scores.js";
 import { link } from "./state.js";
 
+const MAX_ROWS = 400; // streams in the heatmap (a canvas is at most ~32k pixels high)
+
 // events/s of the recent window of the model's newest runs (largest stream count).
 function eventsPerSecond(runs) {
   let best = null;
@@ -86,7 +88,8 @@ export async function overview(view) {
     }
     byRow.get(key).runs.push({ t: seconds(r.window_end), ratio: ratio(r, view.config, thresholds[r.model_id]), status: r.status, run: r });
   }
-  const rows = [...byRow.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  const all = [...byRow.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+  const rows = all.slice(0, MAX_ROWS);
   const width = Math.max(560, view.width - 420);
   return h(
     "div",
@@ -102,6 +105,7 @@ export async function overview(view) {
         h("h2", {}, "Streams × time: score ÷ limit"),
         rows.length ? heatmap(rows, seconds(from), seconds(to), width) : h("p", { class: "muted" }, "no drift evaluations in this range"),
         history.truncated ? h("p", { class: "muted" }, "only the newest 25,000 evaluations are shown: pick a shorter range") : null,
+        all.length > rows.length ? h("p", { class: "muted" }, `the first ${rows.length} of ${all.length} streams; the model pages show the rest`) : null,
       ),
       h("section", { class: "card", style: "max-width:340px" }, h("h2", {}, "Alerts"), feed(alerts.items, from, to)),
     ),

@@ -5,6 +5,14 @@ import { badge, h, num, pct, time } from "./format.js";
 import { METRICS, LABELS, limitOf, metricValue, ratio } from "./scores.js";
 
 const BY = "driftmon.by";
+const SHOWN_MS = 60000;
+let said = null; // the last action's outcome, shown again after the view redraws
+
+function say(result, text, cls) {
+  said = { text, cls, at: Date.now() };
+  result.className = cls;
+  result.textContent = text;
+}
 
 function bars(bins, width) {
   const labels = bins.labels.map(String);
@@ -133,18 +141,17 @@ function action(label, id, send, result, after) {
     type: "button",
     onclick: async (ev) => {
       ev.target.disabled = true;
-      result.className = "muted";
-      result.textContent = `${label}: sending…`;
+      say(result, `${label}: sending…`, "muted");
       try {
         const body = await send();
-        result.textContent = `${label}: accepted${body && body.action ? ` (${body.action})` : ""}.`;
+        say(result, `${label}: accepted${body && body.action ? ` (${body.action})` : ""}.`, "muted");
         if (after) after();
       } catch (err) {
-        result.className = "error";
-        result.textContent =
+        const text =
           err.status === 404 || err.status === 405
             ? `${label}: not supported by this API (${err.status}).`
             : `${label} failed: ${err.message} (${err.status || "network"}).`;
+        say(result, text, "error");
       } finally {
         ev.target.disabled = false;
       }
@@ -153,7 +160,8 @@ function action(label, id, send, result, after) {
 }
 
 function actions(modelId, stream, refresh) {
-  const result = h("div", { id: "action-result", role: "status" });
+  const recent = said && Date.now() - said.at < SHOWN_MS ? said : null;
+  const result = h("div", { id: "action-result", role: "status", class: recent ? recent.cls : null }, recent ? recent.text : "");
   const path = `/models/${encodeURIComponent(modelId)}`;
   const by = h("input", { id: "by", placeholder: "your name", value: sessionStorage.getItem(BY) || "", oninput: (ev) => sessionStorage.setItem(BY, ev.target.value) });
   const pin = action("Pin baseline", "pin", () => request(`${path}/baseline`, { method: "PUT" }), result, refresh);

@@ -133,6 +133,7 @@ def test_pin_button_sends_the_request_and_accept_degrades(chrome, base_url, dash
     [msg] = consume(dashboard_api.settings.kafka_bootstrap, dashboard_api.topics.control, 1)
     assert msg.key() == b"fraud" and json.loads(msg.value())["action"] == "pin_baseline"
     wait(chrome, "document.getElementById('baseline-mode').textContent === 'pinned'")
+    assert "accepted" in chrome.find_element(By.ID, "action-result").text  # kept over the redraw
     # POST /models/{id}/accept is not in this API yet: the button says so
     chrome.find_element(By.ID, "by").send_keys("ana")
     chrome.find_element(By.ID, "accept").click()
