@@ -18,6 +18,17 @@ from tests.integration.ui.browser import console_errors, foreign_requests, wait
 pytestmark = pytest.mark.integration
 
 
+# records what the page sends: [url, method, body] per fetch
+RECORD_FETCH = """
+window.sent = [];
+const original = window.fetch;
+window.fetch = (url, opts = {}) => {
+  window.sent.push([String(url), opts.method || "GET", opts.body || null]);
+  return original(url, opts);
+};
+"""
+
+
 def open_view(chrome, base_url: str, fragment: str) -> float:
     """Load /ui<fragment> and wait until the view is drawn; returns the seconds it took."""
     chrome.get("about:blank")  # a fresh page load, not just a hash change
@@ -134,10 +145,22 @@ def test_pin_button_sends_the_request_and_accept_degrades(chrome, base_url, dash
     assert msg.key() == b"fraud" and json.loads(msg.value())["action"] == "pin_baseline"
     wait(chrome, "document.getElementById('baseline-mode').textContent === 'pinned'")
     assert "accepted" in chrome.find_element(By.ID, "action-result").text  # kept over the redraw
-    # POST /models/{id}/accept is not in this API yet: the button says so
+    # accept as new normal: POST /models/{id}/accept with {stream, by}; an API without that
+    # route answers 404/405 and the button says it is not supported
+    chrome.execute_script(RECORD_FETCH)
     chrome.find_element(By.ID, "by").send_keys("ana")
     chrome.find_element(By.ID, "accept").click()
-    wait(chrome, "document.getElementById('action-result').textContent.includes('not supported')")
+    wait(
+        chrome,
+        "/^Accept as new normal(: accepted| failed|: not supported)/"
+        ".test(document.getElementById('action-result').textContent)",
+    )
+    calls = chrome.execute_script("return window.sent")
+    sent = [(url, method, json.loads(body)) for url, method, body in calls if "accept" in url]
+    assert sent == [("/models/fraud/accept", "POST", {"stream": "input.feature1", "by": "ana"})]
+    status = dashboard_api.client.post("/models/fraud/accept", json={}).status_code
+    if status in (404, 405):
+        assert "not supported" in chrome.find_element(By.ID, "action-result").text
     chrome.find_element(By.ID, "unpin").click()
     wait(chrome, "document.getElementById('baseline-mode').textContent === 'rolling'")
 
