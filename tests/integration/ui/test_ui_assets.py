@@ -34,6 +34,9 @@ def test_pages_revalidate_and_vendored_assets_are_immutable(dashboard_api):
     again = client.get("/ui/static/app.js", headers={"If-None-Match": app.headers["etag"]})
     assert again.status_code == 304
     assert client.get("/ui/static/nope.js").status_code == 404
+    # one metrics series for the static files, not one per file nor <unmatched>
+    labels = {"method": "GET", "route": "/ui/static", "status": "200"}
+    assert dashboard_api.registry.get_sample_value("drift_api_requests_total", labels) >= 5
 
 
 def test_distribution_endpoint_ranks_moves_and_needs_the_api_key_like_the_rest(dashboard_api):
