@@ -21,7 +21,7 @@ from api.core.metrics import ApiMetrics, IngestMeter, MetricsMiddleware
 from api.core.producer import EventProducer, producer_config
 from api.core.security import require_api_key
 from api.deps import AppContext
-from api.routes import alertmanager, alerts, drift, inference, models, system
+from api.routes import alertmanager, alerts, drift, inference, models, system, ui
 from drift.events import EventLimits
 from drift.topics import Topics
 from sql.migrations import migrate
@@ -74,7 +74,8 @@ def create_app(
             await ctx.producer.close()
 
     app = FastAPI(
-        title="AI Drift Monitor API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+        title="AI Drift Monitor API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served by api/routes/ui.py with local assets
     )
     app.state.ctx = ctx
     install_handlers(app)
@@ -83,4 +84,5 @@ def create_app(
     for router in (inference, drift, alerts, alertmanager, models):
         app.include_router(router.router, dependencies=secured)
     app.include_router(system.router)
+    ui.install(app)
     return app

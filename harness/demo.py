@@ -122,6 +122,7 @@ def summary(state: StackState) -> tuple[str, dict[str, list[str]]]:
     lines += [
         "",
         "URLs:",
+        f"  dashboard     {state.api_url}/ui",
         f"  API docs      {state.api_url}/docs",
         f"  drift latest  {state.api_url}/drift/latest",
         f"  Prometheus    {state.prometheus_url}/alerts",

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(postgresql prometheus prometheus-alertmanager openjdk-17-jre-headless maven wrk)
+PACKAGES=(postgresql prometheus prometheus-alertmanager openjdk-17-jre-headless maven wrk chromium chromium-driver)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
