@@ -53,9 +53,18 @@ def annotation_for(transition: Mapping[str, Any]) -> dict[str, Any]:
     # the worker's transitions carry metric "drift" (the verdict) and the statistic behind it
     metric = transition.get("trigger_metric") or transition.get("metric", "drift")
     verb = "drift" if action == "open" else "resolved"
-    what = f"drift {verb}" if metric == "drift" else f"{metric} {verb}"
+    calibrated = str(metric).startswith("calibrated:")
+    if metric == "drift" or calibrated:
+        what = "drift" if action == "open" else "drift resolved"
+    else:
+        what = f"{metric} {verb}"
     text = f"{what}: model {model_id}, {stream}"
-    if transition.get("value") is not None:
+    if calibrated and transition.get("value") is not None:  # score = -log10 p against its limit
+        test = str(metric).split(":", 1)[1]
+        text += f" (calibrated {test} test: score {float(transition['value']):.3g}"
+        threshold = transition.get("threshold")
+        text += f", limit {float(threshold):.3g})" if threshold is not None else ")"
+    elif transition.get("value") is not None:
         text += f" (value {float(transition['value']):.4g}"
         threshold = transition.get("threshold")
         text += f", threshold {float(threshold):.4g})" if threshold is not None else ")"

@@ -116,7 +116,7 @@ def test_alert_transitions_become_grafana_annotations(stack: LiveStack, feeder: 
         assert isinstance(body["time"], int) and body["time"] > 1_700_000_000_000
     resolved = [b for b in received if b["tags"] == ["driftmon", MODEL, STREAM, "resolve"]]
     assert len(resolved) == 1, received
-    assert resolved[0]["text"].startswith(f"kl_divergence resolved: model {MODEL}, {STREAM}")
+    assert resolved[0]["text"].startswith(f"drift resolved: model {MODEL}, {STREAM} (calibrated ")
 
 
 @pytest.mark.parametrize("target", ["worker", "api"])

@@ -218,3 +218,13 @@ def test_resolve_transition_from_an_alert_row() -> None:
     }
     with pytest.raises(ValueError, match="no open/resolve action"):
         annotation_for({"model_id": "m", "stream": "s", "status": "drift"})
+
+
+def test_calibrated_transition_names_the_test_score_and_limit() -> None:
+    note = annotation_for({
+        "transition": "open", "model_id": "m", "stream": "input.x",
+        "trigger_metric": "calibrated:trend@15m", "value": 9.27, "threshold": 4.3, "at": 100,
+    })  # fmt: skip
+    assert note["text"] == (
+        "drift: model m, input.x (calibrated trend@15m test: score 9.27, limit 4.3)"
+    )
