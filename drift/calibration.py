@@ -41,6 +41,7 @@ thresholds are the same idea with a fixed ``mean ± 3 sd``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,7 +98,7 @@ def counts_on(plan: BinPlan, hists: Sequence[Histogram]) -> FloatArray:
     out = np.zeros((len(hists), plan.size))
     if plan.kind == "numeric":
         assert plan.cuts is not None
-        parts = [h.buckets() for h in hists if isinstance(h, NumericHistogram)]
+        parts = [h.raw_buckets() for h in hists if isinstance(h, NumericHistogram)]
         if len(parts) != len(hists):
             raise TypeError("a numeric bin plan needs numeric histograms")
         if not parts:
@@ -119,6 +120,49 @@ def counts_on(plan: BinPlan, hists: Sequence[Histogram]) -> FloatArray:
         if h.missing:
             out[i, index.get(MISSING, other)] += h.missing
     return out
+
+
+class Subwindows:
+    """The baseline sub-windows of one stream, prepared once for the many evaluations that use
+    them (each roll-up serves about 24 x 12 evaluations): their buckets concatenated (numeric)
+    and the last matrix made for a bin plan, reused while the plan's bins stay the same."""
+
+    __slots__ = ("_flat", "_last", "hists")
+
+    def __init__(self, hists: Sequence[Histogram]) -> None:
+        self.hists = list(hists)
+        self._flat: tuple[IntArray, FloatArray, IntArray] | None = None
+        self._last: tuple[tuple[object, ...], FloatArray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.hists)
+
+    def counts(self, plan: BinPlan) -> FloatArray:
+        """``counts_on(plan, self.hists)``, cached for the last plan."""
+        key = (plan.kind, plan.names, None if plan.cuts is None else plan.cuts.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        if plan.kind == "numeric" and self.hists:
+            matrix = self._numeric(plan)
+        else:
+            matrix = counts_on(plan, self.hists)
+        self._last = (key, matrix)
+        return matrix
+
+    def _numeric(self, plan: BinPlan) -> FloatArray:
+        assert plan.cuts is not None
+        if self._flat is None:
+            parts = [h.raw_buckets() for h in self.hists if isinstance(h, NumericHistogram)]
+            if len(parts) != len(self.hists):
+                raise TypeError("a numeric bin plan needs numeric histograms")
+            keys = np.concatenate([k for k, _ in parts])
+            counts = np.concatenate([c for _, c in parts]).astype(np.float64)
+            rows = np.repeat(np.arange(len(parts)), [k.size for k, _ in parts])
+            self._flat = (keys, counts, rows)
+        keys, counts, rows = self._flat
+        cols = np.searchsorted(plan.cuts, keys, side="left")
+        flat = np.bincount(rows * plan.size + cols, weights=counts, minlength=len(self) * plan.size)
+        return flat.reshape(len(self), plan.size).astype(np.float64)
 
 
 def pool_columns(
@@ -181,11 +225,18 @@ def _f_isf(alpha: float, d1: float, d2: float) -> float:
     )
 
 
-def _t_sf2(z: float | FloatArray, df: float | FloatArray) -> FloatArray:
+def _t_sf2(z: float, df: float) -> float:
     """Two-sided tail of Student's t (``df`` >= 1e6: the normal)."""
-    z = np.abs(np.asarray(z, np.float64))
-    df = np.broadcast_to(np.asarray(df, np.float64), z.shape)
-    return np.where(df >= _BIG_DF, special.erfc(z / np.sqrt(2.0)), 2.0 * special.stdtr(df, -z))
+    z = abs(float(z))
+    if df >= _BIG_DF:
+        return math.erfc(z / math.sqrt(2.0))
+    return float(2.0 * special.stdtr(df, -z))
+
+
+def _t_sf2_many(z: FloatArray, df: FloatArray) -> FloatArray:
+    z = np.abs(z)
+    normal = special.erfc(z / np.sqrt(2.0))
+    return np.where(df >= _BIG_DF, normal, 2.0 * special.stdtr(np.minimum(df, _BIG_DF), -z))
 
 
 def _t_isf2(alpha: float, df: float) -> float:
@@ -212,38 +263,38 @@ class TableTests:
     auc: FloatArray  # P(a > b) + P(a = b) / 2 from the bins (0.5: no location change)
 
 
-def table_tests(a: FloatArray, b: FloatArray) -> TableTests:
-    """G test, trend test and share changes of row ``a[i]`` against row ``b[i]``."""
+def table_tests(a: FloatArray, b: FloatArray, ordered: bool = True) -> TableTests:
+    """G test, and the trend test (``ordered``) or the share changes (not ``ordered``), of row
+    ``a[i]`` against row ``b[i]``; the other one is left as zeros."""
     na, nb = a.sum(1), b.sum(1)
     n = na + nb
     col = a + b
     safe_n = np.where(n > 0, n, 1.0)
-    ea = na[:, None] * col / safe_n[:, None]
-    eb = nb[:, None] * col / safe_n[:, None]
+    share = col / safe_n[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        g = 2.0 * (
-            np.where(a > 0, special.xlogy(a, a) - special.xlogy(a, np.where(ea > 0, ea, 1.0)), 0.0)
-            + np.where(
-                b > 0, special.xlogy(b, b) - special.xlogy(b, np.where(eb > 0, eb, 1.0)), 0.0
-            )
-        ).sum(1)
+        # G = 2 sum O ln(O / E) with E = row total x column share; 0 ln 0 = 0
+        la = np.where(a > 0, a * np.log(a / (na[:, None] * share)), 0.0)
+        lb = np.where(b > 0, b * np.log(b / (nb[:, None] * share)), 0.0)
+    g = 2.0 * (la + lb).sum(1)
     df = np.maximum((col > 0).sum(1) - 1, 1).astype(np.float64)
-    # mid-rank scores of the pooled row (Wilcoxon on the bins)
-    below = np.cumsum(col, 1) - col
-    score = below + (col + 1.0) / 2.0
-    mean_score = (score * col).sum(1) / safe_n
-    t = (score * a).sum(1) - na * mean_score
-    var = (
-        na * nb / np.maximum(n * (n - 1.0), 1.0) * (col * (score - mean_score[:, None]) ** 2).sum(1)
-    )
-    z_trend = np.where(var > 0, t / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
     safe_na, safe_nb = np.where(na > 0, na, 1.0), np.where(nb > 0, nb, 1.0)
     pa, pb = a / safe_na[:, None], b / safe_nb[:, None]
-    p = col / safe_n[:, None]
-    se = np.sqrt(p * (1.0 - p) * (1.0 / safe_na + 1.0 / safe_nb)[:, None])
+    n_eff = na * nb / safe_n
+    tvd = 0.5 * np.abs(pa - pb).sum(1)
+    zeros = np.zeros(len(a))
+    if ordered:  # mid-rank scores of the pooled row (Wilcoxon on the bins)
+        score = np.cumsum(col, 1) - col + (col + 1.0) / 2.0
+        mean_score = (score * col).sum(1) / safe_n
+        sa = (score * a).sum(1)
+        t = sa - na * mean_score
+        spread = (col * (score - mean_score[:, None]) ** 2).sum(1)
+        var = na * nb / np.maximum(n * (n - 1.0), 1.0) * spread
+        z_trend = np.where(var > 0, t / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+        auc = (sa / safe_na - (na + 1.0) / 2.0) / safe_nb
+        return TableTests(g, df, z_trend, np.zeros_like(a), n_eff, tvd, auc)
+    se = np.sqrt(share * (1.0 - share) * (1.0 / safe_na + 1.0 / safe_nb)[:, None])
     z_share = np.where(se > 0, (pa - pb) / np.where(se > 0, se, 1.0), 0.0)
-    auc = ((score * a).sum(1) / safe_na - (na + 1.0) / 2.0) / safe_nb
-    return TableTests(g, df, z_trend, z_share, na * nb / safe_n, 0.5 * np.abs(pa - pb).sum(1), auc)
+    return TableTests(g, df, zeros, z_share, n_eff, tvd, zeros + 0.5)
 
 
 def _excess(values: FloatArray, expected: float | FloatArray, n_eff: FloatArray) -> float:
@@ -296,7 +347,7 @@ def _rows_tests(
     if h:
         s = pooled(subs, group)
         a_rows, b_rows = np.vstack([r, s]), np.vstack([b_rows, b - s])
-    tt = table_tests(a_rows, b_rows)
+    tt = table_tests(a_rows, b_rows, ordered)
     sub = slice(t, None)
     tau_g = _excess(tt.g[sub], tt.df[sub], tt.n_eff[sub])
     tau_z = _excess(tt.z_trend[sub] ** 2, 1.0, tt.n_eff[sub]) if ordered else 0.0
@@ -314,13 +365,12 @@ def _rows_tests(
         v = 1.0
         if ordered:
             v = 1.0 + n_eff * tau_z
-            p["trend"] = float(_t_sf2(tt.z_trend[i] / np.sqrt(v), _df2(h, v)))
+            p["trend"] = _t_sf2(tt.z_trend[i] / math.sqrt(v), _df2(h, v))
         elif share:
             v_col = 1.0 + n_eff * tau_share
             d2 = np.array([_df2(h, float(x)) for x in v_col])
-            p["share"] = float(
-                min(1.0, k * float(_t_sf2(tt.z_share[i] / np.sqrt(v_col), d2).min()))
-            )
+            tails = _t_sf2_many(tt.z_share[i] / np.sqrt(v_col), d2)
+            p["share"] = min(1.0, k * float(tails.min()))
         auc = float(tt.auc[i]) if ordered else None
         out.append(RowTests(p, float(tt.g[i]), df, phi, v, n_eff, float(tt.tvd[i]), auc, h))
     return out
@@ -408,13 +458,15 @@ def cauchy_combination(p_values: Sequence[float]) -> float:
     ``T = mean tan((0.5 - p_i) pi)``, ``p = 1/2 - arctan(T) / pi``. Valid under arbitrary
     dependence in the tail that matters; when one test alone is small it costs about a factor
     of the number of tests (like Bonferroni), when correlated tests agree far less."""
-    p = np.clip(np.asarray(p_values, np.float64), 1e-300, 1.0 - 1e-16)
-    small = p < 1e-15  # tan overflows: use its asymptote 1 / (pi p)
-    terms = np.where(small, 1.0 / (np.pi * p), np.tan((0.5 - p) * np.pi))
-    t = float(terms.mean())
+    terms = []
+    for p in p_values:
+        p = min(max(float(p), 1e-300), 1.0 - 1e-16)
+        # tan overflows near 0: use its asymptote 1 / (pi p)
+        terms.append(1.0 / (math.pi * p) if p < 1e-15 else math.tan((0.5 - p) * math.pi))
+    t = sum(terms) / len(terms)
     if t > 1e15:
-        return float(min(1.0, 1.0 / (t * np.pi)))
-    return float(min(1.0, max(0.0, 0.5 - np.arctan(t) / np.pi)))
+        return min(1.0, 1.0 / (t * math.pi))
+    return min(1.0, max(0.0, 0.5 - math.atan(t) / math.pi))
 
 
 def _component_alpha(cut: float, k: int) -> float:

@@ -11,7 +11,14 @@ from typing import Literal
 from scipy import special
 
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
-from drift.calibration import Calibrated, benjamini_hochberg, calibrate, counts_on, plan_for
+from drift.calibration import (
+    Calibrated,
+    Subwindows,
+    benjamini_hochberg,
+    calibrate,
+    counts_on,
+    plan_for,
+)
 from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
 from drift.policy import DetectionPolicy, Thresholds
@@ -98,16 +105,16 @@ def _new_categories(recent: Histogram, baseline: Histogram) -> tuple[int, float]
 def _calibrate(
     recent: Histogram,
     baseline: Histogram,
-    subwindows: Sequence[Histogram],
+    subwindows: Sequence[Histogram] | Subwindows,
     fresh: Mapping[str, Histogram],
     policy: DetectionPolicy,
 ) -> Calibrated:
     plan = plan_for(baseline, policy.n_bins, policy.per_value_max)
-    rows = counts_on(plan, [recent, baseline, *subwindows, *fresh.values()])
-    h = len(subwindows)
-    parts = {label: rows[2 + h + i] for i, label in enumerate(fresh)}
+    rows = counts_on(plan, [recent, baseline, *fresh.values()])
+    subs = subwindows if isinstance(subwindows, Subwindows) else Subwindows(subwindows)
+    parts = {label: rows[2 + i] for i, label in enumerate(fresh)}
     return calibrate(
-        rows[0], rows[1], rows[2 : 2 + h], plan.kind == "numeric", parts, policy.min_expected
+        rows[0], rows[1], subs.counts(plan), plan.kind == "numeric", parts, policy.min_expected
     )
 
 
@@ -116,7 +123,7 @@ def measure_stream(
     recent: Histogram,
     baseline: Histogram,
     policy: DetectionPolicy,
-    subwindows: Sequence[Histogram] = (),
+    subwindows: Sequence[Histogram] | Subwindows = (),
     fresh: Mapping[str, Histogram] | None = None,
 ) -> StreamEvaluation:
     """Every metric of ``recent`` against ``baseline`` and, under the calibrated rule, the
@@ -265,7 +272,7 @@ def evaluate_stream(
     recent: Histogram,
     baseline: Histogram,
     policy: DetectionPolicy,
-    subwindows: Sequence[Histogram] = (),
+    subwindows: Sequence[Histogram] | Subwindows = (),
     fresh: Mapping[str, Histogram] | None = None,
 ) -> StreamEvaluation:
     """One stream judged alone (a model of one stream): :func:`measure_stream`, then

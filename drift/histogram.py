@@ -60,6 +60,12 @@ class NumericHistogram:
         keys.flags.writeable = counts.flags.writeable = False
         return keys, counts
 
+    def raw_buckets(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Sorted bucket keys and their counts, the held arrays themselves (never mutated in
+        place by this class; callers must not either): ``buckets`` without the view cost, for
+        hot loops."""
+        return self._keys, self._counts
+
     def update(self, values: ArrayLike | Sequence[float | None]) -> None:
         """Add a batch of values; non-finite values and None count as missing."""
         x = np.asarray(values, dtype=np.float64).ravel()

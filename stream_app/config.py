@@ -56,7 +56,9 @@ class WorkerSettings(BaseSettings):
     seasonal_days: int = Field(
         7, ge=1, le=28, description="days of hourly roll-ups kept for seasonal baselines"
     )
-    alert_open_after: int = Field(2, ge=1, description="drifted evaluations before an alert")
+    alert_open_after: int = Field(
+        3, ge=1, description="consecutive drifted evaluations before an alert opens"
+    )
     alert_resolve_after: int = Field(3, ge=1, description="ok evaluations before it resolves")
     # limits (bounded state and series)
     max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")

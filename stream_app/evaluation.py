@@ -20,6 +20,7 @@ from drift import (
     model_verdict,
     step,
 )
+from drift.calibration import Subwindows
 from drift.evaluate import decide, measure_stream
 from stream_app.state import ModelMeta
 
@@ -46,7 +47,7 @@ class StreamInput:
     stream: str
     recent: Histogram
     baseline: Histogram
-    subwindows: Sequence[Histogram]
+    subwindows: Sequence[Histogram] | Subwindows
     fresh: Mapping[str, Histogram]  # newest parts of recent by label ("15m", "30m")
     mode: str
     baseline_span: tuple[int, int]

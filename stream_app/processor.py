@@ -26,6 +26,7 @@ from drift import (
     NumericHistogram,
     WindowSums,
 )
+from drift.calibration import Subwindows
 from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
 from drift.wire import decode_streams
@@ -126,6 +127,7 @@ class Runtime:
     frozen: dict[str, Reference] = field(default_factory=dict)  # streams in drift
     pinned_subs: dict[str, list[Histogram]] = field(default_factory=dict)
     hours: dict[int, dict[str, Histogram]] = field(default_factory=dict)  # seasonal roll-ups
+    subsets: dict[str, Subwindows] = field(default_factory=dict)  # prepared per stream
 
 
 def _histograms(
@@ -473,7 +475,14 @@ class Processor:
         if type(base) is not type(recent):
             return None
         subs = [h for h in subs if type(h) is type(recent)]
-        return StreamInput(stream, recent, base, subs, fresh, mode, span)
+        held = rt.subsets.get(stream)  # the same roll-ups serve ~12 evaluations: prepared once
+        if (
+            held is None
+            or len(held.hists) != len(subs)
+            or any(a is not b for a, b in zip(held.hists, subs, strict=True))
+        ):
+            held = rt.subsets[stream] = Subwindows(subs)
+        return StreamInput(stream, recent, base, held, fresh, mode, span)
 
     def _fresh(self, rt: Runtime, stream: str, end: int) -> dict[str, Histogram]:
         """The newest parts of the recent window (``fresh_buckets`` buckets each), by label."""
