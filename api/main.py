@@ -17,9 +17,10 @@ from prometheus_client import CollectorRegistry
 from api.core.config import Settings
 from api.core.db import Pools
 from api.core.errors import install_handlers
+from api.core.guards import RequestGuard
 from api.core.metrics import ApiMetrics, IngestMeter, MetricsMiddleware
 from api.core.producer import EventProducer, producer_config
-from api.core.security import require_api_key
+from api.core.security import require_api_key, require_writer
 from api.deps import AppContext
 from api.routes import alertmanager, alerts, drift, inference, models, system
 from drift.events import EventLimits
@@ -32,7 +33,11 @@ DESCRIPTION = """Ingest shim and query API of the AI Drift Monitor.
 
 * `POST /inference` publishes an inference to Kafka and answers 202 once it is stored.
 * The query endpoints read drift results, alerts and models from PostgreSQL.
-* With `DRIFT_API_KEYS` set, every endpoint except /healthz and /metrics needs `X-API-Key`.
+* With `DRIFT_API_KEYS` set, every endpoint except /healthz and /metrics needs `X-API-Key`
+  (or `Authorization: Bearer <key>`); without keys, writes answer 401 unless
+  `DRIFT_INSECURE_LOCAL=1`.
+* Writes need a JSON body (415) and, from a browser, an allowed Origin (403); the Host header
+  must be one of `DRIFT_ALLOWED_HOSTS` (400).
 * Every 4xx/5xx answer has the body `{"error": {"code", "message", "field"?}}`.
 """
 
@@ -78,9 +83,11 @@ def create_app(
     )
     app.state.ctx = ctx
     install_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
-    secured = [Depends(require_api_key)]
-    for router in (inference, drift, alerts, alertmanager, models):
-        app.include_router(router.router, dependencies=secured)
+    for router in (inference, alertmanager):
+        app.include_router(router.router, dependencies=[Depends(require_writer)])
+    for router in (drift, alerts, models):  # models' write routes add require_writer
+        app.include_router(router.router, dependencies=[Depends(require_api_key)])
     app.include_router(system.router)
     return app

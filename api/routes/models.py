@@ -6,16 +6,18 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api import queries
 from api.core.errors import NotFound
+from api.core.security import require_writer
 from api.deps import CtxDep, ReaderDep, SettingsDep
 from api.params import MODEL_ID, Limit, ModelIdPath
 from api.schemas.common import errors
 from api.schemas.models import BaselineCommand, Model, ModelDetail, ModelPage, Thresholds
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
+WRITER = [Depends(require_writer)]
 
 
 def command(action: str, model_id: str, **extra: Any) -> bytes:
@@ -51,7 +53,13 @@ async def get_model(model_id: ModelIdPath, pool: ReaderDep) -> ModelDetail:
     return ModelDetail.model_validate({**row, "streams": streams})
 
 
-@router.put("/{model_id}/thresholds", response_model=Model, summary="Replace thresholds")
+@router.put(
+    "/{model_id}/thresholds",
+    response_model=Model,
+    responses=errors(415),
+    dependencies=WRITER,
+    summary="Replace thresholds",
+)
 async def put_thresholds(model_id: ModelIdPath, body: Thresholds, ctx: CtxDep) -> Model:
     """Store ``{stream or "*": {metric: value}}`` and send ``set_thresholds`` to the worker.
 
@@ -77,6 +85,7 @@ async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> Basel
     status_code=202,
     response_model=BaselineCommand,
     responses=errors(404),
+    dependencies=WRITER,
     summary="Pin the baseline",
 )
 async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
@@ -89,6 +98,7 @@ async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
     status_code=202,
     response_model=BaselineCommand,
     responses=errors(404),
+    dependencies=WRITER,
     summary="Unpin the baseline",
 )
 async def unpin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:

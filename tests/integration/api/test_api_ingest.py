@@ -59,7 +59,9 @@ def test_invalid_event_is_422_naming_the_field(api: Api, patch, field):
 def test_missing_field_and_bad_json_are_422(api: Api):
     resp = api.client.post("/inference", json={"model_id": 1})
     assert resp.status_code == 422 and resp.json()["error"]["field"] == "input_data"
-    resp = api.client.post("/inference", content=b"{not json", headers={"content-type": "x"})
+    resp = api.client.post(
+        "/inference", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid_json"
 
 
