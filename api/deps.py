@@ -11,6 +11,7 @@ from api.core.config import Settings
 from api.core.db import Pool, Pools
 from api.core.metrics import ApiMetrics, IngestMeter
 from api.core.producer import EventProducer
+from api.rules import EventRules
 from drift.events import EventLimits
 from drift.topics import Topics
 
@@ -26,6 +27,7 @@ class AppContext:
     metrics: ApiMetrics
     meter: IngestMeter
     limits: EventLimits
+    rules: EventRules
 
 
 def get_ctx(request: Request) -> AppContext:

@@ -23,6 +23,7 @@ from api.core.producer import EventProducer, producer_config
 from api.core.security import require_api_key, require_writer
 from api.deps import AppContext
 from api.routes import alertmanager, alerts, drift, inference, models, system
+from api.rules import EventRules
 from drift.events import EventLimits
 from drift.topics import Topics
 from sql.migrations import migrate
@@ -47,6 +48,7 @@ def build_context(settings: Settings, registry: CollectorRegistry) -> AppContext
     config = producer_config(
         settings.kafka_bootstrap, settings.kafka_delivery_timeout_ms, settings.kafka_linger_ms
     )
+    limits = EventLimits()
     return AppContext(
         settings=settings,
         topics=Topics(settings.topic_prefix),
@@ -54,7 +56,13 @@ def build_context(settings: Settings, registry: CollectorRegistry) -> AppContext
         producer=EventProducer(config, settings.kafka_probe_interval_s),
         metrics=ApiMetrics(registry),
         meter=IngestMeter(),
-        limits=EventLimits(),
+        limits=limits,
+        rules=EventRules(
+            max_depth=settings.max_json_depth,
+            max_future_s=settings.max_future_seconds,
+            max_age_s=settings.max_event_age_seconds,
+            limits=limits,
+        ),
     )
 
 

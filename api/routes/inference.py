@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from api import ingest
+from api.core.errors import ApiError
 from api.core.producer import BrokerUnavailable
 from api.deps import AppContext
 from api.schemas.common import errors
@@ -49,8 +50,13 @@ async def post_inference(request: Request) -> Response:
     """Validate the event and answer 202 once the broker acknowledged it (503 if unreachable)."""
     ctx: AppContext = request.app.state.ctx
     raw = await ingest.read_body(request, ctx.settings.max_body_bytes)
-    event = ingest.check(ingest.parse_json(raw), ctx.limits)
-    value = ingest.canonical(event, time.time())
+    now = time.time()
+    try:
+        event = ingest.check(ingest.parse_json(raw), ctx.rules, now)
+    except ApiError as exc:
+        ctx.metrics.rejected.labels(exc.code).inc()
+        raise
+    value = ingest.canonical(event, now)
     await ctx.producer.send(ctx.topics.events, event.model_id.encode(), value)
     ctx.metrics.ingested.inc()
     ctx.meter.add(1)
@@ -78,7 +84,9 @@ async def post_batch(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     raw = await ingest.read_body(request, ctx.settings.max_batch_body_bytes)
     items = ingest.batch_items(ingest.parse_json(raw), ctx.settings.max_batch_events)
-    valid, problems = ingest.validate_all(items, ctx.limits)
+    valid, problems = ingest.validate_all(items, ctx.rules, time.time())
+    for problem in problems:
+        ctx.metrics.rejected.labels(problem["reason"]).inc()
     records = ingest.pack(
         valid, ctx.settings.kafka_record_max_bytes, ctx.limits.max_events_per_record
     )
