@@ -9,10 +9,12 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 
 from api import queries
+from api.core.db import Conn
 from api.core.errors import NotFound
 from api.core.security import require_writer
 from api.deps import CtxDep, ReaderDep, SettingsDep
 from api.params import MODEL_ID, Limit, ModelIdPath
+from api.queries import Row
 from api.schemas.common import errors
 from api.schemas.models import BaselineCommand, Model, ModelDetail, ModelPage, Thresholds
 
@@ -65,18 +67,26 @@ async def put_thresholds(model_id: ModelIdPath, body: Thresholds, ctx: CtxDep) -
 
     The database change commits only after the broker acknowledged the command (503 otherwise).
     """
-    async with ctx.pools.writer.connection() as conn, conn.transaction():
-        row = await queries.set_thresholds(conn, model_id, body.root)
-        value = command("set_thresholds", model_id, thresholds=body.root)
-        await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-    return Model.model_validate(row)
+    value = command("set_thresholds", model_id, thresholds=body.root)
+
+    async def work(conn: Conn) -> Row:
+        async with conn.transaction():
+            row = await queries.set_thresholds(conn, model_id, body.root)
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+        return row
+
+    return Model.model_validate(await ctx.pools.writer.run(work))
 
 
 async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> BaselineCommand:
-    async with ctx.pools.writer.connection() as conn, conn.transaction():
-        if await queries.set_baseline_mode(conn, model_id, mode) is None:
-            raise NotFound(f"model {model_id!r} not found")
-        await ctx.producer.send(ctx.topics.control, model_id.encode(), command(action, model_id))
+    async def work(conn: Conn) -> None:
+        async with conn.transaction():
+            if await queries.set_baseline_mode(conn, model_id, mode) is None:
+                raise NotFound(f"model {model_id!r} not found")
+            value = command(action, model_id)
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+
+    await ctx.pools.writer.run(work)
     return BaselineCommand(model_id=model_id, action=action)
 
 
