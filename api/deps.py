@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.admission import Admissions
 from api.core.config import Settings
 from api.core.db import Pool, Pools
 from api.core.metrics import ApiMetrics, IngestMeter
@@ -28,6 +29,7 @@ class AppContext:
     meter: IngestMeter
     limits: EventLimits
     rules: EventRules
+    admissions: Admissions
 
 
 def get_ctx(request: Request) -> AppContext:

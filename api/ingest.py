@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
+from api.admission import Refusal
 from api.core.errors import ApiError, BodyTooLarge
 from api.rules import EventRules
 from drift.events import InferenceEvent, InvalidEvent, event_to_json
@@ -132,6 +134,29 @@ def validate_all(
                 {"index": index, "reason": exc.reason, "message": str(exc), "field": exc.field}
             )
     return valid, problems
+
+
+def refuse(
+    valid: list[tuple[int, InferenceEvent]],
+    refused: Mapping[str, Refusal],
+    problems: list[dict[str, Any]],
+) -> list[tuple[int, InferenceEvent]]:
+    """The valid events whose model was admitted; the others join ``problems``."""
+    kept: list[tuple[int, InferenceEvent]] = []
+    for index, event in valid:
+        refusal = refused.get(event.model_id)
+        if refusal is None:
+            kept.append((index, event))
+        else:
+            problems.append(
+                {
+                    "index": index,
+                    "reason": refusal.code,
+                    "message": refusal.message,
+                    "field": "model_id",
+                }
+            )
+    return kept
 
 
 def lost(indexes: list[int]) -> list[dict[str, Any]]:

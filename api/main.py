@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
+from api.admission import Admissions
 from api.core.config import Settings
 from api.core.db import Pools
 from api.core.errors import install_handlers
@@ -62,6 +63,12 @@ def build_context(settings: Settings, registry: CollectorRegistry) -> AppContext
             max_future_s=settings.max_future_seconds,
             max_age_s=settings.max_event_age_seconds,
             limits=limits,
+        ),
+        admissions=Admissions(
+            per_key=settings.models_per_key,
+            total=settings.max_models,
+            idle_s=settings.model_idle_evict_seconds,
+            touch_s=settings.admission_touch_seconds,
         ),
     )
 

@@ -6,17 +6,24 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from api import queries
+from api import admission, queries
 from api.core.db import Conn
 from api.core.errors import NotFound
-from api.core.security import require_writer
-from api.deps import CtxDep, ReaderDep, SettingsDep
+from api.core.security import key_id, request_key, require_writer
+from api.deps import AppContext, CtxDep, ReaderDep, SettingsDep
 from api.params import MODEL_ID, Limit, ModelIdPath
 from api.queries import Row
 from api.schemas.common import errors
-from api.schemas.models import BaselineCommand, Model, ModelDetail, ModelPage, Thresholds
+from api.schemas.models import (
+    AdmissionSlots,
+    BaselineCommand,
+    Model,
+    ModelDetail,
+    ModelPage,
+    Thresholds,
+)
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
 WRITER = [Depends(require_writer)]
@@ -45,6 +52,35 @@ async def list_models(
     return ModelPage.model_validate({"items": rows[:size], "next_cursor": nxt})
 
 
+@router.get("/admissions", response_model=AdmissionSlots, summary="Model admission slots")
+async def admissions(pool: ReaderDep, settings: SettingsDep) -> AdmissionSlots:
+    """Active (admitted, not idle) models per API key id, and the slots left (operators)."""
+    quota = settings.models_per_key
+    keys = [
+        {**row, "quota": quota, "free": max(quota - row["admitted"], 0)}
+        for row in await admission.slots(pool, settings.model_idle_evict_seconds)
+    ]
+    total = sum(k["admitted"] for k in keys)
+    return AdmissionSlots.model_validate(
+        {
+            "max_models": settings.max_models,
+            "models_per_key": quota,
+            "idle_evict_seconds": settings.model_idle_evict_seconds,
+            "admitted": total,
+            "free": max(settings.max_models - total, 0),
+            "keys": keys,
+        }
+    )
+
+
+async def admit(request: Request, ctx: AppContext, model_id: str) -> None:
+    """429 unless ``model_id`` is (or can be) admitted for the caller's key."""
+    caller = key_id(request_key(request))
+    refused = await ctx.admissions.admit(ctx.pools.writer, caller, {model_id})
+    if refused:
+        raise refused[model_id].error()
+
+
 @router.get("/{model_id}", response_model=ModelDetail, responses=errors(404))
 async def get_model(model_id: ModelIdPath, pool: ReaderDep) -> ModelDetail:
     """A model, its thresholds, and the latest drift run of every stream seen."""
@@ -58,15 +94,19 @@ async def get_model(model_id: ModelIdPath, pool: ReaderDep) -> ModelDetail:
 @router.put(
     "/{model_id}/thresholds",
     response_model=Model,
-    responses=errors(415),
+    responses=errors(403, 415, 429),
     dependencies=WRITER,
     summary="Replace thresholds",
 )
-async def put_thresholds(model_id: ModelIdPath, body: Thresholds, ctx: CtxDep) -> Model:
+async def put_thresholds(
+    model_id: ModelIdPath, body: Thresholds, ctx: CtxDep, request: Request
+) -> Model:
     """Store ``{stream or "*": {metric: value}}`` and send ``set_thresholds`` to the worker.
 
-    The database change commits only after the broker acknowledged the command (503 otherwise).
+    The database change commits only after the broker acknowledged the command (503 otherwise);
+    a model not yet admitted is admitted first (429 when the quota is reached).
     """
+    await admit(request, ctx, model_id)
     value = command("set_thresholds", model_id, thresholds=body.root)
 
     async def work(conn: Conn) -> Row:
@@ -94,12 +134,13 @@ async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> Basel
     "/{model_id}/baseline",
     status_code=202,
     response_model=BaselineCommand,
-    responses=errors(404),
+    responses=errors(403, 404, 429),
     dependencies=WRITER,
     summary="Pin the baseline",
 )
-async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
+async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep, request: Request) -> BaselineCommand:
     """Freeze the current baseline: ``pin_baseline`` goes to the worker owning the model."""
+    await admit(request, ctx, model_id)
     return await _baseline(ctx, model_id, "pin_baseline", "pinned")
 
 

@@ -96,3 +96,22 @@ class BaselineCommand(BaseModel):
     model_id: str
     action: str
     status: str = "accepted"
+
+
+class KeySlots(BaseModel):
+    key_id: str = Field(description="hash prefix of the API key ('local' without keys)")
+    admitted: int = Field(description="active models admitted under this key")
+    quota: int = Field(description="DRIFT_MODELS_PER_KEY")
+    free: int = Field(description="models this key may still add")
+    last_seen_at: datetime | None = None
+
+
+class AdmissionSlots(BaseModel):
+    """Model admission at a glance: quotas, active models, free slots per key."""
+
+    max_models: int = Field(description="DRIFT_MAX_MODELS: active models over all keys")
+    models_per_key: int = Field(description="DRIFT_MODELS_PER_KEY")
+    idle_evict_seconds: int = Field(description="a model idle this long frees its slot")
+    admitted: int
+    free: int
+    keys: list[KeySlots]
