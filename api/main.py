@@ -85,6 +85,11 @@ def create_app(
         if settings.run_migrations:
             applied = await asyncio.to_thread(migrate, settings.database_url)
             log.info("migrations applied: %s", applied or "none (up to date)")
+        if not settings.api_key_set and not settings.insecure_local:
+            log.warning(
+                "no DRIFT_API_KEYS set: writes are refused (401); set keys, or "
+                "DRIFT_INSECURE_LOCAL=1 for a local run"
+            )
         ctx.producer.start()
         await ctx.pools.open()
         try:
