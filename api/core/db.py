@@ -86,6 +86,9 @@ class BoundedPool(AsyncConnectionPool[Conn]):
         task = asyncio.ensure_future(self._on_connection(work))
         try:
             return await asyncio.wait_for(asyncio.shield(task), self.deadline_s)
+        except asyncio.CancelledError:  # the request went away: let the work finish alone
+            self._abandon(task)
+            raise
         except TimeoutError:
             self._abandon(task)
             raise DatabaseUnavailable(
