@@ -9,7 +9,9 @@ limit; a model idle past DRIFT_MODEL_IDLE_EVICT_SECONDS frees its slot.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from api_support import Api, make_settings, running_api, sql
 
@@ -104,3 +106,16 @@ def test_idle_models_free_their_slots(quota_api: Api):
     assert c.post("/inference", json=event("a7"), headers=A).status_code == 429
     # the idle model comes back only if there is room again
     assert c.post("/inference", json=event("a0"), headers=A).status_code == 429
+
+
+def test_concurrent_new_models_never_overshoot_the_quota(quota_api: Api):
+    url = str(quota_api.client.base_url)
+
+    def post(i: int) -> int:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            return client.post("/inference", json=event(f"c{i}"), headers=A).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, range(40)))
+    assert statuses.count(202) == 5 and statuses.count(429) == 35, statuses
+    assert sql(quota_api.dsn, "SELECT count(*) FROM model_admissions") == [(5,)]

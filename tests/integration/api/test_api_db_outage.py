@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -93,6 +94,18 @@ def assert_unavailable(api: Api, within: float) -> list[float]:
     return took
 
 
+def concurrent_reads(api: Api, n: int) -> list[tuple[int, float]]:
+    url = str(api.client.base_url)
+
+    def one(_: int) -> tuple[int, float]:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            resp, seconds = timed(client, "GET", "/models")
+            return resp.status_code, seconds
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
 def wait_recovered(api: Api) -> float:
     start = time.monotonic()
     while time.monotonic() - start < 30:
@@ -131,6 +144,9 @@ def test_postgres_stalled_then_resumed(outage_api: Api, own_postgres: PostgresSe
     try:
         took = assert_unavailable(outage_api, STALL_WITHIN)
         again = assert_unavailable(outage_api, STALL_WITHIN)  # pool exhausted by hung work
+        crowd = concurrent_reads(outage_api, 30)  # 3x the pool: every one still answers in time
+        assert all(status == 503 for status, _ in crowd), crowd
+        assert max(seconds for _, seconds in crowd) < STALL_WITHIN, crowd
     finally:
         signal_all(postmaster, signal.SIGCONT)
     recovered = wait_recovered(outage_api)
