@@ -37,6 +37,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.no_migrate:
         os.environ["DRIFT_RUN_MIGRATIONS"] = "false"
+    # the app's settings learn the bind host (an accepted Host header: DRIFT_ALLOWED_HOSTS)
+    os.environ["DRIFT_API_HOST"] = args.host
     uvicorn.run(
         "api.main:create_app",
         factory=True,

@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.admission import Admissions
 from api.core.config import Settings
 from api.core.db import Pool, Pools
 from api.core.metrics import ApiMetrics, IngestMeter
 from api.core.producer import EventProducer
+from api.rules import EventRules
 from drift.events import EventLimits
 from drift.topics import Topics
 
@@ -26,6 +28,8 @@ class AppContext:
     metrics: ApiMetrics
     meter: IngestMeter
     limits: EventLimits
+    rules: EventRules
+    admissions: Admissions
 
 
 def get_ctx(request: Request) -> AppContext:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
+from api.admission import Refusal
 from api.core.errors import ApiError, BodyTooLarge
-from drift.events import EventLimits, InferenceEvent, InvalidEvent, event_to_json, validate_event
+from api.rules import EventRules
+from drift.events import InferenceEvent, InvalidEvent, event_to_json
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -38,6 +41,8 @@ def parse_json(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise ApiError(422, "too_deep", f"body nests too deep to parse: {exc}", "body") from exc
         raise ApiError(422, "invalid_json", f"body is not valid JSON: {exc}", "body") from exc
 
 
@@ -49,10 +54,10 @@ def canonical(event: InferenceEvent, now: float) -> bytes:
     return orjson.dumps(body)
 
 
-def check(obj: Any, limits: EventLimits) -> InferenceEvent:
-    """validate_event, answering 422 with the field it names."""
+def check(obj: Any, rules: EventRules, now: float) -> InferenceEvent:
+    """The event rules (validation, depth, event time), answering 422 with the field named."""
     try:
-        return validate_event(obj, limits)
+        return rules.check(obj, now)
     except InvalidEvent as exc:
         raise ApiError(422, exc.reason, str(exc), exc.field) from exc
 
@@ -116,19 +121,42 @@ def _split(
 
 
 def validate_all(
-    items: list[Any], limits: EventLimits
+    items: list[Any], rules: EventRules, now: float
 ) -> tuple[list[tuple[int, InferenceEvent]], list[dict[str, Any]]]:
     """The valid events with their batch index, and one error entry per invalid item."""
     valid: list[tuple[int, InferenceEvent]] = []
     problems: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            valid.append((index, validate_event(item, limits)))
+            valid.append((index, rules.check(item, now)))
         except InvalidEvent as exc:
             problems.append(
                 {"index": index, "reason": exc.reason, "message": str(exc), "field": exc.field}
             )
     return valid, problems
+
+
+def refuse(
+    valid: list[tuple[int, InferenceEvent]],
+    refused: Mapping[str, Refusal],
+    problems: list[dict[str, Any]],
+) -> list[tuple[int, InferenceEvent]]:
+    """The valid events whose model was admitted; the others join ``problems``."""
+    kept: list[tuple[int, InferenceEvent]] = []
+    for index, event in valid:
+        refusal = refused.get(event.model_id)
+        if refusal is None:
+            kept.append((index, event))
+        else:
+            problems.append(
+                {
+                    "index": index,
+                    "reason": refusal.code,
+                    "message": refusal.message,
+                    "field": "model_id",
+                }
+            )
+    return kept
 
 
 def lost(indexes: list[int]) -> list[dict[str, Any]]:

@@ -58,9 +58,11 @@ class Window:
 async def _fetch(
     pool: Pool, query: sql.Composed | sql.SQL | LiteralString, params: Any = None
 ) -> list[Row]:
-    async with pool.connection() as conn:
+    async def work(conn: Conn) -> list[Row]:
         cur = await conn.execute(query, params)
         return await cur.fetchall()
+
+    return await pool.run(work)
 
 
 def _where(w: Window, time_col: LiteralString) -> tuple[sql.Composable, dict[str, Any]]:
@@ -154,17 +156,22 @@ async def notifications(pool: Pool, w: Window) -> list[Row]:
 
 async def insert_notifications(pool: Pool, rows: list[dict[str, Any]]) -> None:
     """One alert_notifications row per delivered alert, in one transaction."""
-    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO alert_notifications (receiver, status, alertname, fingerprint, "
-            "model_id, stream, severity, labels, annotations, starts_at, ends_at) VALUES "
-            "(%(receiver)s, %(status)s, %(alertname)s, %(fingerprint)s, %(model_id)s, "
-            "%(stream)s, %(severity)s, %(labels)s, %(annotations)s, %(starts_at)s, %(ends_at)s)",
-            [
-                {**r, "labels": Jsonb(r["labels"]), "annotations": Jsonb(r["annotations"])}
-                for r in rows
-            ],
-        )
+
+    async def work(conn: Conn) -> None:
+        async with conn.transaction(), conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO alert_notifications (receiver, status, alertname, fingerprint, "
+                "model_id, stream, severity, labels, annotations, starts_at, ends_at) VALUES "
+                "(%(receiver)s, %(status)s, %(alertname)s, %(fingerprint)s, %(model_id)s, "
+                "%(stream)s, %(severity)s, %(labels)s, %(annotations)s, %(starts_at)s, "
+                "%(ends_at)s)",
+                [
+                    {**r, "labels": Jsonb(r["labels"]), "annotations": Jsonb(r["annotations"])}
+                    for r in rows
+                ],
+            )
+
+    await pool.run(work)
 
 
 async def models(pool: Pool, after: str | None, limit: int) -> list[Row]:

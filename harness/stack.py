@@ -122,6 +122,7 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
         "DRIFT_DATABASE_URL": pg.dsn(),
         "DRIFT_WEB_PORT": str(worker_port),
         "DRIFT_PARTITIONS": "8",
+        "DRIFT_INSECURE_LOCAL": "1",  # a throwaway local stack: writes need no API key
         **(worker_env or {}),
     }
     cli = [sys.executable, "-m", "driftmon_cli"]

@@ -19,6 +19,7 @@ from producers.errors import (
     IngestError,
     IngestUnavailable,
     InvalidInference,
+    ModelQuotaExceeded,
     UnknownTopic,
 )
 from producers.ingest import HttpDriftClient
@@ -34,5 +35,6 @@ __all__ = [
     "IngestError",
     "IngestUnavailable",
     "InvalidInference",
+    "ModelQuotaExceeded",
     "UnknownTopic",
 ]

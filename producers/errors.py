@@ -9,7 +9,10 @@ Hierarchy::
     ├── DeliveryError               inferences the broker never acknowledged (lost)
     ├── FlushTimeout                flush() ran out of time while the broker still answers
     └── IngestError                 the HTTP ingest API refused or failed a request
-        └── IngestUnavailable       ...because it (or its broker) is unreachable: retry later
+        ├── IngestUnavailable       ...because it (or its broker or database) is unreachable:
+        │                              retry later (``retry_after`` from the answer)
+        └── ModelQuotaExceeded      ...because a new model id was not admitted (429): the API
+                                       key's or the global model quota is full
 
 Catch ``DriftError`` to handle every SDK failure at once; catch ``DeliveryError`` to learn how
 many inferences were lost (``.lost``) and why (``.reasons``).
@@ -73,10 +76,15 @@ class FlushTimeout(DriftError):
 class IngestError(DriftError):
     """The HTTP ingest API answered with an error (``status`` 0 when it never answered)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
         self.status = status
+        self.retry_after = retry_after  # seconds, from a Retry-After header
         super().__init__(f"ingest API error {status}: {message}" if status else message)
 
 
 class IngestUnavailable(IngestError):
     """The ingest API (or the Kafka broker behind it) is unreachable; the request may be retried."""
+
+
+class ModelQuotaExceeded(IngestError):
+    """A new model id was not admitted (429): the message names the limit that is full."""

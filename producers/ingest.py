@@ -6,10 +6,14 @@ waiting, when the oldest waited ``max_delay`` seconds (checked on each ``log()``
 timer thread), and on ``flush()``/``close()``; ``batch_size=1`` posts each one to
 ``POST /inference``. The API answers 202 once the broker acknowledged, so a returned
 ``flush()`` means the inferences are stored in Kafka. Needs httpx.
+
+The API key is ``api_key`` or, when not given, the ``DRIFT_API_KEY`` environment variable; the
+API refuses writes without one unless it runs with ``DRIFT_INSECURE_LOCAL=1``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
@@ -17,9 +21,10 @@ from typing import Any
 
 from producers import records
 from producers.buffer import ModelBuffers
-from producers.errors import IngestError, IngestUnavailable
+from producers.errors import IngestError, IngestUnavailable, ModelQuotaExceeded
 
 API_KEY_HEADER = "X-API-Key"
+API_KEY_ENV = "DRIFT_API_KEY"
 
 
 class HttpDriftClient:
@@ -38,6 +43,7 @@ class HttpDriftClient:
         import httpx  # optional dependency of the SDK; creating a client opens no connection
 
         headers = {"Content-Type": "application/json"}
+        api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if api_key:
             headers[API_KEY_HEADER] = api_key
         self.base_url = base_url.rstrip("/")
@@ -109,6 +115,13 @@ class HttpDriftClient:
             raise IngestUnavailable(0, f"cannot reach {self.base_url}{path}: {exc}") from exc
         if response.status_code >= 400:
             self.failed += len(events)
-            error = IngestUnavailable if response.status_code == 503 else IngestError
-            raise error(response.status_code, f"{path}: {response.text[:500]}")
+            error = {503: IngestUnavailable, 429: ModelQuotaExceeded}.get(
+                response.status_code, IngestError
+            )
+            retry = response.headers.get("retry-after", "")
+            raise error(
+                response.status_code,
+                f"{path}: {response.text[:500]}",
+                float(retry) if retry.isdigit() else None,
+            )
         self.delivered += len(events)

@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     prom.add_argument("--evaluation-interval", default="15s")
     am = sub.add_parser("alertmanager", help="render alertmanager.yml (DRIFT_ALERT_* from env)")
     am.add_argument("--webhook-url", default=config.COMPOSE_WEBHOOK_URL)
+    am.add_argument(
+        "--webhook-credentials-file",
+        default=config.COMPOSE_WEBHOOK_CREDENTIALS_FILE,
+        help="file holding an API key sent as Authorization: Bearer ('' = none)",
+    )
     am.add_argument("--group-wait", default="30s")
     am.add_argument("--group-interval", default="5m")
     am.add_argument("--repeat-interval", default="4h")
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.group_interval,
                 args.repeat_interval,
                 channels=channels_from_env(os.environ),
+                webhook_credentials_file=args.webhook_credentials_file or None,
             )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,10 @@ Slack, when ``prometheus.channels`` enables them. Routes, in order:
 3. ``component="monitor"`` → ``driftmon-ops``;
 4. anything else (warning and info drift alerts) → ``driftmon-webhook`` (an explicit last
    route: after a matched ``continue`` route the root's receiver would not apply).
+
+With API keys on, the API's webhook needs one: ``webhook_credentials_file`` makes every receiver
+posting to the API send ``Authorization: Bearer <file content>`` (``http_config.authorization``,
+read by Alertmanager per request, so the key never appears in this configuration).
 """
 
 from __future__ import annotations
@@ -35,22 +39,33 @@ HEADER = """\
 """
 
 
-def _webhook(url: str) -> dict[str, Any]:
-    return {"webhook_configs": [{"url": url, "send_resolved": True}]}
+def _webhook(url: str, credentials_file: str | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"url": url, "send_resolved": True}
+    if credentials_file:
+        config["http_config"] = {
+            "authorization": {"type": "Bearer", "credentials_file": credentials_file}
+        }
+    return {"webhook_configs": [config]}
 
 
 def _receivers(
-    webhook_url: str, channels: NotificationChannels, model_webhooks: Mapping[str, str]
+    webhook_url: str,
+    channels: NotificationChannels,
+    model_webhooks: Mapping[str, str],
+    credentials_file: str | None,
 ) -> list[dict[str, Any]]:
-    critical: dict[str, Any] = {"name": CRITICAL, **_webhook(webhook_url)}
-    ops: dict[str, Any] = {"name": OPS, **_webhook(webhook_url)}
+    def api() -> dict[str, Any]:  # a fresh dict per receiver (no YAML anchors)
+        return _webhook(webhook_url, credentials_file)
+
+    critical: dict[str, Any] = {"name": CRITICAL, **api()}
+    ops: dict[str, Any] = {"name": OPS, **api()}
     if channels.email:
         critical["email_configs"] = [channels.email.config()]
     if channels.slack:
         critical["slack_configs"] = [channels.slack.config()]
         ops["slack_configs"] = [channels.slack.config()]
     models = [{"name": _model_receiver(m), **_webhook(u)} for m, u in model_webhooks.items()]
-    return [{"name": WEBHOOK, **_webhook(webhook_url)}, critical, ops, *models]
+    return [{"name": WEBHOOK, **api()}, critical, ops, *models]
 
 
 def _model_receiver(model_id: str) -> str:
@@ -104,11 +119,13 @@ def render_alertmanager_config(
     *,
     channels: NotificationChannels | None = None,
     model_webhooks: Mapping[str, str] | None = None,
+    webhook_credentials_file: str | None = None,
 ) -> str:
     """alertmanager.yml: webhook by default, critical and monitor receivers, per-model webhooks.
 
     ``channels`` adds email/Slack to the critical (and Slack to the ops) receiver;
-    ``model_webhooks`` maps a model id to its owner's webhook URL.
+    ``model_webhooks`` maps a model id to its owner's webhook URL;
+    ``webhook_credentials_file`` holds an API key sent as a Bearer token to the API's webhook.
     """
     for name, value in (
         ("group_wait", group_wait),
@@ -128,6 +145,8 @@ def render_alertmanager_config(
             "routes": _routes(models),
         },
         "inhibit_rules": INHIBIT_RULES,
-        "receivers": _receivers(webhook_url, channels or NotificationChannels(), models),
+        "receivers": _receivers(
+            webhook_url, channels or NotificationChannels(), models, webhook_credentials_file
+        ),
     }
     return HEADER + dump(config)

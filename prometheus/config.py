@@ -32,6 +32,8 @@ COMPOSE_API_TARGETS = ["api:8000"]
 COMPOSE_ALERTMANAGER_URL = "http://alertmanager:9093"
 COMPOSE_RULE_FILES = ["rules/*.yml"]
 COMPOSE_WEBHOOK_URL = "http://api:8000/alertmanager/webhook"
+# compose writes DRIFT_ALERTMANAGER_API_KEY here (a tmpfs): the webhook's Bearer credentials
+COMPOSE_WEBHOOK_CREDENTIALS_FILE = "/tmp/driftmon-api-key"
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
 WORKER_JOB, API_JOB = "driftmon-worker", "driftmon-api"
 

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -136,12 +137,33 @@ def _sampled(event_id: str, rate: float) -> bool:
     return int.from_bytes(digest, "big") / 2**64 < rate
 
 
-class InferenceLogWriter:
-    """Stores raw inferences: COPY into a staging table, then INSERT … ON CONFLICT DO NOTHING."""
+def partition_days(
+    days: set[dt.date], now: float, keep_seconds: float, ahead_seconds: float
+) -> set[dt.date]:
+    """The days whose inference_logs partition may be created: those overlapping
+    [now - keep_seconds, now + ahead_seconds]. Rows of other days go to the default partition,
+    so stray timestamps (one per day for years) never create thousands of partitions."""
+    first = dt.datetime.fromtimestamp(now - keep_seconds, dt.UTC).date()
+    last = dt.datetime.fromtimestamp(now + ahead_seconds, dt.UTC).date()
+    return {day for day in days if first <= day <= last}
 
-    def __init__(self, sample_rate: float = 1.0, limits: EventLimits | None = None) -> None:
+
+class InferenceLogWriter:
+    """Stores raw inferences: COPY into a staging table, then INSERT … ON CONFLICT DO NOTHING.
+
+    Daily partitions are ensured only inside the retained span (``keep_seconds`` back,
+    ``ahead_seconds`` ahead of now: the event-time bounds the API enforces too)."""
+
+    def __init__(
+        self,
+        sample_rate: float = 1.0,
+        limits: EventLimits | None = None,
+        keep_seconds: float = 90_000.0,
+        ahead_seconds: float = 300.0,
+    ) -> None:
         self.rate = sample_rate
         self.limits = limits or EventLimits()
+        self.keep_seconds, self.ahead_seconds = keep_seconds, ahead_seconds
 
     def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
         rows = []
@@ -166,7 +188,8 @@ class InferenceLogWriter:
             return
         with conn.cursor() as cur:
             # every batch: a partition created in a transaction that then rolled back is gone
-            for day in {r[2].date() for r in rows}:
+            days = {r[2].date() for r in rows}
+            for day in partition_days(days, time.time(), self.keep_seconds, self.ahead_seconds):
                 cur.execute(queries.ENSURE_PARTITION, (day,))
             cur.execute(queries.STAGE_LOGS)
             with cur.copy(queries.COPY_LOGS) as copy:

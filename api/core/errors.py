@@ -5,7 +5,8 @@ Hierarchy::
     ApiError                 an HTTP error with a machine-readable code
     ├── BodyTooLarge         413
     ├── NotFound             404
-    └── ServiceUnavailable   503 (broker or database unreachable)
+    ├── QuotaExceeded        429 (model admission: the limit is named)
+    └── ServiceUnavailable   503 with Retry-After (broker or database unreachable or hung)
 
 Starlette's HTTPException (404 route, 405 method) and FastAPI's RequestValidationError are mapped
 onto the same body by the handlers installed with :func:`install_handlers`.
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An HTTP error answered with the common error body."""
 
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
+
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
@@ -43,9 +46,18 @@ class NotFound(ApiError):
         super().__init__(404, "not_found", message)
 
 
+class QuotaExceeded(ApiError):
+    def __init__(self, code: str, message: str, field: str = "model_id") -> None:
+        super().__init__(429, code, message, field)
+
+
 class ServiceUnavailable(ApiError):
-    def __init__(self, code: str, message: str) -> None:
+    retry_after = 2
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(503, code, message)
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -65,7 +77,10 @@ def _field_of(loc: Sequence[Any]) -> str:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+    headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.field), status_code=exc.status, headers=headers
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

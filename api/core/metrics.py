@@ -38,6 +38,12 @@ class ApiMetrics:
             "inference events acknowledged by Kafka",
             registry=registry,
         )
+        self.rejected = Counter(
+            "drift_api_rejected_events_total",
+            "inference events refused by the API, per event, by reason code",
+            ["reason"],
+            registry=registry,
+        )
 
 
 class MetricsMiddleware:

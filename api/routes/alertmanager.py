@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api import queries
-from api.deps import WriterDep
+from api.deps import SettingsDep, WriterDep
+from api.ingest import read_body
 from api.schemas.alerts import AlertmanagerWebhook, WebhookAlert, WebhookResult
 from api.schemas.common import errors
 
-router = APIRouter(prefix="/alertmanager", tags=["alerts"], responses=errors(401, 422, 503))
+router = APIRouter(
+    prefix="/alertmanager", tags=["alerts"], responses=errors(401, 413, 415, 422, 503)
+)
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": AlertmanagerWebhook.model_json_schema()}},
+    }
+}
 
 
 def _time(value: datetime | None) -> datetime | None:
@@ -38,9 +49,23 @@ def notification_row(receiver: str | None, alert: WebhookAlert) -> dict[str, Any
     }
 
 
-@router.post("/webhook", response_model=WebhookResult, summary="Alertmanager webhook receiver")
-async def webhook(payload: AlertmanagerWebhook, pool: WriterDep) -> WebhookResult:
-    """Alertmanager webhook (version 4): one alert_notifications row per alert."""
+@router.post(
+    "/webhook",
+    response_model=WebhookResult,
+    summary="Alertmanager webhook receiver",
+    openapi_extra=_BODY,
+)
+async def webhook(request: Request, pool: WriterDep, settings: SettingsDep) -> WebhookResult:
+    """Alertmanager webhook (version 4): one alert_notifications row per alert.
+
+    The body is read up to ``DRIFT_WEBHOOK_MAX_BODY_BYTES`` (413 beyond). With API keys on,
+    Alertmanager authenticates with ``http_config.authorization`` (Bearer).
+    """
+    raw = await read_body(request, settings.webhook_max_body_bytes)
+    try:
+        payload = AlertmanagerWebhook.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
     rows = [notification_row(payload.receiver, a) for a in payload.alerts]
     if rows:
         await queries.insert_notifications(pool, rows)

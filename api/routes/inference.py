@@ -9,7 +9,10 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from api import ingest
+from api.admission import QUOTA_CODES
+from api.core.errors import ApiError
 from api.core.producer import BrokerUnavailable
+from api.core.security import key_id, request_key
 from api.deps import AppContext
 from api.schemas.common import errors
 from api.schemas.ingest import Accepted, BatchResult, InferenceEventIn
@@ -42,15 +45,29 @@ def _json(body: dict[str, Any], status: int) -> Response:
     status_code=202,
     summary="Log one inference",
     response_model=Accepted,
-    responses={202: {"description": "Acknowledged by Kafka"}, **errors(401, 413, 422, 503)},
+    responses={
+        202: {"description": "Acknowledged by Kafka"},
+        **errors(401, 403, 413, 415, 422, 429, 503),
+    },
     openapi_extra=_body(_EVENT_SCHEMA),
 )
 async def post_inference(request: Request) -> Response:
     """Validate the event and answer 202 once the broker acknowledged it (503 if unreachable)."""
     ctx: AppContext = request.app.state.ctx
     raw = await ingest.read_body(request, ctx.settings.max_body_bytes)
-    event = ingest.check(ingest.parse_json(raw), ctx.limits)
-    value = ingest.canonical(event, time.time())
+    now = time.time()
+    try:
+        event = ingest.check(ingest.parse_json(raw), ctx.rules, now)
+    except ApiError as exc:
+        ctx.metrics.rejected.labels(exc.code).inc()
+        raise
+    caller = key_id(request_key(request))
+    refused = await ctx.admissions.admit(ctx.pools.writer, caller, {event.model_id})
+    if refused:
+        refusal = refused[event.model_id]
+        ctx.metrics.rejected.labels(refusal.code).inc()
+        raise refusal.error()
+    value = ingest.canonical(event, now)
     await ctx.producer.send(ctx.topics.events, event.model_id.encode(), value)
     ctx.metrics.ingested.inc()
     ctx.meter.add(1)
@@ -65,7 +82,7 @@ async def post_inference(request: Request) -> Response:
     responses={
         202: {"description": "Every event acknowledged by Kafka"},
         207: {"model": BatchResult, "description": "Some events rejected: see errors"},
-        **errors(401, 413, 422, 503),
+        **errors(401, 403, 413, 415, 422, 429, 503),
     },
     openapi_extra=_body(_BATCH_SCHEMA),
 )
@@ -78,7 +95,15 @@ async def post_batch(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     raw = await ingest.read_body(request, ctx.settings.max_batch_body_bytes)
     items = ingest.batch_items(ingest.parse_json(raw), ctx.settings.max_batch_events)
-    valid, problems = ingest.validate_all(items, ctx.limits)
+    valid, problems = ingest.validate_all(items, ctx.rules, time.time())
+    caller = key_id(request_key(request))
+    refused = await ctx.admissions.admit(ctx.pools.writer, caller, {e.model_id for _, e in valid})
+    if refused:
+        valid = ingest.refuse(valid, refused, problems)
+    for problem in problems:
+        ctx.metrics.rejected.labels(problem["reason"]).inc()
+    if refused and not valid and all(p["reason"] in QUOTA_CODES for p in problems):
+        raise next(iter(refused.values())).error()
     records = ingest.pack(
         valid, ctx.settings.kafka_record_max_bytes, ctx.limits.max_events_per_record
     )

@@ -3,22 +3,25 @@ changes through drift-control."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from api import cursor, queries
+from api import admission, cursor, queries
+from api.core.db import Conn
 from api.core.errors import NotFound
-from api.deps import CtxDep, ReaderDep, SettingsDep
+from api.core.security import key_id, request_key, require_writer
+from api.deps import AppContext, CtxDep, ReaderDep, SettingsDep
 from api.params import MODEL_ID, Cursor, Limit, ModelIdPath, Since, Until, window
+from api.queries import Row
 from api.schemas.common import errors
 from api.schemas.models import (
     AcceptChange,
     AcceptCommand,
     AcceptedPage,
+    AdmissionSlots,
     BaselineCommand,
     BaselineMode,
     BaselineModeCommand,
@@ -29,6 +32,7 @@ from api.schemas.models import (
 )
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
+WRITER = [Depends(require_writer)]
 
 
 def command(action: str, model_id: str, **extra: Any) -> bytes:
@@ -54,6 +58,35 @@ async def list_models(
     return ModelPage.model_validate({"items": rows[:size], "next_cursor": nxt})
 
 
+@router.get("/admissions", response_model=AdmissionSlots, summary="Model admission slots")
+async def admissions(pool: ReaderDep, settings: SettingsDep) -> AdmissionSlots:
+    """Active (admitted, not idle) models per API key id, and the slots left (operators)."""
+    quota = settings.models_per_key
+    keys = [
+        {**row, "quota": quota, "free": max(quota - row["admitted"], 0)}
+        for row in await admission.slots(pool, settings.model_idle_evict_seconds)
+    ]
+    total = sum(k["admitted"] for k in keys)
+    return AdmissionSlots.model_validate(
+        {
+            "max_models": settings.max_models,
+            "models_per_key": quota,
+            "idle_evict_seconds": settings.model_idle_evict_seconds,
+            "admitted": total,
+            "free": max(settings.max_models - total, 0),
+            "keys": keys,
+        }
+    )
+
+
+async def admit(request: Request, ctx: AppContext, model_id: str) -> None:
+    """429 unless ``model_id`` is (or can be) admitted for the caller's key."""
+    caller = key_id(request_key(request))
+    refused = await ctx.admissions.admit(ctx.pools.writer, caller, {model_id})
+    if refused:
+        raise refused[model_id].error()
+
+
 @router.get("/{model_id}", response_model=ModelDetail, responses=errors(404))
 async def get_model(model_id: ModelIdPath, pool: ReaderDep) -> ModelDetail:
     """A model, its thresholds, and the latest drift run of every stream seen."""
@@ -64,24 +97,42 @@ async def get_model(model_id: ModelIdPath, pool: ReaderDep) -> ModelDetail:
     return ModelDetail.model_validate({**row, "streams": streams})
 
 
-@router.put("/{model_id}/thresholds", response_model=Model, summary="Replace thresholds")
-async def put_thresholds(model_id: ModelIdPath, body: Thresholds, ctx: CtxDep) -> Model:
+@router.put(
+    "/{model_id}/thresholds",
+    response_model=Model,
+    responses=errors(403, 415, 429),
+    dependencies=WRITER,
+    summary="Replace thresholds",
+)
+async def put_thresholds(
+    model_id: ModelIdPath, body: Thresholds, ctx: CtxDep, request: Request
+) -> Model:
     """Store ``{stream or "*": {metric: value}}`` and send ``set_thresholds`` to the worker.
 
-    The database change commits only after the broker acknowledged the command (503 otherwise).
+    The database change commits only after the broker acknowledged the command (503 otherwise);
+    a model not yet admitted is admitted first (429 when the quota is reached).
     """
-    async with ctx.pools.writer.connection() as conn, conn.transaction():
-        row = await queries.set_thresholds(conn, model_id, body.root)
-        value = command("set_thresholds", model_id, thresholds=body.root)
-        await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-    return Model.model_validate(row)
+    await admit(request, ctx, model_id)
+    value = command("set_thresholds", model_id, thresholds=body.root)
+
+    async def work(conn: Conn) -> Row:
+        async with conn.transaction():
+            row = await queries.set_thresholds(conn, model_id, body.root)
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+        return row
+
+    return Model.model_validate(await ctx.pools.writer.run(work))
 
 
 async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> BaselineCommand:
-    async with ctx.pools.writer.connection() as conn, conn.transaction():
-        if await queries.set_baseline_mode(conn, model_id, mode) is None:
-            raise NotFound(f"model {model_id!r} not found")
-        await ctx.producer.send(ctx.topics.control, model_id.encode(), command(action, model_id))
+    async def work(conn: Conn) -> None:
+        async with conn.transaction():
+            if await queries.set_baseline_mode(conn, model_id, mode) is None:
+                raise NotFound(f"model {model_id!r} not found")
+            value = command(action, model_id)
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+
+    await ctx.pools.writer.run(work)
     return BaselineCommand(model_id=model_id, action=action)
 
 
@@ -89,11 +140,13 @@ async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> Basel
     "/{model_id}/baseline",
     status_code=202,
     response_model=BaselineCommand,
-    responses=errors(404),
+    responses=errors(403, 404, 429),
+    dependencies=WRITER,
     summary="Pin the baseline",
 )
-async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
+async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep, request: Request) -> BaselineCommand:
     """Freeze the current baseline: ``pin_baseline`` goes to the worker owning the model."""
+    await admit(request, ctx, model_id)
     return await _baseline(ctx, model_id, "pin_baseline", "pinned")
 
 
@@ -102,6 +155,7 @@ async def pin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
     status_code=202,
     response_model=BaselineCommand,
     responses=errors(404),
+    dependencies=WRITER,
     summary="Unpin the baseline",
 )
 async def unpin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
@@ -113,7 +167,8 @@ async def unpin_baseline(model_id: ModelIdPath, ctx: CtxDep) -> BaselineCommand:
     "/{model_id}/baseline-mode",
     status_code=202,
     response_model=BaselineModeCommand,
-    responses=errors(404),
+    responses=errors(403, 404, 415),
+    dependencies=WRITER,
     summary="Rolling or seasonal baseline",
 )
 async def put_baseline_mode(
@@ -125,27 +180,32 @@ async def put_baseline_mode(
 
     The database change commits only after the broker acknowledged the command (503 otherwise).
     """
-    async with ctx.pools.writer.connection() as conn, conn.transaction():
-        row = await queries.set_unpinned_mode(conn, model_id, body.mode)
-        if row is None:
-            raise NotFound(f"model {model_id!r} not found")
-        value = command("set_baseline_mode", model_id, mode=body.mode)
-        await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-    return BaselineModeCommand.model_validate(row)
+    value = command("set_baseline_mode", model_id, mode=body.mode)
+
+    async def work(conn: Conn) -> Row:
+        async with conn.transaction():
+            row = await queries.set_unpinned_mode(conn, model_id, body.mode)
+            if row is None:
+                raise NotFound(f"model {model_id!r} not found")
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+        return row
+
+    return BaselineModeCommand.model_validate(await ctx.pools.writer.run(work))
 
 
 def caller(request: Request) -> str:
-    """Who acts when the request names no one: the API key's name (a hash prefix, never the
+    """Who acts when the request names no one: the API key's id (a hash prefix, never the
     key itself), or ``api`` without a key."""
-    key = request.headers.get("x-api-key")
-    return f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}" if key else "api"
+    key = request_key(request)
+    return f"key:{key_id(key)}" if key else "api"
 
 
 @router.post(
     "/{model_id}/accept",
     status_code=202,
     response_model=AcceptCommand,
-    responses=errors(404),
+    responses=errors(403, 404, 415),
+    dependencies=WRITER,
     summary="Accept a change as the new normal",
 )
 async def accept_change(
@@ -158,9 +218,12 @@ async def accept_change(
     which holds the changed data, again. 202 once the broker acknowledged the command.
     """
     by = body.by or caller(request)
-    async with ctx.pools.writer.connection() as conn:
-        if not await queries.model_exists(conn, model_id):
-            raise NotFound(f"model {model_id!r} not found")
+
+    async def exists(conn: Conn) -> bool:
+        return await queries.model_exists(conn, model_id)
+
+    if not await ctx.pools.writer.run(exists):
+        raise NotFound(f"model {model_id!r} not found")
     value = command("accept_change", model_id, stream=body.stream, by=by)
     await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
     return AcceptCommand(model_id=model_id, stream=body.stream, by=by)

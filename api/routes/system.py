@@ -67,7 +67,10 @@ async def healthz(ctx: CtxDep) -> Health | Response:
     failing = "; ".join(f"{name}: {c.detail}" for name, c in checks.items() if not c.ok)
     body = error_body("unhealthy", failing)
     body["checks"] = {name: c.model_dump() for name, c in checks.items()}
-    return Response(orjson.dumps(body), status_code=503, media_type="application/json")
+    headers = {"Retry-After": str(ctx.settings.retry_after_s)}
+    return Response(
+        orjson.dumps(body), status_code=503, media_type="application/json", headers=headers
+    )
 
 
 @router.get(

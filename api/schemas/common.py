@@ -30,10 +30,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "Bad request",
         401: "Missing or invalid API key",
         404: "Not found",
+        403: "Origin not allowed (browser write from a foreign page)",
         413: "Body too large",
+        415: "The body must be application/json",
         422: "Invalid input (the message names the field)",
+        429: "Model admission quota reached (the message names the limit)",
         500: "Internal error",
-        503: "Kafka or PostgreSQL unreachable",
+        503: "Kafka or PostgreSQL unreachable or hung (Retry-After)",
     }
     return {c: {"model": ErrorBody, "description": text[c]} for c in codes}
 

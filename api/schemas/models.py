@@ -47,6 +47,31 @@ class ModelDetail(Model):
     streams: list[DriftRun] = Field(description="latest drift run per stream seen")
 
 
+# The values a threshold of each metric can meaningfully take (a threshold outside never or
+# always fires): divergences and distances are >= 0, bounded scores stay in their range. The
+# unbounded ones stop at MAX_DIVERGENCE: the smoothed histograms never score that high, so a
+# larger threshold (1e308) could only switch detection off unnoticed.
+MAX_DIVERGENCE = 1000.0
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "kl_divergence": (0.0, MAX_DIVERGENCE),
+    "cosine_similarity": (-1.0, 1.0),
+    "psi": (0.0, MAX_DIVERGENCE),
+    "js_distance": (0.0, 1.0),
+    "hellinger": (0.0, 1.0),
+    "wasserstein": (0.0, MAX_DIVERGENCE),
+    "ks_statistic": (0.0, 1.0),
+    "chi2_pvalue": (0.0, 1.0),
+}
+
+
+def threshold_problem(metric: str, value: float) -> str | None:
+    """Why ``value`` is no threshold of ``metric``; None when it is one."""
+    if not math.isfinite(value):
+        return "must be finite"
+    low, high = METRIC_RANGES[metric]
+    return None if low <= value <= high else f"must be in [{low:g}, {high:g}]"
+
+
 class Thresholds(RootModel[dict[str, dict[str, float]]]):
     """``{stream or "*": {metric: threshold}}``; metrics are the drift statistics' names."""
 
@@ -63,8 +88,9 @@ class Thresholds(RootModel[dict[str, dict[str, float]]]):
                     raise ValueError(
                         f"{stream}.{metric}: unknown metric (one of {', '.join(METRICS)})"
                     )
-                if not math.isfinite(threshold):
-                    raise ValueError(f"{stream}.{metric}: threshold must be finite")
+                problem = threshold_problem(metric, threshold)
+                if problem:
+                    raise ValueError(f"{stream}.{metric}: threshold {threshold!r} {problem}")
         return value
 
 
@@ -150,3 +176,22 @@ class AcceptedChange(BaseModel):
 
 class AcceptedPage(Page):
     items: list[AcceptedChange] = Field(description="newest first (accepted_at, id descending)")
+
+
+class KeySlots(BaseModel):
+    key_id: str = Field(description="hash prefix of the API key ('local' without keys)")
+    admitted: int = Field(description="active models admitted under this key")
+    quota: int = Field(description="DRIFT_MODELS_PER_KEY")
+    free: int = Field(description="models this key may still add")
+    last_seen_at: datetime | None = None
+
+
+class AdmissionSlots(BaseModel):
+    """Model admission at a glance: quotas, active models, free slots per key."""
+
+    max_models: int = Field(description="DRIFT_MAX_MODELS: active models over all keys")
+    models_per_key: int = Field(description="DRIFT_MODELS_PER_KEY")
+    idle_evict_seconds: int = Field(description="a model idle this long frees its slot")
+    admitted: int
+    free: int
+    keys: list[KeySlots]

@@ -152,6 +152,7 @@ class ApiProcess:
             "DRIFT_DATABASE_URL": dsn,
             "DRIFT_TOPIC_PREFIX": f"{prefix}-",
             "DRIFT_RUN_MIGRATIONS": "false",
+            "DRIFT_INSECURE_LOCAL": "1",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -100,7 +100,8 @@ def _check_api_latest(dsn: str, bootstrap: str, prefix: str) -> None:
     from api.main import create_app
 
     settings = Settings(database_url=dsn, kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}-")
-    with TestClient(create_app(settings)) as client:
+    # TestClient's default Host (testserver) is not an allowed host
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         resp = client.get("/drift/latest", params={"model_id": "fraud"})
     assert resp.status_code == 200, resp.text
     body = resp.json()

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import driftmon_cli
+from prometheus.config import COMPOSE_WEBHOOK_CREDENTIALS_FILE
 
 pytestmark = pytest.mark.unit
 
@@ -27,6 +28,8 @@ REQUIRED_SECRETS = {
     "DRIFT_API_DB_PASSWORD",
     "DRIFT_GRAFANA_DB_PASSWORD",
     "DRIFT_GRAFANA_ADMIN_PASSWORD",
+    "DRIFT_API_KEYS",
+    "DRIFT_ALERTMANAGER_API_KEY",
 }
 PYTHON_SERVICES = {"migrate", "worker", "api", "generator"}
 
@@ -139,6 +142,56 @@ def test_every_variable_is_documented_in_env_example():
     drift_keys = {k for s in SERVICES.values() for k in environment(s) if k.startswith("DRIFT_")}
     assert drift_keys <= mentioned, drift_keys - mentioned
     assert {"DRIFT_DATABASE_URL", "DRIFT_DATABASE_READ_URL", "DRIFT_KAFKA_BOOTSTRAP"} <= mentioned
+
+
+def example_values() -> dict[str, str]:
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", ENV_EXAMPLE, re.M))
+
+
+def test_env_example_ships_no_usable_secret():
+    """A copied .env.example must not start the stack with well-known passwords or keys."""
+    values = example_values()
+    for name, value in values.items():
+        if SECRET_NAME.search(name):
+            assert value.strip() == "", f"{name}={value}: leave secrets empty in .env.example"
+    assert "change-me" not in ENV_EXAMPLE
+
+
+def test_compose_refuses_the_example_as_it_is():
+    """Every required variable is `${VAR:?message}`, and the example leaves it empty: compose
+    (which treats an empty value like an unset one with `:?`) stops with the message."""
+    values = example_values()
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?[^}]+\}", COMPOSE_TEXT))
+    assert required >= REQUIRED_SECRETS, REQUIRED_SECRETS - required
+    for name in required:
+        assert values.get(name, "") == "", name
+
+
+def test_api_is_secure_by_default_in_compose():
+    env = environment(SERVICES["api"])
+    assert env.get("DRIFT_INSECURE_LOCAL", "0") in {"0", "false"}
+    assert env["DRIFT_API_KEYS"].startswith("${DRIFT_API_KEYS:?")
+    hosts = env["DRIFT_ALLOWED_HOSTS"].split(",")
+    assert "api" in hosts and "localhost" in hosts  # Prometheus/Alertmanager, the host's port
+
+
+def test_alertmanager_gets_the_webhook_key_as_a_file():
+    service = SERVICES["alertmanager"]
+    assert environment(service)["DRIFT_ALERTMANAGER_API_KEY"].startswith(
+        "${DRIFT_ALERTMANAGER_API_KEY:?"
+    )
+    script = " ".join(service["command"])
+    assert f'"$$DRIFT_ALERTMANAGER_API_KEY" > {COMPOSE_WEBHOOK_CREDENTIALS_FILE}' in script
+    assert "exec /bin/alertmanager" in script and "/tmp" in service["tmpfs"]
+    rendered = yaml.safe_load((ROOT / "prometheus" / "alertmanager.yml").read_text())
+    for receiver in rendered["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            if hook["url"].startswith("http://api:8000/"):
+                auth = hook["http_config"]["authorization"]
+                assert auth == {
+                    "type": "Bearer",
+                    "credentials_file": COMPOSE_WEBHOOK_CREDENTIALS_FILE,
+                }
 
 
 def test_python_services_run_driftmon_commands():

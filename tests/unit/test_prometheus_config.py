@@ -85,7 +85,10 @@ def test_committed_prometheus_yml_equals_render() -> None:
 
 
 def test_committed_alertmanager_yml_equals_render() -> None:
-    rendered = config.render_alertmanager_config(config.COMPOSE_WEBHOOK_URL)
+    rendered = config.render_alertmanager_config(
+        config.COMPOSE_WEBHOOK_URL,
+        webhook_credentials_file=config.COMPOSE_WEBHOOK_CREDENTIALS_FILE,
+    )
     assert (PROM_DIR / "alertmanager.yml").read_text() == rendered
 
 

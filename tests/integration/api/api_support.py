@@ -61,12 +61,13 @@ class Api:
 
 
 def make_settings(bootstrap: str, dsn: str, prefix: str, **overrides: Any) -> Settings:
+    """Test settings: insecure-local on (writes without a key) unless overridden."""
     return Settings(
         database_url=dsn,
         kafka_bootstrap=bootstrap,
         topic_prefix=prefix,
         run_migrations=False,
-        **overrides,
+        **{"insecure_local": True, **overrides},
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from api_support import Api, consume
@@ -33,10 +34,11 @@ def test_inference_lands_in_the_topic_keyed_by_model(api: Api):
 
 
 def test_inference_keeps_a_given_event_id_and_timestamp(api: Api):
-    event = {**EVENT, "event_id": "e-1", "timestamp": "2026-11-26T10:00:00Z"}
+    stamp = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    event = {**EVENT, "event_id": "e-1", "timestamp": stamp.isoformat().replace("+00:00", "Z")}
     assert api.client.post("/inference", json=event).json()["event_id"] == "e-1"
     [msg] = consume(api.settings.kafka_bootstrap, api.topics.events, 1)
-    assert json.loads(msg.value())["timestamp"] == 1795687200.0
+    assert json.loads(msg.value())["timestamp"] == stamp.timestamp()
 
 
 @pytest.mark.parametrize(
@@ -59,7 +61,9 @@ def test_invalid_event_is_422_naming_the_field(api: Api, patch, field):
 def test_missing_field_and_bad_json_are_422(api: Api):
     resp = api.client.post("/inference", json={"model_id": 1})
     assert resp.status_code == 422 and resp.json()["error"]["field"] == "input_data"
-    resp = api.client.post("/inference", content=b"{not json", headers={"content-type": "x"})
+    resp = api.client.post(
+        "/inference", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid_json"
 
 

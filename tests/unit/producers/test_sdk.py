@@ -12,7 +12,14 @@ import orjson
 import pytest
 
 from drift import topics
-from producers import DriftClient, HttpDriftClient, IngestError, IngestUnavailable, InvalidInference
+from producers import (
+    DriftClient,
+    HttpDriftClient,
+    IngestError,
+    IngestUnavailable,
+    InvalidInference,
+    ModelQuotaExceeded,
+)
 from producers import client as client_module
 from producers.buffer import ModelBuffers
 from producers.client import producer_config
@@ -98,6 +105,26 @@ def test_http_client_single_events_and_errors():
         with pytest.raises(error, match=str(status)):
             failing.log(2, {"x": 1}, 1, 0.5)
         assert failing.failed == 1
+
+
+def test_http_client_key_from_the_environment_and_refusals(monkeypatch):
+    monkeypatch.setenv("DRIFT_API_KEY", "from-env")
+    transport, seen = recording_transport()
+    HttpDriftClient("http://api:8000", batch_size=1, transport=transport).log("m", {"x": 1}, 1, 0.5)
+    assert seen[0].headers["X-API-Key"] == "from-env"
+
+    def answer(status: int, headers: dict[str, str]) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda _: httpx.Response(status, headers=headers, json={}))
+
+    quota = HttpDriftClient("http://api:8000", batch_size=1, transport=answer(429, {}))
+    with pytest.raises(ModelQuotaExceeded, match="429"):
+        quota.log("junk", {"x": 1}, 1, 0.5)
+    down = HttpDriftClient(
+        "http://api:8000", batch_size=1, transport=answer(503, {"Retry-After": "2"})
+    )
+    with pytest.raises(IngestUnavailable) as info:
+        down.log("m", {"x": 1}, 1, 0.5)
+    assert info.value.retry_after == 2.0
 
 
 def test_optional_server_validation_names_the_field():
