@@ -27,6 +27,7 @@ demo-down:
 	$(VENV)/driftmon stack down
 
 bench: setup
+	$(VENV)/python bench/bench_detection.py
 	$(VENV)/python bench/bench_drift.py
 	$(VENV)/python bench/bench_decode.py
 	$(VENV)/python bench/bench_api.py
