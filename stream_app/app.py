@@ -24,7 +24,14 @@ from drift.topics import Topics
 from stream_app import gaps
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
-from stream_app.processor import HistogramSettings, Output, Processor, RawRecord, Rejected
+from stream_app.processor import (
+    EventTimeBounds,
+    HistogramSettings,
+    Output,
+    Processor,
+    RawRecord,
+    Rejected,
+)
 from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.windows import WindowSpec
 
@@ -106,8 +113,18 @@ class DriftWorker:
             topic_replication_factor=1,
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
+            # web_bind is the interface faust listens on (its default is 0.0.0.0); web_host
+            # only names the worker in URLs
+            web_bind=s.web_host,
             web_host=s.web_host,
             web_port=s.web_port,
+            # serve /metrics and the plain index only: faust's /table views read table keys
+            # (model state) unauthenticated, /router, /graph and the stats pages expose the
+            # cluster's layout
+            web_tables_enabled=False,
+            web_router_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
             datadir=s.data_dir,
             table_standby_replicas=0,
             producer_acks=-1,
@@ -151,6 +168,8 @@ class DriftWorker:
             ),
             EventLimits(),
             self.table,
+            EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
+            s.max_evaluations_per_advance,
         )
         self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
         self.deliveries = gaps.install(self.app, self.topics.events)
@@ -188,10 +207,11 @@ class DriftWorker:
                         self.deliveries.note(out.runs)
                         await self._emit_whole(out, time.perf_counter() - started)
                         done += len(chunk)
-                except asyncio.CancelledError:
-                    # stopping mid-batch: take_events acknowledges the whole batch when the
-                    # agent lets go of it, and faust commits what is acknowledged; records not
-                    # processed must stay uncommitted, so the next owner reads them again
+                except BaseException:
+                    # stopping mid-batch (or a failure outside the processor, which never
+                    # raises): take_events acknowledges the whole batch when the agent lets go
+                    # of it, and faust commits what is acknowledged; records not processed
+                    # must stay uncommitted, so the next owner (or restart) reads them again
                     for e in events[done:]:
                         e.message.acked = True  # faust's ack then leaves the offset alone
                     raise
@@ -391,11 +411,18 @@ class DriftWorker:
             await buffer.flush()
 
     async def _dead_letter(self, rej: Rejected) -> None:
-        """Send a rejected record to the DLQ. A record over the size limit keeps only its first
+        """Send a rejected record to the DLQ: only its refused events (a partly valid array
+        keeps just those, so a DLQ replay counts nothing twice), headers ``reason``, ``error``
+        and the source ``partition`` / ``offset``. A record over the size limit keeps only its first
         ``max_record_bytes`` (header ``truncated_from``): the copy plus headers must fit the
         producer's and the broker's message size, or the send would crash the agent."""
-        value, limit = rej.record.value, self.processor.limits.max_record_bytes
-        headers = [("reason", rej.reason.encode()), ("error", rej.error[:2000].encode())]
+        value, limit = rej.dlq_value, self.processor.limits.max_record_bytes
+        headers = [
+            ("reason", rej.reason.encode()),
+            ("error", rej.error[:2000].encode()),
+            ("partition", str(rej.record.partition).encode()),
+            ("offset", str(rej.record.offset).encode()),
+        ]
         if len(value) > limit:
             headers.append(("truncated_from", str(len(value)).encode()))
             value = value[:limit]

@@ -24,6 +24,25 @@ class WorkerSettings(BaseSettings):
     idle_close_seconds: float = Field(
         120.0, gt=0, description="wall-clock idleness after which a model's open bucket closes"
     )
+    max_future_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="events timed more than this after their record's broker time are refused "
+        "(timestamp_in_future): one far-future event would move the watermark past all others",
+    )
+    max_event_age_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="events timed more than this before their record's broker time are refused "
+        "(timestamp_too_old); unset: recent + baseline (the retained span); 0: no bound "
+        "(backfills of history)",
+    )
+    max_evaluations_per_advance: int = Field(
+        12,
+        ge=1,
+        description="window evaluations one advance may make; after a longer gap the window "
+        "jumps to the last ones (sparse events never multiply drift_runs rows)",
+    )
     # detection
     min_recent: int = Field(200, ge=1, description="fewer recent samples → insufficient_data")
     min_baseline: int = Field(1000, ge=1, description="fewer baseline samples → insufficient_data")
@@ -56,3 +75,9 @@ class WorkerSettings(BaseSettings):
     data_dir: str = Field("/tmp/driftmon-worker", description="faust data directory")
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
     grafana_token: str = Field("", description="Grafana service account token")
+
+    def event_age_bound(self) -> float:
+        """``max_event_age_seconds`` resolved: the retained span when unset."""
+        if self.max_event_age_seconds is None:
+            return float(self.recent_seconds + self.baseline_seconds)
+        return self.max_event_age_seconds

@@ -73,7 +73,7 @@ class WorkerMetrics:
             "drift_events", "valid inferences counted", ["model_id"], registry=registry
         )
         self.rejected = Counter(
-            "drift_events_rejected", "records sent to the DLQ", ["reason"], registry=registry
+            "drift_events_rejected", "events sent to the DLQ", ["reason"], registry=registry
         )
         self.late = Counter(
             "drift_late_events",
@@ -120,8 +120,9 @@ class WorkerMetrics:
         return False
 
     def observe(self, out: Output, open_alerts: dict[str, int], elapsed: float) -> None:
-        for rej in out.rejected:
-            self.rejected.labels(rej.reason.split(",")[0]).inc()
+        for rej in out.rejected:  # events per reason (a record refused whole counts once)
+            for reason, n in (rej.counts or {rej.reason: 1}).items():
+                self.rejected.labels(reason).inc(n)
         for model_id, n in out.counted.items():
             if self._admit(model_id):
                 self.events.labels(model_id).inc(n)

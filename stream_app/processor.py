@@ -16,6 +16,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import numpy as np
 
 from drift import (
@@ -28,6 +29,7 @@ from drift import (
 )
 from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
+from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
 from drift.wire import decode_streams
 from stream_app.evaluation import ModelReport, evaluate_model
 from stream_app.state import (
@@ -62,9 +64,19 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class Rejected:
+    """What of a record goes to the DLQ: ``value`` holds only the refused events (the whole
+    record for a single event or a record refused as a whole), ``counts`` the refused events
+    per reason (a record refused as a whole counts once)."""
+
     record: RawRecord
     reason: str
     error: str
+    counts: dict[str, int] = field(default_factory=dict)
+    value: bytes | None = None  # None: the record's own bytes
+
+    @property
+    def dlq_value(self) -> bytes:
+        return self.record.value if self.value is None else self.value
 
 
 @dataclass
@@ -77,6 +89,56 @@ class Output:
     late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     replayed: int = 0
     runs: dict[int, Spans] = field(default_factory=dict)  # offsets of the batch per partition
+
+    def merge(self, other: Output) -> None:
+        """Add ``other`` (the output of a later part of the same batch) to this one."""
+        self.writes.update(other.writes)
+        self.reports.extend(other.reports)
+        self.baselines.extend(other.baselines)
+        self.rejected.extend(other.rejected)
+        for model_id, n in other.counted.items():
+            self.counted[model_id] += n
+        for model_id, n in other.late.items():
+            self.late[model_id] += n
+        self.replayed += other.replayed
+
+
+@dataclass(frozen=True)
+class EventTimeBounds:
+    """Events more than ``max_future`` s after their record's broker timestamp, or more than
+    ``max_age`` s before it, are refused (``drift.eventtime``); ``max_age`` 0: no lower bound."""
+
+    max_future: float = 300.0
+    max_age: float = 0.0
+
+
+class _Overlay:
+    """The store as a batch's pending writes will leave it (used while a batch is processed
+    record by record: a reloaded model must see the records processed before)."""
+
+    def __init__(self, base: Store, writes: dict[str, tuple[int, bytes | None]]) -> None:
+        self.base, self.writes = base, writes
+
+    def get(self, key: str) -> bytes | None:
+        if key in self.writes:
+            return self.writes[key][1]
+        return self.base.get(key)
+
+
+def _item_slices(raw: bytes) -> list[bytes] | None:
+    """The raw bytes of each item of an array record (None when that cannot be had)."""
+    try:
+        return [bytes(r) for r in msgspec.json.decode(raw, type=list[msgspec.Raw])]
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+def _dlq_copy(raw: bytes, refused: list[int]) -> bytes | None:
+    """An array of only the refused items of array record ``raw`` (None: keep ``raw``)."""
+    items = _item_slices(raw)
+    if items is None or len(refused) == len(items):
+        return None
+    return b"[" + b",".join(items[i] for i in refused) + b"]"
 
 
 @dataclass
@@ -144,6 +206,26 @@ def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> 
     return held
 
 
+def _runs(records: list[RawRecord]) -> dict[int, Spans]:
+    by_partition: dict[int, list[int]] = defaultdict(list)
+    for rec in records:
+        by_partition[rec.partition].append(rec.offset)
+    return {p: offset_runs(np.array(offs, np.int64)) for p, offs in by_partition.items()}
+
+
+def _rejection(rec: RawRecord, refused: list[tuple[int | None, str, str]]) -> Rejected:
+    """One DLQ entry for a record's refused events: their reasons (joined, sorted), the first
+    20 messages, the count per reason, and a copy holding only them."""
+    counts: dict[str, int] = defaultdict(int)
+    for _, reason, _ in refused:
+        counts[reason] += 1
+    indices = sorted({i for i, _, _ in refused if i is not None})
+    whole = any(i is None for i, _, _ in refused)
+    value = None if whole or not indices else _dlq_copy(rec.value, indices)
+    message = "; ".join(m for _, _, m in refused[:20])
+    return Rejected(rec, ",".join(sorted(counts)), message, dict(counts), value)
+
+
 @dataclass(frozen=True)
 class HistogramSettings:
     relative_accuracy: float = 0.01
@@ -161,10 +243,15 @@ class Processor:
         hist: HistogramSettings,
         limits: EventLimits,
         store: Store,
+        event_time: EventTimeBounds | None = None,
+        max_evaluations: int = 12,
     ) -> None:
         self.spec, self.policy, self.hysteresis = spec, policy, hysteresis
         self.hist, self.limits, self.store = hist, limits, store
+        self.event_time, self.max_evaluations = event_time, max(1, max_evaluations)
         self.models: dict[str, Runtime] = {}
+        self._touched: set[str] = set()  # models changed in memory by the batch under way
+        self._forgotten: set[str] = set()
 
     def reset(self) -> None:
         """Forget cached state (after a rebalance); it reloads from the table on next use."""
@@ -203,6 +290,53 @@ class Processor:
 
     # --- batches -----------------------------------------------------------------------------
     def process(self, records: Iterable[RawRecord], now: float) -> Output:
+        """Process a batch; never raises. A batch that fails is tried once more (from the
+        state before it), then record by record: a record that still fails is dead-lettered
+        as ``processing_error`` naming the exception, and every other record counts."""
+        records = list(records)
+        for attempt in (1, 2):
+            try:
+                return self._process(records, now)
+            except Exception:
+                log.exception("a batch of %d records failed (attempt %d)", len(records), attempt)
+                self._forget()
+        return self._one_by_one(records, now)
+
+    def _forget(self) -> None:
+        """Drop the in-memory state of the models a failed batch touched: they reload from
+        the store, which holds only what earlier batches emitted."""
+        for model_id in self._touched:
+            self.models.pop(model_id, None)
+        self._forgotten |= self._touched
+        self._touched.clear()
+
+    def _one_by_one(self, records: list[RawRecord], now: float) -> Output:
+        merged = Output()
+        merged.runs = _runs(records)
+        base = self.store
+        self.store = _Overlay(base, merged.writes)
+        try:
+            for rec in records:
+                try:
+                    merged.merge(self._process([rec], now))
+                except Exception as exc:
+                    log.exception("record %d-%d cannot be processed: dead-lettered",
+                                  rec.partition, rec.offset)
+                    self._forget()
+                    error = f"{type(exc).__name__}: {exc}"
+                    merged.rejected.append(
+                        Rejected(rec, "processing_error", error, {"processing_error": 1})
+                    )
+            for model_id in self._forgotten - self.models.keys():
+                if self.store.get(meta_key(model_id)) is not None:  # the idle timer needs it
+                    self._runtime(model_id, 0).last_seen = now
+        finally:
+            self.store = base
+            self._forgotten.clear()
+        return merged
+
+    def _process(self, records: list[RawRecord], now: float) -> Output:
+        self._touched.clear()
         out = Output()
         by_model: dict[str, Gathered] = {}
         seen: set[tuple[int, int]] = set()
@@ -212,12 +346,7 @@ class Processor:
         # arrive out of order or with a gap (faust skips records of an older consumer
         # generation and delivers them again later), so "everything up to the highest offset"
         # would skip a record that has not been counted yet.
-        by_partition: dict[int, list[int]] = defaultdict(list)
-        for rec in records:
-            by_partition[rec.partition].append(rec.offset)
-        out.runs = runs = {
-            p: offset_runs(np.array(offs, np.int64)) for p, offs in by_partition.items()
-        }
+        out.runs = runs = _runs(records)
         for rec in records:
             # after a rebalance a batch can hold a record twice: fetched before it (an older
             # consumer generation) and again from the committed offset; count it once
@@ -228,6 +357,7 @@ class Processor:
             self._decode(rec, by_model, out)
         for model_id, gathered in by_model.items():
             partition = gathered.records[0].partition
+            self._touched.add(model_id)
             rt = self._runtime(model_id, partition)
             rt.last_seen = now
             self._apply(rt, gathered, runs, out)
@@ -236,34 +366,76 @@ class Processor:
         return out
 
     def _decode(self, rec: RawRecord, by_model: dict[str, Gathered], out: Output) -> None:
-        decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
-        if decoded.errors:
-            reasons = sorted({e.reason for e in decoded.errors})
-            message = "; ".join(str(e) for e in decoded.errors[:20])
-            out.rejected.append(Rejected(rec, ",".join(reasons), message))
-        groups: dict[str, list[Any]]
-        if len(decoded.models) == 1:
-            groups = {next(iter(decoded.models)): decoded.events}
+        try:
+            decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
+        except Exception as exc:  # decoding is total; should a bug remain, the record is refused
+            log.exception("decoding record %d-%d failed", rec.partition, rec.offset)
+            error = f"{type(exc).__name__}: {exc}"
+            out.rejected.append(Rejected(rec, "decode_error", error, {"decode_error": 1}))
+            return
+        # refused: (item index or None for the whole record, reason, message)
+        refused = [(e.index, e.reason, str(e)) for e in decoded.errors]
+        events = decoded.events
+        positions: list[int] | None = None  # item index of each event; None: 0..n-1
+        if refused and events:
+            taken = {i for i, _, _ in refused}
+            positions = [i for i in range(len(events) + len(taken)) if i not in taken]
+        if self.event_time is not None and events:
+            events, positions = self._bound_times(rec, events, positions, refused)
+        groups: dict[str, list[int]] = defaultdict(list)  # model → indices into events
+        if len(decoded.models) == 1 and len(events) == len(decoded.events):
+            groups[next(iter(decoded.models))] = list(range(len(events)))
         else:
-            groups = defaultdict(list)
-            for event in decoded.events:
-                groups[event.model_id].append(event)
-        for model_id, events in groups.items():
+            for k, event in enumerate(events):
+                groups[event.model_id].append(k)
+        for model_id, rows in groups.items():
             if (
                 model_id not in self.models
                 and model_id not in by_model
                 and len(self.models.keys() | by_model.keys()) >= self.hist.max_models
             ):
-                out.rejected.append(
-                    Rejected(
-                        rec,
-                        "too_many_models",
-                        f"model {model_id!r} ({len(events)} events): worker holds "
-                        f"{self.hist.max_models} models already",
-                    )
+                message = (f"model {model_id!r}: worker holds {self.hist.max_models} "
+                           "models already")
+                refused.extend(
+                    (k if positions is None else positions[k], "too_many_models", message)
+                    for k in rows
                 )
                 continue
-            by_model.setdefault(model_id, Gathered()).add(rec, events, decoded.numeric_names)
+            chosen = events if len(rows) == len(events) else [events[k] for k in rows]
+            by_model.setdefault(model_id, Gathered()).add(rec, chosen, decoded.numeric_names)
+        if refused:
+            out.rejected.append(_rejection(rec, refused))
+
+    def _bound_times(
+        self,
+        rec: RawRecord,
+        events: list[Any],
+        positions: list[int] | None,
+        refused: list[tuple[int | None, str, str]],
+    ) -> tuple[list[Any], list[int] | None]:
+        """Refuse the events whose time lies outside ``self.event_time`` around the record's
+        broker timestamp (``drift.eventtime.event_time_error``, vectorised here)."""
+        bounds = self.event_time
+        assert bounds is not None
+        high = rec.timestamp + bounds.max_future
+        low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+        bad = [k for k, e in enumerate(events)
+               if (t := e.timestamp) is not None and not low <= t <= high]
+        if not bad:
+            return events, positions
+        for k in bad:
+            t = events[k].timestamp
+            reason = TIMESTAMP_IN_FUTURE if t > high else TIMESTAMP_TOO_OLD
+            where = "after" if t > high else "before"
+            refused.append((
+                k if positions is None else positions[k],
+                reason,
+                f"event time {t} lies too far {where} the record's broker time {rec.timestamp}",
+            ))
+        drop = set(bad)
+        keep = [k for k in range(len(events)) if k not in drop]
+        kept_positions = [k if positions is None else positions[k] for k in keep]
+        return [events[k] for k in keep], kept_positions
 
     def _apply(
         self, rt: Runtime, gathered: Gathered, runs: dict[int, Spans], out: Output
@@ -332,6 +504,11 @@ class Processor:
     def _advance(self, rt: Runtime, out: Output) -> None:
         meta, spec = rt.meta, self.spec
         assert meta.next_end is not None
+        last = spec.bucket_of(meta.watermark - spec.lateness)  # the last window end that closes
+        if last - meta.next_end >= self.max_evaluations * spec.bucket:
+            # more windows close than one advance may evaluate (sparse events): jump to the
+            # last ``max_evaluations`` of them; the skipped ones are never evaluated
+            self._jump(rt, last - (self.max_evaluations - 1) * spec.bucket, out)
         while spec.closes(meta.next_end, meta.watermark):
             if not rt.sums.streams() and not self._skip_empty(rt):
                 break
@@ -352,6 +529,17 @@ class Processor:
         meta.next_end = min(ahead) + spec.bucket
         self._rebuild_sums(rt)
         return True
+
+    def _jump(self, rt: Runtime, end: int, out: Output) -> None:
+        """Move the next window end to ``end``: buckets expired there are deleted, the sums
+        rebuilt from the buckets left (one pass instead of one slide per skipped window)."""
+        meta, spec = rt.meta, self.spec
+        meta.next_end = end
+        for start in [s for s in rt.buckets if spec.side(s, end) == "expired"]:
+            del rt.buckets[start]
+            rt.dirty.discard(start)
+            out.writes[bucket_key(meta.model_id, start)] = (meta.partition, None)
+        self._rebuild_sums(rt)
 
     def adopt(self, model_ids: Iterable[str], partitions: AbstractSet[int], now: float) -> int:
         """Load the state of stored models of ``partitions`` not running here yet; returns how

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
-from stream_app.processor import HistogramSettings, Output, Processor, RawRecord
+from stream_app.processor import EventTimeBounds, HistogramSettings, Output, Processor, RawRecord
 from stream_app.state import BucketRecord, bucket_key
 from stream_app.windows import WindowSpec
 
@@ -244,3 +244,108 @@ def test_pin_snapshots_the_baseline_and_unpin_returns_to_rolling():
     out = proc.control(0, {"action": "unpin_baseline", "model_id": "m1"}, now=2.0)
     assert out.baselines == [{"action": "unpin", "model_id": "m1"}]
     assert not proc.models["m1"].meta.pinned
+
+
+def _one(model: str, ts: float, x: float = 1.0, **extra: object) -> dict:
+    return {"model_id": model, "timestamp": ts, "input_data": {"x": x}, **extra}
+
+
+NESTED = b'{"a":' * 600 + b"1" + b"}" * 600
+DEEP = b'{"model_id":7,"input_data":{"a":1.0},"metadata":' + NESTED + b"}"  # the probe's record
+
+
+def test_a_deeply_nested_record_is_rejected_and_its_neighbours_count():
+    store = DictStore()
+    proc = make(store)
+    recs = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 10.0 + i)), 0.0) for i in range(200)]
+    recs.append(RawRecord(0, 200, b"m1", DEEP, 0.0))
+    recs += [RawRecord(0, 201 + i, b"m1", orjson.dumps(_one("m1", 20.0 + i)), 0.0)
+             for i in range(200)]
+    out = proc.process(recs, now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 400 and _held(store) == 400
+    assert [(r.record.offset, r.reason, r.counts) for r in out.rejected] == [
+        (200, "too_deep", {"too_deep": 1})
+    ]
+
+
+class Exploding(Processor):
+    """A processor with a bug that only an event with input ``boom`` triggers."""
+
+    def _apply(self, rt, gathered, runs, out):  # type: ignore[no-untyped-def]
+        if any("boom" in e.input_data for e in gathered.events):
+            raise ZeroDivisionError("boom")
+        super()._apply(rt, gathered, runs, out)
+
+
+def test_a_record_that_fails_processing_is_dead_lettered_alone():
+    store = DictStore()
+    proc = Exploding(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(), EventLimits(),
+                     store)
+    good = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 10.0 + i)), 0.0) for i in range(100)]
+    out = proc.process(good[:50], now=0.0)
+    store.apply(out)
+    boom = orjson.dumps({**_one("m1", 70.0), "input_data": {"boom": 1}})
+    poison = RawRecord(0, 100, b"m1", boom, 0.0)
+    out = proc.process([*good[50:60], poison, *good[60:]], now=0.0)
+    store.apply(out)
+    assert [(r.record.offset, r.reason) for r in out.rejected] == [(100, "processing_error")]
+    assert "ZeroDivisionError: boom" in out.rejected[0].error
+    assert out.counted["m1"] == 50 and _held(store) == 100
+    # the one-by-one pass saw its own earlier records: a replay of the batch adds nothing
+    out = proc.process(good, now=0.0)
+    store.apply(out)
+    assert _held(store) == 100 and out.counted == {}
+
+
+def test_event_time_is_bounded_by_the_record_time():
+    store = DictStore()
+    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(), EventLimits(),
+                     store, EventTimeBounds(max_future=300, max_age=4200))
+    now = 1_000_000.0
+    far = RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 9_999_999_999)), now)
+    zero = RawRecord(0, 1, b"m1", orjson.dumps(_one("m1", 0)), now)
+    mixed = RawRecord(0, 2, b"m1", orjson.dumps([_one("m1", now - 10), _one("m1", now + 301),
+                                                  _one("m1", now + 5)]), now)
+    out = proc.process([far, zero, mixed], now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 2
+    assert proc.models["m1"].meta.watermark == now + 5
+    assert [(r.record.offset, r.counts) for r in out.rejected] == [
+        (0, {"timestamp_in_future": 1}), (1, {"timestamp_too_old": 1}),
+        (2, {"timestamp_in_future": 1})]
+    # the DLQ copy of the mixed array holds only the refused event
+    assert orjson.loads(out.rejected[2].dlq_value) == [_one("m1", now + 301)]
+    assert out.rejected[0].dlq_value == far.value
+    later = [RawRecord(0, 3 + i, b"m1", orjson.dumps(_one("m1", now + 10 + i)), now + 10 + i)
+             for i in range(100)]
+    out = proc.process(later, now=0.0)
+    assert out.counted["m1"] == 100 and not out.late
+
+
+def test_dlq_copy_of_a_mixed_array_holds_only_the_bad_items():
+    proc = make(DictStore())
+    value = orjson.dumps([_one("m1", 1.0), {"model_id": "m1"}, _one("m1", 2.0), 5])
+    out = proc.process([RawRecord(0, 0, b"m1", value, 0.0)], now=0.0)
+    (rej,) = out.rejected
+    assert rej.counts == {"missing_input_data": 1, "not_an_object": 1}
+    assert orjson.loads(rej.dlq_value) == [{"model_id": "m1"}, 5]
+
+
+def test_sparse_events_evaluate_a_bounded_number_of_windows():
+    # 20 events 26 h apart: each one closed every window of the span before (300 per event
+    # with 5-minute buckets); now an advance evaluates at most max_evaluations windows
+    spec = WindowSpec(300, 3600, 86400, 60)
+    proc = Processor(spec, DetectionPolicy(min_recent=1, min_baseline=1), Hysteresis(),
+                     HistogramSettings(), EventLimits(), DictStore(), max_evaluations=12)
+    evaluated = 0
+    for i in range(20):
+        ev = {"model_id": "m1", "timestamp": 1_790_000_000.0 + i * 26 * 3600,
+              "input_data": {"a": 1.0, "b": 2.0, "c": 3.0}, "prediction": 1.0,
+              "confidence": 0.5}
+        out = proc.process([RawRecord(0, i, b"m1", orjson.dumps(ev), 0.0)], now=0.0)
+        per_event = len(out.reports)
+        assert per_event <= 12
+        evaluated += per_event
+    assert evaluated <= 19 * 12
+    assert proc.models["m1"].buckets.keys() == {spec.bucket_of(1_790_000_000.0 + 19 * 26 * 3600)}
