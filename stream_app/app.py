@@ -25,6 +25,7 @@ from stream_app import gaps
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
 from stream_app.processor import (
+    DedupSettings,
     EventTimeBounds,
     HistogramSettings,
     Output,
@@ -170,6 +171,7 @@ class DriftWorker:
             self.table,
             EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
             s.max_evaluations_per_advance,
+            DedupSettings(s.dedup_horizon_seconds, s.dedup_max_ids_per_bucket),
         )
         self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
         self.deliveries = gaps.install(self.app, self.topics.events)
@@ -247,6 +249,12 @@ class DriftWorker:
                 return  # models are reloaded once it settles
             await self._settled_partitions()
             out = self.processor.close_idle(time.time(), s.idle_close_seconds)
+            if s.model_idle_evict_seconds > 0:
+                evicted = self.processor.evict_idle(time.time(), s.model_idle_evict_seconds)
+                if evicted.evicted:
+                    log.info("evicted %d models idle for %.0f s: %s", len(evicted.evicted),
+                             s.model_idle_evict_seconds, evicted.evicted[:20])
+                out.merge(evicted)
             if out.reports or out.writes:
                 await self._emit(out, 0.0)
 
@@ -397,6 +405,7 @@ class DriftWorker:
                 key=snapshot["model_id"].encode(), value=orjson.dumps(snapshot)
             )
         self.metrics.observe(out, self._open_alerts(), elapsed)
+        self.metrics.slots(len(self.processor.models))
         await self._handed_over()
 
     async def _handed_over(self) -> None:

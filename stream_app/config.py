@@ -43,6 +43,25 @@ class WorkerSettings(BaseSettings):
         description="window evaluations one advance may make; after a longer gap the window "
         "jumps to the last ones (sparse events never multiply drift_runs rows)",
     )
+    dedup_horizon_seconds: int = Field(
+        3600,
+        ge=0,
+        description="an explicit event_id counted in a bucket this close in event time is "
+        "counted once (HTTP/SDK retries, replays); ids are kept while their bucket is within "
+        "this much of the watermark",
+    )
+    dedup_max_ids_per_bucket: int = Field(
+        100_000,
+        ge=0,
+        description="event-id hashes one bucket remembers (8 bytes each in its changelog "
+        "record; later ids of a fuller bucket are not de-duplicated; 0: no id dedup)",
+    )
+    model_idle_evict_seconds: float = Field(
+        7 * 86400.0,
+        ge=0,
+        description="a model with no event for this long (wall clock) has its state deleted "
+        "and its slot freed; 0: never",
+    )
     # detection
     min_recent: int = Field(200, ge=1, description="fewer recent samples → insufficient_data")
     min_baseline: int = Field(1000, ge=1, description="fewer baseline samples → insufficient_data")

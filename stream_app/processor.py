@@ -30,6 +30,7 @@ from drift import (
 from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
 from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
+from drift.fields import is_model_name
 from drift.wire import decode_streams
 from stream_app.evaluation import ModelReport, evaluate_model
 from stream_app.state import (
@@ -38,6 +39,7 @@ from stream_app.state import (
     PinnedBaseline,
     Spans,
     bucket_key,
+    id_hash,
     in_spans,
     merge_spans,
     meta_key,
@@ -88,6 +90,8 @@ class Output:
     counted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     replayed: int = 0
+    evicted: list[str] = field(default_factory=list)  # models whose state was deleted
+    duplicates: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # same event id
     runs: dict[int, Spans] = field(default_factory=dict)  # offsets of the batch per partition
 
     def merge(self, other: Output) -> None:
@@ -96,10 +100,13 @@ class Output:
         self.reports.extend(other.reports)
         self.baselines.extend(other.baselines)
         self.rejected.extend(other.rejected)
+        self.evicted.extend(other.evicted)
         for model_id, n in other.counted.items():
             self.counted[model_id] += n
         for model_id, n in other.late.items():
             self.late[model_id] += n
+        for model_id, n in other.duplicates.items():
+            self.duplicates[model_id] += n
         self.replayed += other.replayed
 
 
@@ -110,6 +117,37 @@ class EventTimeBounds:
 
     max_future: float = 300.0
     max_age: float = 0.0
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """Counting by event id: an explicit event id counted in a bucket within ``horizon`` s of
+    an event's bucket makes the event a duplicate (not counted). A bucket remembers at most
+    ``max_ids_per_bucket`` ids (8 bytes each in its record; 0 turns this off)."""
+
+    horizon: int = 3600
+    max_ids_per_bucket: int = 100_000
+
+
+_NO_IDS = np.zeros(0, np.uint64)
+
+
+def _id_hashes(gathered: Gathered) -> np.ndarray | None:
+    """Per event the 64-bit hash of its explicit event id, 0 without one (None: no event has
+    one). Ids the decoder made up from the record's partition and offset are not explicit:
+    the bucket's offset spans de-duplicate those."""
+    if all(e.event_id is None for e in gathered.events):
+        return None
+    out = np.zeros(len(gathered.events), np.uint64)
+    k = 0
+    for rec, n in zip(gathered.records, gathered.counts, strict=True):
+        seed = f"{rec.partition}-{rec.offset}"
+        for j in range(k, k + n):
+            eid = gathered.events[j].event_id
+            if eid is not None and eid != seed and not eid.startswith(seed + "."):
+                out[j] = id_hash(eid)
+        k += n
+    return out
 
 
 class _Overlay:
@@ -245,10 +283,12 @@ class Processor:
         store: Store,
         event_time: EventTimeBounds | None = None,
         max_evaluations: int = 12,
+        dedup: DedupSettings | None = None,
     ) -> None:
         self.spec, self.policy, self.hysteresis = spec, policy, hysteresis
         self.hist, self.limits, self.store = hist, limits, store
         self.event_time, self.max_evaluations = event_time, max(1, max_evaluations)
+        self.dedup = dedup or DedupSettings()
         self.models: dict[str, Runtime] = {}
         self._touched: set[str] = set()  # models changed in memory by the batch under way
         self._forgotten: set[str] = set()
@@ -271,7 +311,7 @@ class Processor:
                 buckets[start] = BucketRecord.from_bytes(data)
         pinned_raw = self.store.get(pinned_key(model_id))
         pinned = PinnedBaseline.from_bytes(pinned_raw) if pinned_raw else None
-        rt = Runtime(meta, buckets, WindowSums(), pinned)
+        rt = Runtime(meta, buckets, WindowSums(), pinned, meta.last_seen)
         self._rebuild_sums(rt)
         self.models[model_id] = rt
         return rt
@@ -359,7 +399,7 @@ class Processor:
             partition = gathered.records[0].partition
             self._touched.add(model_id)
             rt = self._runtime(model_id, partition)
-            rt.last_seen = now
+            rt.last_seen = rt.meta.last_seen = now
             self._apply(rt, gathered, runs, out)
             self._advance(rt, out)
             self._flush(rt, out)
@@ -452,6 +492,7 @@ class Processor:
         allowed = self._allowed_streams(rt, cols)
         # every record of these runs was in this chunk, so the bucket holds all of its own
         spans = {p: runs[p] for p in {r.partition for r in gathered.records}}
+        hashes = _id_hashes(gathered) if self.dedup.max_ids_per_bucket else None
         if meta.next_end is None:
             meta.next_end = int(starts.min()) + self.spec.bucket
         for start in np.unique(starts).tolist():
@@ -464,6 +505,11 @@ class Processor:
             rec = rt.buckets.get(start) or BucketRecord(start)
             fresh = rows[~_held(rec.applied, parts[rows], offsets[rows])]
             out.replayed += len(rows) - len(fresh)
+            new_ids = _NO_IDS
+            if hashes is not None and len(fresh):
+                fresh, new_ids, repeated = self._first_ids(rt, start, fresh, hashes)
+                if repeated:
+                    out.duplicates[meta.model_id] += repeated
             if len(fresh) == 0:
                 continue
             delta = _histograms(cols, fresh, self.hist, allowed)
@@ -475,6 +521,9 @@ class Processor:
                     held += h  # type: ignore[operator,unused-ignore]
             for partition, taken in spans.items():
                 rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
+            room = self.dedup.max_ids_per_bucket - len(rec.ids)
+            if len(new_ids) and room > 0:
+                rec.ids = np.union1d(rec.ids, new_ids[:room])
             rt.buckets[start] = rec
             rt.dirty.add(start)
             out.counted[meta.model_id] += len(fresh)
@@ -483,6 +532,29 @@ class Processor:
             elif side == "baseline":
                 rt.sums.add_to_baseline(delta)
         meta.watermark = max(meta.watermark, float(ts.max()))
+
+    def _first_ids(
+        self, rt: Runtime, start: int, rows: np.ndarray, hashes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Drop the rows whose event id was counted already: held by a bucket within the
+        dedup horizon of ``start``, or earlier among ``rows``. Returns (rows kept, their id
+        hashes, how many were dropped)."""
+        h = hashes[rows]
+        with_id = np.flatnonzero(h)
+        if len(with_id) == 0:
+            return rows, _NO_IDS, 0
+        hv = h[with_id]
+        repeated = np.ones(len(hv), bool)
+        repeated[np.unique(hv, return_index=True)[1]] = False
+        horizon = self.dedup.horizon
+        for other, rec in rt.buckets.items():
+            if len(rec.ids) and abs(other - start) <= horizon:
+                repeated |= np.isin(hv, rec.ids)
+        if not repeated.any():
+            return rows, hv, 0
+        keep = np.ones(len(rows), bool)
+        keep[with_id[repeated]] = False
+        return rows[keep], hv[~repeated], int(repeated.sum())
 
     def _kinds(self, rt: Runtime) -> dict[str, Any]:
         for rec in rt.buckets.values():
@@ -558,6 +630,25 @@ class Processor:
                 adopted += 1
         return adopted
 
+    def evict_idle(self, now: float, idle_seconds: float) -> Output:
+        """Delete the whole state (meta, buckets, pinned baseline: tombstones) of every model
+        that sent no event for ``idle_seconds`` of wall-clock time, freeing its model slot:
+        ids sent once (typos, junk) do not keep new models out for ever."""
+        out = Output()
+        for model_id, rt in list(self.models.items()):
+            if not rt.meta.last_seen:  # stored before last_seen was: the clock starts now
+                rt.meta.last_seen = now
+            if now - rt.meta.last_seen < idle_seconds:
+                continue
+            meta = rt.meta
+            for start in set(rt.buckets) | set(meta.buckets):
+                out.writes[bucket_key(model_id, start)] = (meta.partition, None)
+            out.writes[meta_key(model_id)] = (meta.partition, None)
+            out.writes[pinned_key(model_id)] = (meta.partition, None)
+            out.evicted.append(model_id)
+            del self.models[model_id]
+        return out
+
     def close_idle(self, now: float, idle_seconds: float) -> Output:
         """Close the open bucket of every model that sent nothing for ``idle_seconds``."""
         out = Output()
@@ -601,6 +692,11 @@ class Processor:
 
     def _flush(self, rt: Runtime, out: Output) -> None:
         meta = rt.meta
+        oldest = meta.watermark - self.dedup.horizon - self.spec.bucket
+        for start, rec in rt.buckets.items():  # ids beyond the dedup horizon are let go
+            if len(rec.ids) and start < oldest:
+                rec.ids = _NO_IDS
+                rt.dirty.add(start)
         for start in rt.dirty:
             out.writes[bucket_key(meta.model_id, start)] = (
                 meta.partition,
@@ -612,10 +708,24 @@ class Processor:
 
     # --- control commands --------------------------------------------------------------------
     def control(self, partition: int, command: dict[str, Any], now: float) -> Output:
+        """Apply a control command. Like events, a command creates a model's state only under
+        a valid model name and while the worker holds fewer than ``max_models`` models."""
         out = Output()
         model_id = str(command.get("model_id", ""))
         action = command.get("action")
+        if action not in ("set_thresholds", "pin_baseline", "unpin_baseline"):
+            log.warning("ignoring unknown control action %r for model %r", action, model_id)
+            return out
+        if not is_model_name(model_id):
+            log.warning("ignoring control action %r for an invalid model id %.80r",
+                        action, model_id)
+            return out
+        if model_id not in self.models and len(self.models) >= self.hist.max_models:
+            log.warning("ignoring control action %r for model %r: worker holds %d models",
+                        action, model_id, self.hist.max_models)
+            return out
         rt = self._runtime(model_id, partition)
+        rt.meta.last_seen = rt.meta.last_seen or now  # a command alone does not keep it
         if action == "set_thresholds":
             rt.meta.thresholds = dict(command.get("thresholds") or {})
         elif action == "pin_baseline":
@@ -624,9 +734,6 @@ class Processor:
             rt.meta.pinned, rt.pinned = False, None
             out.writes[pinned_key(model_id)] = (rt.meta.partition, None)
             out.baselines.append({"action": "unpin", "model_id": model_id})
-        else:
-            log.warning("ignoring unknown control action %r for model %r", action, model_id)
-            return out
         self._flush(rt, out)
         return out
 

@@ -60,7 +60,9 @@ def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
                 logs[0],
                 logs[1],
                 s.database_url,
-                InferenceLogWriter(s.inference_logs_sample_rate),
+                InferenceLogWriter(
+                    s.inference_logs_sample_rate, horizon=s.dedup_horizon_seconds
+                ),
                 batch=2000,
             )
         )

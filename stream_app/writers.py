@@ -100,11 +100,15 @@ def _sampled(event_id: str, rate: float) -> bool:
 
 
 class InferenceLogWriter:
-    """Stores raw inferences: COPY into a staging table, then INSERT … ON CONFLICT DO NOTHING."""
+    """Stores raw inferences: COPY into a staging table, then an INSERT that skips events
+    stored already (same model_id and event_id within ``horizon`` s of event time)."""
 
-    def __init__(self, sample_rate: float = 1.0, limits: EventLimits | None = None) -> None:
+    def __init__(
+        self, sample_rate: float = 1.0, limits: EventLimits | None = None, horizon: float = 3600
+    ) -> None:
         self.rate = sample_rate
         self.limits = limits or EventLimits()
+        self.horizon = horizon  # s: the same event_id this close in event time is stored once
 
     def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
         rows = []
@@ -135,7 +139,7 @@ class InferenceLogWriter:
             with cur.copy(queries.COPY_LOGS) as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(queries.MERGE_LOGS)
+            cur.execute(queries.MERGE_LOGS, {"horizon": self.horizon})
 
 
 class AlertAnnotations:

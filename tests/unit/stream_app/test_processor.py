@@ -7,7 +7,14 @@ import orjson
 import pytest
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
-from stream_app.processor import EventTimeBounds, HistogramSettings, Output, Processor, RawRecord
+from stream_app.processor import (
+    DedupSettings,
+    EventTimeBounds,
+    HistogramSettings,
+    Output,
+    Processor,
+    RawRecord,
+)
 from stream_app.state import BucketRecord, bucket_key
 from stream_app.windows import WindowSpec
 
@@ -349,3 +356,61 @@ def test_sparse_events_evaluate_a_bounded_number_of_windows():
         evaluated += per_event
     assert evaluated <= 19 * 12
     assert proc.models["m1"].buckets.keys() == {spec.bucket_of(1_790_000_000.0 + 19 * 26 * 3600)}
+
+
+def test_the_same_event_id_counts_once_within_the_horizon():
+    # an HTTP retry: the same event posted 3 times, stamped with 3 receive times by the API
+    store = DictStore()
+    proc = make(store)
+    recs = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 100.0 + 70 * i, event_id="e-1")),
+                      0.0) for i in range(3)]
+    out = proc.process(recs[:1], now=0.0)
+    store.apply(out)
+    out = proc.process(recs[1:], now=0.0)
+    store.apply(out)
+    assert out.counted == {} and out.duplicates["m1"] == 2
+    # and after a restart (state from the changelog), in one batch with a new id
+    proc = make(store)
+    again = RawRecord(0, 3, b"m1", orjson.dumps([_one("m1", 100.0, event_id="e-1"),
+                                                 _one("m1", 101.0, event_id="e-2"),
+                                                 _one("m1", 102.0, event_id="e-2")]), 0.0)
+    out = proc.process([again], now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 1 and out.duplicates["m1"] == 2
+    assert _held(store) == 2
+
+
+def test_event_ids_are_let_go_beyond_the_horizon():
+    store = DictStore()
+    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(), EventLimits(),
+                     store, dedup=DedupSettings(horizon=120))
+    out = proc.process([RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 10.0, event_id="a")),
+                                  0.0)], now=0.0)
+    store.apply(out)
+    assert len(BucketRecord.from_bytes(store[bucket_key("m1", 0)]).ids) == 1
+    out = proc.process([RawRecord(0, 1, b"m1", orjson.dumps(_one("m1", 400.0)), 0.0)], now=0.0)
+    store.apply(out)
+    assert len(BucketRecord.from_bytes(store[bucket_key("m1", 0)]).ids) == 0
+
+
+def test_control_commands_respect_the_model_cap_and_idle_models_are_evicted():
+    store = DictStore()
+    proc = Processor(SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(max_models=2),
+                     EventLimits(), store)
+    out = proc.process([RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 10.0)), 0.0)], now=0.0)
+    store.apply(out)
+    thresholds = {"action": "set_thresholds", "thresholds": {"*": {"psi": 0.3}}}
+    store.apply(proc.control(0, {**thresholds, "model_id": "junk-1"}, now=1.0))
+    assert proc.control(0, {**thresholds, "model_id": "junk-2"}, now=0.0).writes == {}
+    assert proc.control(0, {**thresholds, "model_id": "bad id|b|0"}, now=0.0).writes == {}
+    assert sorted(proc.models) == ["junk-1", "m1"]
+    out = proc.process([RawRecord(0, 1, b"m2", orjson.dumps(_one("m2", 10.0)), 0.0)], now=0.0)
+    assert [r.reason for r in out.rejected] == ["too_many_models"]
+    # a week later m1 sent again, junk-1 never: junk-1's state goes, m2 fits
+    store.apply(proc.process([RawRecord(0, 2, b"m1", orjson.dumps(_one("m1", 20.0)), 0.0)],
+                             now=7 * 86400.0))
+    out = proc.evict_idle(now=7 * 86400.0 + 1, idle_seconds=7 * 86400.0)
+    store.apply(out)
+    assert out.evicted == ["junk-1"] and not any(k.startswith("junk-1|") for k in store)
+    out = proc.process([RawRecord(0, 3, b"m2", orjson.dumps(_one("m2", 10.0)), 0.0)], now=0.0)
+    assert out.counted["m2"] == 1 and not out.rejected
