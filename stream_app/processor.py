@@ -574,20 +574,28 @@ class Processor:
 
     # --- window movement ---------------------------------------------------------------------
     def _advance(self, rt: Runtime, out: Output) -> None:
+        """Evaluate every window that closes, at most ``max_evaluations`` of them: after a gap
+        in event time (sparse events) the first half evaluated are those just after the
+        current position (holding the data seen so far), then the window jumps to the last
+        ones before the watermark; the windows between are never evaluated."""
         meta, spec = rt.meta, self.spec
         assert meta.next_end is not None
-        last = spec.bucket_of(meta.watermark - spec.lateness)  # the last window end that closes
-        if last - meta.next_end >= self.max_evaluations * spec.bucket:
-            # more windows close than one advance may evaluate (sparse events): jump to the
-            # last ``max_evaluations`` of them; the skipped ones are never evaluated
-            self._jump(rt, last - (self.max_evaluations - 1) * spec.bucket, out)
+        head = max(1, self.max_evaluations // 2)
+        tail = self.max_evaluations - head
+        done = 0
         while spec.closes(meta.next_end, meta.watermark):
             if not rt.sums.streams() and not self._skip_empty(rt):
                 break
             if not spec.closes(meta.next_end, meta.watermark):
                 break
+            if done == head:
+                last = spec.bucket_of(meta.watermark - spec.lateness)  # the last closing end
+                if last - meta.next_end >= tail * spec.bucket:
+                    self._jump(rt, last - (tail - 1) * spec.bucket, out)
+                    continue
             self._evaluate(rt, out)
             self._slide(rt, out)
+            done += 1
 
     def _skip_empty(self, rt: Runtime) -> bool:
         """No data in the window: jump to the first window holding data (a gap in event time,
