@@ -51,10 +51,11 @@ class WorkerSettings(BaseSettings):
         "this much of the watermark",
     )
     dedup_max_ids_per_bucket: int = Field(
-        100_000,
+        60_000,
         ge=0,
         description="event-id hashes one bucket remembers (8 bytes each in its changelog "
-        "record; later ids of a fuller bucket are not de-duplicated; 0: no id dedup)",
+        "record, which must stay under Kafka's 1 MB message limit with the histograms; later ids "
+        "of a fuller bucket are not de-duplicated; 0: no id dedup)",
     )
     model_idle_evict_seconds: float = Field(
         7 * 86400.0,

@@ -126,7 +126,7 @@ class DedupSettings:
     ``max_ids_per_bucket`` ids (8 bytes each in its record; 0 turns this off)."""
 
     horizon: int = 3600
-    max_ids_per_bucket: int = 100_000
+    max_ids_per_bucket: int = 60_000
 
 
 _NO_IDS = np.zeros(0, np.uint64)
