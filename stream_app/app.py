@@ -228,7 +228,14 @@ class DriftWorker:
                 except orjson.JSONDecodeError:
                     log.warning("ignoring a control record that is not JSON")
                     continue
-                out = self.processor.control(event.message.partition, command, time.time())
+                try:
+                    out = self.processor.control(event.message.partition, command, time.time())
+                except Exception:  # a command must not stop the worker either
+                    log.exception("ignoring a control command that failed: %.200r", command)
+                    # its model reloads from the table (what the failed command changed in
+                    # memory was not written)
+                    self.processor.models.pop(str(command.get("model_id", "")), None)
+                    continue
                 await self._emit_whole(out, 0.0)
 
         @self.table.on_recover

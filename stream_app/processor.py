@@ -719,6 +719,9 @@ class Processor:
         """Apply a control command. Like events, a command creates a model's state only under
         a valid model name and while the worker holds fewer than ``max_models`` models."""
         out = Output()
+        if not isinstance(command, dict):
+            log.warning("ignoring a control record that is not a JSON object")
+            return out
         model_id = str(command.get("model_id", ""))
         action = command.get("action")
         if action not in ("set_thresholds", "pin_baseline", "unpin_baseline"):

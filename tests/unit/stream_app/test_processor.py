@@ -417,3 +417,9 @@ def test_control_commands_respect_the_model_cap_and_idle_models_are_evicted():
     assert out.evicted == ["junk-1"] and not any(k.startswith("junk-1|") for k in store)
     out = proc.process([RawRecord(0, 3, b"m2", orjson.dumps(_one("m2", 10.0)), 0.0)], now=0.0)
     assert out.counted["m2"] == 1 and not out.rejected
+
+
+@pytest.mark.parametrize("command", [[1], "pin", 7, None, {"action": "pin_baseline"}])
+def test_a_malformed_control_command_is_ignored(command):
+    proc = make(DictStore())
+    assert proc.control(0, command, now=1.0).writes == {} and not proc.models
