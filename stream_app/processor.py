@@ -31,7 +31,7 @@ from drift.categorical import CategoricalHistogram
 from drift.columns import ColumnBatch, to_columns
 from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
 from drift.fields import is_model_name
-from drift.wire import decode_streams
+from drift.wire import DecodedStreams, decode_streams
 from stream_app.evaluation import ModelReport, evaluate_model
 from stream_app.state import (
     BucketRecord,
@@ -413,6 +413,8 @@ class Processor:
             error = f"{type(exc).__name__}: {exc}"
             out.rejected.append(Rejected(rec, "decode_error", error, {"decode_error": 1}))
             return
+        if not decoded.errors and len(decoded.models) == 1 and self._fast(rec, decoded, by_model):
+            return
         # refused: (item index or None for the whole record, reason, message)
         refused = [(e.index, e.reason, str(e)) for e in decoded.errors]
         events = decoded.events
@@ -445,6 +447,26 @@ class Processor:
             by_model.setdefault(model_id, Gathered()).add(rec, chosen, decoded.numeric_names)
         if refused:
             out.rejected.append(_rejection(rec, refused))
+
+    def _fast(self, rec: RawRecord, decoded: DecodedStreams, by_model: dict[str, Gathered]) -> bool:
+        """The common record (valid events of one admitted model, every time in bounds)
+        gathered without the general path's bookkeeping; False: take the general path."""
+        model_id = next(iter(decoded.models))
+        gathered = by_model.get(model_id)
+        if gathered is None and model_id not in self.models:
+            return False
+        bounds = self.event_time
+        if bounds is not None:
+            high = rec.timestamp + bounds.max_future
+            low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+            for event in decoded.events:
+                t = event.timestamp
+                if t is not None and not low <= t <= high:
+                    return False
+        if gathered is None:
+            gathered = by_model[model_id] = Gathered()
+        gathered.add(rec, decoded.events, decoded.numeric_names)
+        return True
 
     def _bound_times(
         self,
