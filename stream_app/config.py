@@ -40,8 +40,9 @@ class WorkerSettings(BaseSettings):
     max_evaluations_per_advance: int = Field(
         12,
         ge=1,
-        description="window evaluations one advance may make; after a longer gap the window "
-        "jumps to the last ones (sparse events never multiply drift_runs rows)",
+        description="window evaluations one event may cause: half after its bucket, then the "
+        "window jumps past the gap to the next data or the last ones (sparse events never "
+        "multiply drift_runs rows; dense data still has every window evaluated)",
     )
     dedup_horizon_seconds: int = Field(
         3600,

@@ -596,28 +596,33 @@ class Processor:
 
     # --- window movement ---------------------------------------------------------------------
     def _advance(self, rt: Runtime, out: Output) -> None:
-        """Evaluate every window that closes, at most ``max_evaluations`` of them: after a gap
-        in event time (sparse events) the first half evaluated are those just after the
-        current position (holding the data seen so far), then the window jumps to the last
-        ones before the watermark; the windows between are never evaluated."""
+        """Evaluate the windows that close, with a bound per event: after a bucket holding data,
+        the next ``max_evaluations // 2`` windows are evaluated, then the window jumps to where
+        the next bucket with data enters it, or to the last ``max_evaluations - that`` windows
+        before the watermark, whichever is first. Dense data has every window evaluated; one
+        event after a long gap (sparse events) no longer evaluates every window of the span."""
         meta, spec = rt.meta, self.spec
         assert meta.next_end is not None
-        head = max(1, self.max_evaluations // 2)
-        tail = self.max_evaluations - head
-        done = 0
+        head = max(1, self.max_evaluations // 2) * spec.bucket
+        tail = self.max_evaluations - head // spec.bucket
         while spec.closes(meta.next_end, meta.watermark):
             if not rt.sums.streams() and not self._skip_empty(rt):
                 break
-            if not spec.closes(meta.next_end, meta.watermark):
+            end = meta.next_end
+            if not spec.closes(end, meta.watermark):
                 break
-            if done == head:
-                last = spec.bucket_of(meta.watermark - spec.lateness)  # the last closing end
-                if last - meta.next_end >= tail * spec.bucket:
-                    self._jump(rt, last - (tail - 1) * spec.bucket, out)
+            newest = max((b for b in rt.buckets if b < end), default=end)
+            last = spec.bucket_of(meta.watermark - spec.lateness)  # the last end that closes
+            if end - newest > head and last - end >= tail * spec.bucket:
+                target = last - (tail - 1) * spec.bucket
+                ahead = [b for b in rt.buckets if b >= end]
+                if ahead:
+                    target = min(target, min(ahead) + spec.bucket)
+                if target > end:
+                    self._jump(rt, target, out)
                     continue
             self._evaluate(rt, out)
             self._slide(rt, out)
-            done += 1
 
     def _skip_empty(self, rt: Runtime) -> bool:
         """No data in the window: jump to the first window holding data (a gap in event time,

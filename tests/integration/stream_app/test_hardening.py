@@ -130,7 +130,7 @@ def test_the_same_event_id_three_times_is_counted_and_stored_once(kafka, db_dsn,
 
 def test_sparse_events_write_a_bounded_number_of_windows(kafka, db_dsn, topic_prefix, tmp_path):
     # 20 events 26 h apart, 5 streams: each closed every window of the 25 h span before it
-    # (28,500 drift_runs rows); now at most 12 evaluations per advance: at most 20 * 12 * 5
+    # (28,500 drift_runs rows); now at most 12 evaluations per event: at most 20 * 12 * 5
     topics = Topics(f"{topic_prefix}-")
     worker = WorkerProcess(kafka.bootstrap, db_dsn, topic_prefix, tmp_path, min_recent=1,
                            min_baseline=1, idle_close_seconds=1)

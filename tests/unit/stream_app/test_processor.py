@@ -361,6 +361,17 @@ def test_sparse_events_evaluate_a_bounded_number_of_windows():
     assert proc.models["m1"].buckets.keys() == {spec.bucket_of(1_790_000_000.0 + 19 * 26 * 3600)}
 
 
+def test_dense_data_has_every_window_evaluated_in_one_batch():
+    # a backfill: one batch spanning many windows, each holding data, evaluates them all
+    spec = WindowSpec(60, 600, 3600, 0)
+    proc = Processor(spec, DetectionPolicy(min_recent=1, min_baseline=1), Hysteresis(),
+                     HistogramSettings(), EventLimits(), DictStore(), max_evaluations=4)
+    recs = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 30.0 + 60 * i)), 0.0)
+            for i in range(100)]
+    out = proc.process(recs, now=0.0)
+    assert [r.window_end for r in out.reports] == [60 * (i + 1) for i in range(99)]
+
+
 def test_the_same_event_id_counts_once_within_the_horizon():
     # an HTTP retry: the same event posted 3 times, stamped with 3 receive times by the API
     store = DictStore()
