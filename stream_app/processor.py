@@ -422,7 +422,7 @@ class Processor:
         if refused and events:
             taken = {i for i, _, _ in refused}
             positions = [i for i in range(len(events) + len(taken)) if i not in taken]
-        if self.event_time is not None and events:
+        if self.event_time is not None and events and rec.timestamp > 0:  # 0: no broker time
             events, positions = self._bound_times(rec, events, positions, refused)
         groups: dict[str, list[int]] = defaultdict(list)  # model → indices into events
         if len(decoded.models) == 1 and len(events) == len(decoded.events):
@@ -456,7 +456,7 @@ class Processor:
         if gathered is None and model_id not in self.models:
             return False
         bounds = self.event_time
-        if bounds is not None:
+        if bounds is not None and rec.timestamp > 0:
             high = rec.timestamp + bounds.max_future
             low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
             for event in decoded.events:

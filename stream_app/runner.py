@@ -61,7 +61,9 @@ def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
                 logs[1],
                 s.database_url,
                 InferenceLogWriter(
-                    s.inference_logs_sample_rate, horizon=s.dedup_horizon_seconds
+                    s.inference_logs_sample_rate,
+                    horizon=s.dedup_horizon_seconds,
+                    time_bounds=(s.max_future_seconds, s.event_age_bound()),
                 ),
                 batch=2000,
             )

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from confluent_kafka import Message
 from psycopg.types.json import Jsonb
 
 from drift import EventLimits, decode_record, histogram_from_bytes
+from drift.eventtime import event_time_error
 from drift.histogram import NumericHistogram
 from drift.policy import Thresholds
 from stream_app import queries
@@ -104,11 +106,23 @@ class InferenceLogWriter:
     stored already (same model_id and event_id within ``horizon`` s of event time)."""
 
     def __init__(
-        self, sample_rate: float = 1.0, limits: EventLimits | None = None, horizon: float = 3600
+        self,
+        sample_rate: float = 1.0,
+        limits: EventLimits | None = None,
+        horizon: float = 3600,
+        time_bounds: tuple[float, float] | None = None,
     ) -> None:
         self.rate = sample_rate
         self.limits = limits or EventLimits()
         self.horizon = horizon  # s: the same event_id this close in event time is stored once
+        # (max_future, max_age): events the worker refuses by time are not stored either
+        self.time_bounds = time_bounds
+
+    def _in_bounds(self, ts: float | None, ingest: float) -> bool:
+        if ts is None or self.time_bounds is None or ingest <= 0:
+            return True
+        max_future, max_age = self.time_bounds
+        return event_time_error(ts, ingest, max_future, max_age or math.inf) is None
 
     def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
         rows = []
@@ -116,6 +130,8 @@ class InferenceLogWriter:
             ingest = (msg.timestamp()[1] or 0) / 1000.0
             seed = f"{msg.partition()}-{msg.offset()}"  # same ids when a replay re-reads it
             for ev in decode_record(msg.value() or b"", self.limits, seed).events:
+                if not self._in_bounds(ev.timestamp, ingest):
+                    continue
                 if _sampled(ev.event_id, self.rate):
                     ts = dt.datetime.fromtimestamp(ev.timestamp or ingest, dt.UTC)
                     rows.append(

@@ -434,3 +434,13 @@ def test_control_commands_respect_the_model_cap_and_idle_models_are_evicted():
 def test_a_malformed_control_command_is_ignored(command):
     proc = make(DictStore())
     assert proc.control(0, command, now=1.0).writes == {} and not proc.models
+
+
+def test_the_inference_log_sink_applies_the_same_event_time_bound():
+    from stream_app.writers import InferenceLogWriter
+
+    writer = InferenceLogWriter(time_bounds=(300.0, 4200.0))
+    assert writer._in_bounds(1_000.0, 1_000.0) and writer._in_bounds(None, 1_000.0)
+    assert not writer._in_bounds(9_999_999_999.0, 1_000_000.0)
+    assert not writer._in_bounds(0.0, 1_000_000.0)
+    assert InferenceLogWriter(time_bounds=(300.0, 0.0))._in_bounds(0.0, 1_000_000.0)  # 0: none
