@@ -10,9 +10,6 @@ baseline: older events would only be dropped as late).
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import NDArray
-
 TIMESTAMP_IN_FUTURE = "timestamp_in_future"
 TIMESTAMP_TOO_OLD = "timestamp_too_old"
 
@@ -27,9 +24,3 @@ def event_time_error(ts: float, now: float, max_future: float, max_age: float) -
         return TIMESTAMP_TOO_OLD
     return None
 
-
-def event_time_errors(
-    ts: NDArray[np.float64], now: NDArray[np.float64], max_future: float, max_age: float
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """``event_time_error`` over arrays: (in the future, too old) per event."""
-    return ts > now + max_future, ts < now - max_age
