@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from confluent_kafka import Producer
 from stream_support import STREAMS, metric, wait_for_totals, window_rows
@@ -185,3 +187,23 @@ def test_the_web_server_binds_the_setting_and_serves_no_tables(kafka, topic_pref
     assert metrics.status_code == 200 and "drift_model_slots" in metrics.text
     assert set(pages.values()) == {404}, pages
     assert bound == {"127.0.0.1"}
+
+
+def test_migration_003_keeps_the_first_row_of_a_retried_event(postgres, tmp_path):
+    from sql.migrations import MIGRATIONS_DIR, migrate
+
+    dsn = postgres.create_database(f"m_{uuid.uuid4().hex[:12]}")
+    for name in ("001_init.sql", "002_api_history_index.sql"):
+        (tmp_path / name).write_text((MIGRATIONS_DIR / name).read_text())
+    migrate(dsn, tmp_path)
+    rows = [("m", "retried", T0), ("m", "retried", T0 + 7), ("m", "retried", T0 + 14),
+            ("m", "reused-next-day", T0), ("m", "reused-next-day", T0 + 86400), ("m", "e", T0)]
+    with psycopg.connect(dsn) as conn:
+        for model, event_id, ts in rows:
+            conn.execute("INSERT INTO inference_logs (model_id, event_id, event_time, input_data)"
+                         " VALUES (%s, %s, to_timestamp(%s), '{}')", (model, event_id, ts))
+    assert migrate(dsn) == ["003_inference_logs_event_dedup.sql"]
+    kept = query(dsn, "SELECT event_id, extract(epoch FROM event_time)::bigint "
+                      "FROM inference_logs ORDER BY 1, 2")
+    assert kept == [("e", T0), ("retried", T0), ("reused-next-day", T0),
+                    ("reused-next-day", T0 + 86400)]
