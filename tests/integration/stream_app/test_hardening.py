@@ -14,7 +14,7 @@ import orjson
 import psycopg
 import pytest
 from confluent_kafka import Producer
-from stream_support import STREAMS, metric, wait_for_totals, window_rows
+from stream_support import STREAMS, metric, read_changelog, wait_for_totals, window_rows
 
 from drift.topics import Topics
 from tests.integration.stream_app.test_malformed import read_topic
@@ -207,3 +207,36 @@ def test_migration_003_keeps_the_first_row_of_a_retried_event(postgres, tmp_path
                       "FROM inference_logs ORDER BY 1, 2")
     assert kept == [("e", T0), ("retried", T0), ("reused-next-day", T0),
                     ("reused-next-day", T0 + 86400)]
+
+
+def test_control_commands_respect_the_model_cap_and_idle_models_free_their_slots(
+    kafka, topic_prefix, tmp_path
+):
+    topics = Topics(f"{topic_prefix}-")
+    kafka.create_topics(topics.all(), partitions=4)
+    worker = WorkerProcess(kafka.bootstrap, NO_DB, topic_prefix, tmp_path, sinks_enabled="false",
+                           max_models=2, model_idle_evict_seconds=8, idle_close_seconds=1)
+    worker.start()
+    app_id = worker.env["DRIFT_APP_ID"]
+    try:
+        junk = [(f"junk-{i}", {"action": "set_thresholds", "model_id": f"junk-{i}",
+                               "thresholds": {"*": {"psi": 0.5}}}) for i in range(3)]
+        produce(kafka.bootstrap, topics.control, junk)
+
+        def slots(state: str) -> float:
+            return metric(worker.metrics_url, "drift_model_slots", state=state)
+
+        wait_for(lambda: slots("used") == 2, 60, "two model slots used", worker)
+        produce(kafka.bootstrap, topics.events, [("m1", good("m1", T0, 1))])
+        wait_for(lambda: metric(worker.metrics_url, "drift_events_rejected_total",
+                                reason="too_many_models") == 1, 30, "m1 refused", worker)
+        total = slots("total")
+        wait_for(lambda: slots("used") == 0, 60, "the idle junk evicted", worker)
+        produce(kafka.bootstrap, topics.events, [("m1", good("m1", T0 + 1, 2))])
+        wait_for_totals(kafka.bootstrap, app_id, streams_of("m1", 1), worker, 60)
+        keys = {k.decode().strip('"') for k in read_changelog(kafka.bootstrap, app_id)}
+    finally:
+        worker.stop()
+    assert total == 2
+    assert not any(k.startswith("junk-") for k in keys), keys
+    assert "m1|meta" in keys
