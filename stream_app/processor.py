@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any, Protocol
 
 import msgspec
@@ -39,7 +40,6 @@ from stream_app.state import (
     PinnedBaseline,
     Spans,
     bucket_key,
-    id_hash,
     in_spans,
     merge_spans,
     meta_key,
@@ -133,21 +133,26 @@ _NO_IDS = np.zeros(0, np.uint64)
 
 
 def _id_hashes(gathered: Gathered) -> np.ndarray | None:
-    """Per event the 64-bit hash of its explicit event id, 0 without one (None: no event has
-    one). Ids the decoder made up from the record's partition and offset are not explicit:
-    the bucket's offset spans de-duplicate those."""
-    if all(e.event_id is None for e in gathered.events):
+    """Per event the 64-bit hash of its explicit event id (``state.id_hash``), 0 without one
+    (None: no event has one). Ids the decoder made up from the record's partition and offset
+    are not explicit: the bucket's offset spans de-duplicate those."""
+    ids = [e.event_id for e in gathered.events]
+    if all(i is None for i in ids):
         return None
-    out = np.zeros(len(gathered.events), np.uint64)
+    digests: list[bytes] = []
     k = 0
     for rec, n in zip(gathered.records, gathered.counts, strict=True):
         seed = f"{rec.partition}-{rec.offset}"
-        for j in range(k, k + n):
-            eid = gathered.events[j].event_id
-            if eid is not None and eid != seed and not eid.startswith(seed + "."):
-                out[j] = id_hash(eid)
+        for eid in ids[k : k + n]:
+            if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == ".")):
+                digests.append(_NO_ID)
+            else:
+                digests.append(blake2b(eid.encode(), digest_size=8).digest())
         k += n
-    return out
+    return np.frombuffer(b"".join(digests), ">u8").astype(np.uint64)
+
+
+_NO_ID = bytes(8)
 
 
 class _Overlay:

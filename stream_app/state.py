@@ -91,9 +91,10 @@ def in_spans(spans: Spans, offsets: np.ndarray) -> np.ndarray:
 
 
 def id_hash(event_id: str) -> int:
-    """A stable 64-bit hash of an event id (never 0: 0 marks "no id")."""
-    digest = hashlib.blake2b(event_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") or 1
+    """The stable 64-bit hash of an event id kept in ``BucketRecord.ids``: the first 8 bytes
+    of its blake2b digest, big-endian (0 marks "no id"; an id hashing to 0 is not de-duplicated,
+    a chance of 2**-64)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
 
 
 _NO_IDS = np.zeros(0, np.uint64)
