@@ -341,7 +341,9 @@ class Processor:
         records = list(records)
         for attempt in (1, 2):
             try:
-                return self._process(records, now)
+                out = self._process(records, now)
+                self._forgotten.clear()  # reloaded by the attempt that succeeded
+                return out
             except Exception:
                 log.exception("a batch of %d records failed (attempt %d)", len(records), attempt)
                 self._forget()
@@ -481,7 +483,7 @@ class Processor:
         refused: list[tuple[int | None, str, str]],
     ) -> tuple[list[Any], list[int] | None]:
         """Refuse the events whose time lies outside ``self.event_time`` around the record's
-        broker timestamp (``drift.eventtime.event_time_error``, vectorised here)."""
+        broker timestamp (the rule of ``drift.eventtime.event_time_error``, inlined)."""
         bounds = self.event_time
         assert bounds is not None
         high = rec.timestamp + bounds.max_future
