@@ -234,7 +234,8 @@ class DriftWorker:
                     log.exception("ignoring a control command that failed: %.200r", command)
                     # its model reloads from the table (what the failed command changed in
                     # memory was not written)
-                    self.processor.models.pop(str(command.get("model_id", "")), None)
+                    if isinstance(command, dict):
+                        self.processor.models.pop(str(command.get("model_id", "")), None)
                     continue
                 await self._emit_whole(out, 0.0)
 

@@ -149,6 +149,12 @@ class WorkerMetrics:
         for window in ("recent", "baseline"):
             with contextlib.suppress(KeyError):
                 self.window_events.remove(model_id, window)
+        for stat in self.stats.values():
+            for family in stat.collect():
+                for sample in family.samples:
+                    if sample.labels.get("model_id") == model_id:
+                        with contextlib.suppress(KeyError):
+                            stat.remove(model_id, sample.labels["stream"])
         for key in [k for k in self._detected if k[0] == model_id]:
             self.detected.remove(*key)
             self._detected.discard(key)

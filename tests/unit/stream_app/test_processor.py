@@ -444,3 +444,25 @@ def test_the_inference_log_sink_applies_the_same_event_time_bound():
     assert not writer._in_bounds(9_999_999_999.0, 1_000_000.0)
     assert not writer._in_bounds(0.0, 1_000_000.0)
     assert InferenceLogWriter(time_bounds=(300.0, 0.0))._in_bounds(0.0, 1_000_000.0)  # 0: none
+
+
+def test_an_evicted_model_leaves_no_series():
+    from prometheus_client import CollectorRegistry
+
+    from stream_app.metrics import WorkerMetrics
+
+    rng = np.random.default_rng(11)
+    store = DictStore()
+    proc = make(store)
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry, max_series_models=5)
+
+    def series() -> set[str]:
+        return {s.name for f in registry.collect() for s in f.samples
+                if s.labels.get("model_id") == "m1"}
+
+    metrics.observe(proc.process(records(0, 900, 2, 0.0, rng, 0), now=1.0), {}, 0.0)
+    assert {"drift_events_total", "drift_psi", "drift_window_events"} <= series()
+    metrics.observe(proc.evict_idle(now=100.0, idle_seconds=50.0), {}, 0.0)
+    assert registry.get_sample_value("drift_model_slots", {"state": "total"}) == 5
+    assert series() == set()
