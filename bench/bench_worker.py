@@ -138,6 +138,7 @@ class Worker:
             "DRIFT_PARTITIONS": str(PARTITIONS),
             "DRIFT_DATA_DIR": str(workdir / f"{prefix}data"),
             "DRIFT_SINKS_ENABLED": "false",
+            "DRIFT_MAX_EVENT_AGE_SECONDS": "0",  # the backlog replays past event times
             **{f"DRIFT_{k.upper()}": str(v) for k, v in settings.items()},
         }
         self.log = workdir / f"{prefix}worker.log"

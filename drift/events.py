@@ -35,7 +35,7 @@ def validate_event(
         input_data=features.input_data(obj, limits),
         prediction=features.prediction(obj, limits),
         confidence=fields.confidence(obj),
-        metadata=fields.metadata(obj),
+        metadata=fields.metadata(obj, limits.max_metadata_depth),
     )
 
 
@@ -105,8 +105,8 @@ def _fast_event(
         return None
     if meta is None:
         meta = {}
-    elif type(meta) is not dict:
-        return None
+    elif type(meta) is not dict or any(type(v) is dict or type(v) is list for v in meta.values()):
+        return None  # nested metadata: ``validate_event`` bounds its depth
     return InferenceEvent(
         event_id,
         model,
@@ -148,13 +148,27 @@ def decode_record(
     ``id_seed`` (e.g. ``"<partition>-<offset>"``) makes the ids of events sent without one
     deterministic: ``<seed>`` for a single event, ``<seed>.<index>`` in an array.
     A record that may hold a NUL character skips the fast path: only full validation looks
-    for NULs (PostgreSQL cannot store them), and the bytes tell at memchr speed."""
+    for NULs (PostgreSQL cannot store them), and the bytes tell at memchr speed.
+
+    Totality: the size is checked before parsing, orjson stops at 1,024 levels (``too_deep``),
+    and every walk of nested values below is bounded by ``EventLimits`` depths before it
+    descends (input_data, prediction) or iterative (metadata). A RecursionError is still turned
+    into ``too_deep`` as a last guard, so no record can raise out of here."""
     if len(raw) > limits.max_record_bytes:
         message = f"record of {len(raw)} bytes exceeds the limit of {limits.max_record_bytes}"
         return DecodedRecord([], [InvalidEvent("record_too_large", message)])
     try:
+        return _decode(raw, limits, id_seed)
+    except RecursionError:
+        return DecodedRecord([], [InvalidEvent("too_deep", "record nested too deep to decode")])
+
+
+def _decode(raw: bytes, limits: EventLimits, id_seed: str | None) -> DecodedRecord:
+    try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            return DecodedRecord([], [InvalidEvent("too_deep", f"nested too deep: {exc}")])
         return DecodedRecord([], [InvalidEvent("bad_json", f"invalid JSON: {exc}")])
     if isinstance(obj, list):
         if len(obj) > limits.max_events_per_record:

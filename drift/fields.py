@@ -107,24 +107,45 @@ def nul_message(where: str) -> str:
     return f"{where}: strings must not contain NUL (U+0000), which PostgreSQL cannot store"
 
 
-def _has_nul(value: Any) -> bool:
-    """A NUL character in any string or key of a JSON value."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in k or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(map(_has_nul, value))
-    return False
+def _tree_error(value: Any, max_depth: int) -> str | None:
+    """``too_deep`` or ``nul_character`` for a JSON value nested deeper than ``max_depth`` or
+    holding a NUL in a string or key; None when fine. Iterative: a value nested hundreds deep
+    must give a reason, not a RecursionError."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "nul_character"
+            continue
+        if isinstance(item, dict):
+            if any("\x00" in k for k in item):
+                return "nul_character"
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > max_depth:
+                    return "too_deep"
+                stack.append((child, depth + 1))
+            elif isinstance(child, str):
+                stack.append((child, depth))
+    return None
 
 
-def metadata(obj: dict[str, Any]) -> dict[str, Any]:
+def metadata(obj: dict[str, Any], max_depth: int) -> dict[str, Any]:
     value = obj.get("metadata")
     if value is None:
         return {}
     if isinstance(value, dict):
-        if _has_nul(value):
+        problem = _tree_error(value, max_depth)
+        if problem == "nul_character":
             raise InvalidEvent("nul_character", nul_message("metadata"), "metadata")
+        if problem == "too_deep":
+            raise InvalidEvent("too_deep", f"metadata: nesting deeper than {max_depth}", "metadata")
         return value
     raise InvalidEvent(
         "bad_metadata", f"metadata must be an object, got {_kind(value)}", "metadata"

@@ -14,15 +14,18 @@ from typing import Any
 class InvalidEvent(ValueError):
     """A record or event that cannot be accepted."""
 
-    def __init__(self, reason: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, reason: str, message: str, field: str | None = None, index: int | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.field = field
+        self.index = index  # the item of an array record; None: the whole record
 
     def at(self, index: int) -> InvalidEvent:
         """The same error located at item ``index`` of an array record."""
         field = f"[{index}].{self.field}" if self.field else f"[{index}]"
-        return InvalidEvent(self.reason, f"event [{index}]: {self}", field)
+        return InvalidEvent(self.reason, f"event [{index}]: {self}", field, index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class EventLimits:
     max_string_len: int = 256
     max_name_len: int = 128
     max_depth: int = 4
+    max_metadata_depth: int = 16  # nesting of metadata objects and arrays (checked iteratively)
     max_prediction_fields: int = 20
     max_id_len: int = 64
     max_timestamp: float = 10_000_000_000.0  # year 2286: larger values are milliseconds

@@ -72,7 +72,9 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
                 Annotated[str, Meta(min_length=1, max_length=limits.max_id_len)] | None,
                 None,
             ),
-            ("metadata", dict[str, Any] | None, None),
+            # flat metadata only: nested metadata goes to ``decode_record``, which bounds its
+            # depth (msgspec would recurse into it and raise RecursionError)
+            ("metadata", dict[str, scalar] | None, None),
         ],
         gc=False,  # holds only dicts and scalars: no reference cycles
     )
@@ -139,7 +141,7 @@ def decode_streams(
         for decoder, numeric in ((tiers.numeric, True), (tiers.flat, False)):
             try:
                 decoded = decoder.decode(raw)
-            except msgspec.DecodeError:  # a validation error too: the next tier or the fallback
+            except (msgspec.DecodeError, RecursionError):  # validation too: next tier / fallback
                 continue
             events = decoded if type(decoded) is list else [decoded]
             if not events:

@@ -25,7 +25,9 @@ from stream_app import gaps
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics, setup_sensors
 from stream_app.processor import (
+    DedupSettings,
     DetectionSettings,
+    EventTimeBounds,
     HistogramSettings,
     Output,
     Processor,
@@ -113,8 +115,18 @@ class DriftWorker:
             topic_replication_factor=1,
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
+            # web_bind is the interface faust listens on (its default is 0.0.0.0); web_host
+            # only names the worker in URLs
+            web_bind=s.web_host,
             web_host=s.web_host,
             web_port=s.web_port,
+            # serve /metrics and the plain index only: faust's /table views read table keys
+            # (model state) unauthenticated, /router, /graph and the stats pages expose the
+            # cluster's layout
+            web_tables_enabled=False,
+            web_router_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
             datadir=s.data_dir,
             table_standby_replicas=0,
             producer_acks=-1,
@@ -165,7 +177,10 @@ class DriftWorker:
             ),
             EventLimits(),
             self.table,
-            DetectionSettings(tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days),
+            EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
+            s.max_evaluations_per_advance,
+            DedupSettings(s.dedup_horizon_seconds, s.dedup_max_ids_per_bucket),
+            detection=DetectionSettings(tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days),
         )
         self._owned: frozenset[int] | None = None  # events partitions owned; None: rebalancing
         self.deliveries = gaps.install(self.app, self.topics.events)
@@ -203,10 +218,11 @@ class DriftWorker:
                         self.deliveries.note(out.runs)
                         await self._emit_whole(out, time.perf_counter() - started)
                         done += len(chunk)
-                except asyncio.CancelledError:
-                    # stopping mid-batch: take_events acknowledges the whole batch when the
-                    # agent lets go of it, and faust commits what is acknowledged; records not
-                    # processed must stay uncommitted, so the next owner reads them again
+                except BaseException:
+                    # stopping mid-batch (or a failure outside the processor, which never
+                    # raises): take_events acknowledges the whole batch when the agent lets go
+                    # of it, and faust commits what is acknowledged; records not processed
+                    # must stay uncommitted, so the next owner (or restart) reads them again
                     for e in events[done:]:
                         e.message.acked = True  # faust's ack then leaves the offset alone
                     raise
@@ -221,7 +237,15 @@ class DriftWorker:
                 except orjson.JSONDecodeError:
                     log.warning("ignoring a control record that is not JSON")
                     continue
-                out = self.processor.control(event.message.partition, command, time.time())
+                try:
+                    out = self.processor.control(event.message.partition, command, time.time())
+                except Exception:  # a command must not stop the worker either
+                    log.exception("ignoring a control command that failed: %.200r", command)
+                    # its model reloads from the table (what the failed command changed in
+                    # memory was not written)
+                    if isinstance(command, dict):
+                        self.processor.models.pop(str(command.get("model_id", "")), None)
+                    continue
                 await self._emit_whole(out, 0.0)
 
         @self.table.on_recover
@@ -246,6 +270,16 @@ class DriftWorker:
                 return  # models are reloaded once it settles
             await self._settled_partitions()
             out = self.processor.close_idle(time.time(), s.idle_close_seconds)
+            if s.model_idle_evict_seconds > 0:
+                evicted = self.processor.evict_idle(time.time(), s.model_idle_evict_seconds)
+                if evicted.evicted:
+                    log.info(
+                        "evicted %d models idle for %.0f s: %s",
+                        len(evicted.evicted),
+                        s.model_idle_evict_seconds,
+                        evicted.evicted[:20],
+                    )
+                out.merge(evicted)
             if out.reports or out.writes:
                 await self._emit(out, 0.0)
 
@@ -397,6 +431,7 @@ class DriftWorker:
                 key=snapshot["model_id"].encode(), value=orjson.dumps(snapshot)
             )
         self.metrics.observe(out, self._open_alerts(), elapsed)
+        self.metrics.slots(len(self.processor.models))
         await self._handed_over()
 
     async def _handed_over(self) -> None:
@@ -411,11 +446,18 @@ class DriftWorker:
             await buffer.flush()
 
     async def _dead_letter(self, rej: Rejected) -> None:
-        """Send a rejected record to the DLQ. A record over the size limit keeps only its first
+        """Send a rejected record to the DLQ: only its refused events (a partly valid array
+        keeps just those, so a DLQ replay counts nothing twice), headers ``reason``, ``error``
+        and the source ``partition`` / ``offset``. A record over the size limit keeps only its first
         ``max_record_bytes`` (header ``truncated_from``): the copy plus headers must fit the
         producer's and the broker's message size, or the send would crash the agent."""
-        value, limit = rej.record.value, self.processor.limits.max_record_bytes
-        headers = [("reason", rej.reason.encode()), ("error", rej.error[:2000].encode())]
+        value, limit = rej.dlq_value, self.processor.limits.max_record_bytes
+        headers = [
+            ("reason", rej.reason.encode()),
+            ("error", rej.error[:2000].encode()),
+            ("partition", str(rej.record.partition).encode()),
+            ("offset", str(rej.record.offset).encode()),
+        ]
         if len(value) > limit:
             headers.append(("truncated_from", str(len(value)).encode()))
             value = value[:limit]

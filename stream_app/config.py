@@ -26,6 +26,46 @@ class WorkerSettings(BaseSettings):
     idle_close_seconds: float = Field(
         120.0, gt=0, description="wall-clock idleness after which a model's open bucket closes"
     )
+    max_future_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="events timed more than this after their record's broker time are refused "
+        "(timestamp_in_future): one far-future event would move the watermark past all others",
+    )
+    max_event_age_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="events timed more than this before their record's broker time are refused "
+        "(timestamp_too_old); unset: recent + baseline (the retained span); 0: no bound "
+        "(backfills of history)",
+    )
+    max_evaluations_per_advance: int = Field(
+        12,
+        ge=1,
+        description="window evaluations one event may cause: half after its bucket, then the "
+        "window jumps past the gap to the next data or the last ones (sparse events never "
+        "multiply drift_runs rows; dense data still has every window evaluated)",
+    )
+    dedup_horizon_seconds: int = Field(
+        3600,
+        ge=0,
+        description="an explicit event_id counted in a bucket this close in event time is "
+        "counted once (HTTP/SDK retries, replays); ids are kept while their bucket is within "
+        "this much of the watermark",
+    )
+    dedup_max_ids_per_bucket: int = Field(
+        60_000,
+        ge=0,
+        description="event-id hashes one bucket remembers (8 bytes each in its changelog "
+        "record, which must stay under Kafka's 1 MB message limit with the histograms; later ids "
+        "of a fuller bucket are not de-duplicated; 0: no id dedup)",
+    )
+    model_idle_evict_seconds: float = Field(
+        7 * 86400.0,
+        ge=0,
+        description="a model with no event for this long (wall clock) has its state deleted "
+        "and its slot freed; 0: never",
+    )
     # detection
     min_recent: int = Field(200, ge=1, description="fewer recent samples → insufficient_data")
     min_baseline: int = Field(1000, ge=1, description="fewer baseline samples → insufficient_data")
@@ -84,3 +124,9 @@ class WorkerSettings(BaseSettings):
     data_dir: str = Field("/tmp/driftmon-worker", description="faust data directory")
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
     grafana_token: str = Field("", description="Grafana service account token")
+
+    def event_age_bound(self) -> float:
+        """``max_event_age_seconds`` resolved: the retained span when unset."""
+        if self.max_event_age_seconds is None:
+            return float(self.recent_seconds + self.baseline_seconds)
+        return self.max_event_age_seconds

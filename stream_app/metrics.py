@@ -8,6 +8,7 @@ faust's monitor sees: end offset (high watermark) minus committed offset, per to
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -98,8 +99,22 @@ class WorkerMetrics:
             "drift_events", "valid inferences counted", ["model_id"], registry=registry
         )
         self.rejected = Counter(
-            "drift_events_rejected", "records sent to the DLQ", ["reason"], registry=registry
+            "drift_events_rejected", "events sent to the DLQ", ["reason"], registry=registry
         )
+        self.duplicates = Counter(
+            "drift_duplicate_events",
+            "events whose event id was counted already (retries, replays), not counted again",
+            ["model_id"],
+            registry=registry,
+        )
+        self.model_slots = Gauge(
+            "drift_model_slots",
+            "model state slots of this worker: used, and total (max_models)",
+            ["state"],
+            registry=registry,
+        )
+        self.model_slots.labels("total").set(max_series_models)
+        self.model_slots.labels("used").set(0)
         self.late = Counter(
             "drift_late_events",
             "events too late for any window, dropped",
@@ -149,15 +164,63 @@ class WorkerMetrics:
             return True
         return False
 
+    def slots(self, used: int) -> None:
+        self.model_slots.labels("used").set(used)
+
+    def forget(self, model_id: str) -> None:
+        """Remove an evicted model's series, freeing its place under the series cap."""
+        if model_id not in self._models:
+            return
+        self._models.discard(model_id)
+        for gauge in (
+            self.drifted_share,
+            self.prediction_drift,
+            self.last_eval,
+            self.alerts_open,
+            self.events,
+            self.late,
+            self.duplicates,
+        ):
+            with contextlib.suppress(KeyError):
+                gauge.remove(model_id)
+        for window in ("recent", "baseline"):
+            with contextlib.suppress(KeyError):
+                self.window_events.remove(model_id, window)
+        for stat in self.stats.values():
+            for family in stat.collect():
+                for sample in family.samples:
+                    if sample.labels.get("model_id") == model_id:
+                        with contextlib.suppress(KeyError):
+                            stat.remove(model_id, sample.labels["stream"])
+        for key in [k for k in self._detected if k[0] == model_id]:
+            self.detected.remove(*key)
+            self._detected.discard(key)
+        for gauge, held in self._held.items():
+            for key in [k for k in held if k[0] == model_id]:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(*key)
+                held.discard(key)
+        for family in self.baseline_frozen.collect():
+            for sample in family.samples:
+                if sample.labels.get("model_id") == model_id:
+                    with contextlib.suppress(KeyError):
+                        self.baseline_frozen.remove(model_id, sample.labels["stream"])
+
     def observe(self, out: Output, open_alerts: dict[str, int], elapsed: float) -> None:
-        for rej in out.rejected:
-            self.rejected.labels(rej.reason.split(",")[0]).inc()
+        for model_id in out.evicted:
+            self.forget(model_id)
+        for rej in out.rejected:  # events per reason (a record refused whole counts once)
+            for reason, n in (rej.counts or {rej.reason: 1}).items():
+                self.rejected.labels(reason).inc(n)
         for model_id, n in out.counted.items():
             if self._admit(model_id):
                 self.events.labels(model_id).inc(n)
         for model_id, n in out.late.items():
             if self._admit(model_id):
                 self.late.labels(model_id).inc(n)
+        for model_id, n in out.duplicates.items():
+            if self._admit(model_id):
+                self.duplicates.labels(model_id).inc(n)
         for report in out.reports:
             self._report(report, open_alerts.get(report.model_id, 0))
         if out.reports:

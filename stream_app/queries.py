@@ -75,8 +75,23 @@ COPY logs_stage (model_id, event_id, event_time, input_data, prediction, confide
 FROM STDIN
 """
 
+# One row per (model_id, event_id) within the dedup horizon (%(horizon)s seconds) of its
+# event_time: a retried event stamped with another receive time is stored once (see
+# sql/003_inference_logs_event_dedup.sql). The staged batch is de-duplicated first (earliest
+# event_time wins); the NOT EXISTS probe is a primary-key range scan.
 MERGE_LOGS = """
-INSERT INTO inference_logs SELECT * FROM logs_stage ON CONFLICT DO NOTHING
+INSERT INTO inference_logs
+SELECT s.* FROM (
+    SELECT DISTINCT ON (model_id, event_id) * FROM logs_stage
+    ORDER BY model_id, event_id, event_time
+) s
+WHERE NOT EXISTS (
+    SELECT 1 FROM inference_logs l
+    WHERE l.model_id = s.model_id AND l.event_id = s.event_id
+      AND l.event_time BETWEEN s.event_time - make_interval(secs => %(horizon)s)
+                           AND s.event_time + make_interval(secs => %(horizon)s)
+)
+ON CONFLICT DO NOTHING
 """
 
 ENSURE_PARTITION = "SELECT ensure_inference_logs_partition(%s::date)"

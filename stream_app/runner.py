@@ -63,6 +63,8 @@ def start_sinks(settings: WorkerSettings, topics: Topics) -> list[TopicSink]:
                 InferenceLogWriter(
                     s.inference_logs_sample_rate,
                     keep_seconds=s.recent_seconds + s.baseline_seconds,
+                    horizon=s.dedup_horizon_seconds,
+                    time_bounds=(s.max_future_seconds, s.event_age_bound()),
                 ),
                 batch=2000,
             )

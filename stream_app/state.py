@@ -12,6 +12,7 @@ transactions (see docs/architecture.md).
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,20 +101,37 @@ def in_spans(spans: Spans, offsets: np.ndarray) -> np.ndarray:
     return (i >= 0) & (offsets <= lasts[np.maximum(i, 0)])
 
 
+def id_hash(event_id: str) -> int:
+    """The stable 64-bit hash of an event id kept in ``BucketRecord.ids``: the first 8 bytes
+    of its blake2b digest, big-endian (0 marks "no id"; an id hashing to 0 is not de-duplicated,
+    a chance of 2**-64)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+
+
+_NO_IDS = np.zeros(0, np.uint64)
+
+
 @dataclass
 class BucketRecord:
-    """One event-time bucket of one model."""
+    """One event-time bucket of one model.
+
+    ``ids`` holds the 64-bit hashes of the explicit event ids counted in the bucket (sorted,
+    unique; 8 bytes each in the record), kept while the bucket lies within the dedup horizon:
+    an id seen again there is counted once. They go with the bucket, or earlier when it leaves
+    the horizon."""
 
     start: int
     hists: dict[str, Histogram] = field(default_factory=dict)
     applied: dict[int, Spans] = field(default_factory=dict)
+    ids: np.ndarray = field(default_factory=lambda: _NO_IDS)
 
     def already_applied(self, partition: int, offset: int) -> bool:
         return bool(in_spans(self.applied.get(partition, []), np.array([offset]))[0])
 
     def to_bytes(self) -> bytes:
         applied = [(p, spans) for p, spans in self.applied.items()]
-        return pack_histograms({"s": self.start, "a": applied}, self.hists)
+        packed = pack_histograms({"s": self.start, "a": applied, "i": len(self.ids)}, self.hists)
+        return packed + self.ids.astype(">u8").tobytes() if len(self.ids) else packed
 
     @classmethod
     def from_bytes(cls, data: bytes) -> BucketRecord:
@@ -124,7 +142,9 @@ class BucketRecord:
                 applied[int(p)] = [(0, held)]
             else:
                 applied[int(p)] = [(int(a), int(b)) for a, b in held]
-        return cls(header["s"], hists, applied)
+        n = int(header.get("i", 0))
+        ids = np.frombuffer(data[len(data) - 8 * n :], ">u8").astype(np.uint64) if n else _NO_IDS
+        return cls(header["s"], hists, applied, ids)
 
 
 @dataclass
@@ -140,6 +160,7 @@ class ModelMeta:
     thresholds: dict[str, dict[str, float | None]] = field(default_factory=dict)
     pinned: bool = False
     late_dropped: int = 0
+    last_seen: float = 0.0  # wall clock of the last batch with events (idle eviction)
     frozen: list[str] = field(default_factory=list)  # streams judged against a frozen baseline
     baseline_mode: str = "rolling"  # or "seasonal"
     hours: list[int] = field(default_factory=list)  # seasonal roll-ups held
@@ -156,6 +177,7 @@ class ModelMeta:
                 "t": self.thresholds,
                 "pin": self.pinned,
                 "late": self.late_dropped,
+                "ls": self.last_seen,
                 "al": {k: [s.open, s.drift_streak, s.ok_streak] for k, s in self.alerts.items()},
                 "fz": sorted(self.frozen),
                 "bm": self.baseline_mode,
@@ -179,6 +201,7 @@ class ModelMeta:
             d["t"],
             bool(d["pin"]),
             int(d["late"]),
+            float(d.get("ls", 0.0)),
             list(d.get("fz", [])),
             str(d.get("bm", "rolling")),
             list(d.get("hr", [])),

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import math
 import queue
 import threading
 import time
@@ -18,6 +19,7 @@ from confluent_kafka import Message
 from psycopg.types.json import Jsonb
 
 from drift import EventLimits, decode_record, histogram_from_bytes
+from drift.eventtime import event_time_error
 from drift.histogram import NumericHistogram
 from drift.policy import Thresholds
 from stream_app import queries
@@ -149,7 +151,8 @@ def partition_days(
 
 
 class InferenceLogWriter:
-    """Stores raw inferences: COPY into a staging table, then INSERT … ON CONFLICT DO NOTHING.
+    """Stores raw inferences: COPY into a staging table, then an INSERT that skips events
+    stored already (same model_id and event_id within ``horizon`` s of event time).
 
     Daily partitions are ensured only inside the retained span (``keep_seconds`` back,
     ``ahead_seconds`` ahead of now: the event-time bounds the API enforces too)."""
@@ -160,10 +163,21 @@ class InferenceLogWriter:
         limits: EventLimits | None = None,
         keep_seconds: float = 90_000.0,
         ahead_seconds: float = 300.0,
+        horizon: float = 3600,
+        time_bounds: tuple[float, float] | None = None,
     ) -> None:
         self.rate = sample_rate
         self.limits = limits or EventLimits()
         self.keep_seconds, self.ahead_seconds = keep_seconds, ahead_seconds
+        self.horizon = horizon  # s: the same event_id this close in event time is stored once
+        # (max_future, max_age): events the worker refuses by time are not stored either
+        self.time_bounds = time_bounds
+
+    def _in_bounds(self, ts: float | None, ingest: float) -> bool:
+        if ts is None or self.time_bounds is None or ingest <= 0:
+            return True
+        max_future, max_age = self.time_bounds
+        return event_time_error(ts, ingest, max_future, max_age or math.inf) is None
 
     def __call__(self, conn: psycopg.Connection[Any], msgs: Sequence[Message]) -> None:
         rows = []
@@ -171,6 +185,8 @@ class InferenceLogWriter:
             ingest = (msg.timestamp()[1] or 0) / 1000.0
             seed = f"{msg.partition()}-{msg.offset()}"  # same ids when a replay re-reads it
             for ev in decode_record(msg.value() or b"", self.limits, seed).events:
+                if not self._in_bounds(ev.timestamp, ingest):
+                    continue
                 if _sampled(ev.event_id, self.rate):
                     ts = dt.datetime.fromtimestamp(ev.timestamp or ingest, dt.UTC)
                     rows.append(
@@ -195,7 +211,7 @@ class InferenceLogWriter:
             with cur.copy(queries.COPY_LOGS) as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(queries.MERGE_LOGS)
+            cur.execute(queries.MERGE_LOGS, {"horizon": self.horizon})
 
 
 class AlertAnnotations:

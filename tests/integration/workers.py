@@ -38,6 +38,9 @@ class WorkerProcess:
             "DRIFT_WEB_PORT": str(self.web_port),
             "DRIFT_PARTITIONS": "4",
             "DRIFT_DATA_DIR": str(log_dir / f"{prefix}-data"),
+            # the tests replay fixed event times (2026-09): history, not live traffic, so no
+            # lower bound on event time unless a test sets one
+            "DRIFT_MAX_EVENT_AGE_SECONDS": "0",
         }
         env.update({f"DRIFT_{k.upper()}": str(v) for k, v in settings.items()})
         self.env = env

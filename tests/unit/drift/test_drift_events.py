@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import orjson
@@ -21,6 +22,8 @@ from drift import (
     to_columns,
     validate_event,
 )
+from drift.eventtime import event_time_error
+from drift.wire import decode_streams
 
 pytestmark = pytest.mark.unit
 
@@ -318,3 +321,66 @@ def test_fast_path_takes_the_common_event():
     fast = _fast_event(common, EventLimits(), "s.0")
     assert fast is not None and fast == validate_event(common, EventLimits(), "s.0")
     assert _fast_event(GOOD, EventLimits(), "s.0") is None  # int id, RFC 3339, nested: full path
+
+
+@pytest.mark.parametrize("model", [b"7", b'"m7"'])
+@pytest.mark.parametrize("depth", [17, 600, 5000])
+@pytest.mark.parametrize("timestamp", [b"1790000000.0", b'"2026-12-01T00:00:00Z"'])
+def test_deep_metadata_is_too_deep_not_a_recursion_error(model, depth, timestamp):
+    # the probe's poison record: metadata nested 600 deep raised RecursionError in
+    # decode_record (documented as never raising) and stopped the worker
+    meta = b'{"a":' * depth + b"1" + b"}" * depth
+    raw = (
+        b'{"model_id":'
+        + model
+        + b',"timestamp":'
+        + timestamp
+        + b',"input_data":{"a":1.0},"metadata":'
+        + meta
+        + b"}"
+    )
+    for decoded in (decode_record(raw), decode_streams(raw)):
+        assert decoded.events == [] and [e.reason for e in decoded.errors] == ["too_deep"]
+    obj = {"model_id": "m", "input_data": {"a": 1.0}, "metadata": _nested(depth)}
+    with pytest.raises(InvalidEvent) as err:
+        validate_event(obj)
+    assert err.value.reason == "too_deep"
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"a": 1}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_metadata_within_the_depth_limit_is_kept():
+    meta = _nested(EventLimits().max_metadata_depth - 1)
+    raw = orjson.dumps({"model_id": "m", "input_data": {"a": 1.0}, "metadata": meta})
+    (event,) = decode_record(raw).events
+    assert event.metadata == meta
+    assert len(decode_streams(raw).events) == 1
+
+
+def test_a_deep_array_item_is_too_deep_and_its_neighbours_count():
+    good = b'{"model_id":"m","input_data":{"a":1.0}}'
+    deep = b"[" * 600 + b"]" * 600
+    bad = b'{"model_id":"m","input_data":{"a":1.0},"metadata":{"l":' + deep + b"}}"
+    decoded = decode_record(b"[" + good + b"," + bad + b"," + good + b"]")
+    assert len(decoded.events) == 2
+    assert [(e.reason, e.index) for e in decoded.errors] == [("too_deep", 1)]
+
+
+@pytest.mark.parametrize(
+    ("ts", "reason"),
+    [
+        (9_999_999_999.0, "timestamp_in_future"),
+        (1_000.0 + 301, "timestamp_in_future"),
+        (1_000.0 + 300, None),
+        (1_000.0 - 500, None),
+        (1_000.0 - 501, "timestamp_too_old"),
+        (0.0, "timestamp_too_old"),
+    ],
+)
+def test_event_time_error(ts, reason):
+    assert event_time_error(ts, 1_000.0, max_future=300.0, max_age=500.0) == reason

@@ -7,7 +7,14 @@ import orjson
 import pytest
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
-from stream_app.processor import HistogramSettings, Output, Processor, RawRecord
+from stream_app.processor import (
+    DedupSettings,
+    EventTimeBounds,
+    HistogramSettings,
+    Output,
+    Processor,
+    RawRecord,
+)
 from stream_app.state import BucketRecord, bucket_key
 from stream_app.windows import WindowSpec
 
@@ -287,7 +294,7 @@ def _make_with(store: DictStore, detection) -> Processor:
         HistogramSettings(),
         EventLimits(),
         store,
-        detection,
+        detection=detection,
     )
 
 
@@ -350,3 +357,281 @@ def test_seasonal_baseline_compares_with_the_same_time_on_previous_days():
     assert last["subwindows"] == 1  # one previous day
     hours = [k for k in store if "|h|" in k]
     assert hours and all(int(k.rsplit("|", 1)[1]) % SPEC.recent == 0 for k in hours)
+
+
+def _one(model: str, ts: float, x: float = 1.0, **extra: object) -> dict:
+    return {"model_id": model, "timestamp": ts, "input_data": {"x": x}, **extra}
+
+
+NESTED = b'{"a":' * 600 + b"1" + b"}" * 600
+DEEP = b'{"model_id":7,"input_data":{"a":1.0},"metadata":' + NESTED + b"}"  # the probe's record
+
+
+def test_a_deeply_nested_record_is_rejected_and_its_neighbours_count():
+    store = DictStore()
+    proc = make(store)
+    recs = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 10.0 + i)), 0.0) for i in range(200)]
+    recs.append(RawRecord(0, 200, b"m1", DEEP, 0.0))
+    recs += [
+        RawRecord(0, 201 + i, b"m1", orjson.dumps(_one("m1", 20.0 + i)), 0.0) for i in range(200)
+    ]
+    out = proc.process(recs, now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 400 and _held(store) == 400
+    assert [(r.record.offset, r.reason, r.counts) for r in out.rejected] == [
+        (200, "too_deep", {"too_deep": 1})
+    ]
+
+
+class Exploding(Processor):
+    """A processor with a bug that only an event with input ``boom`` triggers."""
+
+    def _apply(self, rt, gathered, runs, out):  # type: ignore[no-untyped-def]
+        if any("boom" in e.input_data for e in gathered.events):
+            raise ZeroDivisionError("boom")
+        super()._apply(rt, gathered, runs, out)
+
+
+def test_a_record_that_fails_processing_is_dead_lettered_alone():
+    store = DictStore()
+    proc = Exploding(
+        SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(), EventLimits(), store
+    )
+    good = [RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 10.0 + i)), 0.0) for i in range(100)]
+    out = proc.process(good[:50], now=0.0)
+    store.apply(out)
+    boom = orjson.dumps({**_one("m1", 70.0), "input_data": {"boom": 1}})
+    poison = RawRecord(0, 100, b"m1", boom, 0.0)
+    out = proc.process([*good[50:60], poison, *good[60:]], now=0.0)
+    store.apply(out)
+    assert [(r.record.offset, r.reason) for r in out.rejected] == [(100, "processing_error")]
+    assert "ZeroDivisionError: boom" in out.rejected[0].error
+    assert out.counted["m1"] == 50 and _held(store) == 100
+    # the one-by-one pass saw its own earlier records: a replay of the batch adds nothing
+    out = proc.process(good, now=0.0)
+    store.apply(out)
+    assert _held(store) == 100 and out.counted == {}
+
+
+def test_event_time_is_bounded_by_the_record_time():
+    store = DictStore()
+    proc = Processor(
+        SPEC,
+        DetectionPolicy(),
+        Hysteresis(),
+        HistogramSettings(),
+        EventLimits(),
+        store,
+        EventTimeBounds(max_future=300, max_age=4200),
+    )
+    now = 1_000_000.0
+    far = RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 9_999_999_999)), now)
+    zero = RawRecord(0, 1, b"m1", orjson.dumps(_one("m1", 0)), now)
+    mixed = RawRecord(
+        0,
+        2,
+        b"m1",
+        orjson.dumps([_one("m1", now - 10), _one("m1", now + 301), _one("m1", now + 5)]),
+        now,
+    )
+    out = proc.process([far, zero, mixed], now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 2
+    assert proc.models["m1"].meta.watermark == now + 5
+    assert [(r.record.offset, r.counts) for r in out.rejected] == [
+        (0, {"timestamp_in_future": 1}),
+        (1, {"timestamp_too_old": 1}),
+        (2, {"timestamp_in_future": 1}),
+    ]
+    # the DLQ copy of the mixed array holds only the refused event
+    assert orjson.loads(out.rejected[2].dlq_value) == [_one("m1", now + 301)]
+    assert out.rejected[0].dlq_value == far.value
+    later = [
+        RawRecord(0, 3 + i, b"m1", orjson.dumps(_one("m1", now + 10 + i)), now + 10 + i)
+        for i in range(100)
+    ]
+    out = proc.process(later, now=0.0)
+    assert out.counted["m1"] == 100 and not out.late
+
+
+def test_dlq_copy_of_a_mixed_array_holds_only_the_bad_items():
+    proc = make(DictStore())
+    value = orjson.dumps([_one("m1", 1.0), {"model_id": "m1"}, _one("m1", 2.0), 5])
+    out = proc.process([RawRecord(0, 0, b"m1", value, 0.0)], now=0.0)
+    (rej,) = out.rejected
+    assert rej.counts == {"missing_input_data": 1, "not_an_object": 1}
+    assert orjson.loads(rej.dlq_value) == [{"model_id": "m1"}, 5]
+
+
+def test_sparse_events_evaluate_a_bounded_number_of_windows():
+    # 20 events 26 h apart: each one closed every window of the span before (300 per event
+    # with 5-minute buckets); now an advance evaluates at most max_evaluations windows
+    spec = WindowSpec(300, 3600, 86400, 60)
+    proc = Processor(
+        spec,
+        DetectionPolicy(min_recent=1, min_baseline=1),
+        Hysteresis(),
+        HistogramSettings(),
+        EventLimits(),
+        DictStore(),
+        max_evaluations=12,
+    )
+    evaluated = 0
+    for i in range(20):
+        ev = {
+            "model_id": "m1",
+            "timestamp": 1_790_000_000.0 + i * 26 * 3600,
+            "input_data": {"a": 1.0, "b": 2.0, "c": 3.0},
+            "prediction": 1.0,
+            "confidence": 0.5,
+        }
+        out = proc.process([RawRecord(0, i, b"m1", orjson.dumps(ev), 0.0)], now=0.0)
+        per_event = len(out.reports)
+        assert per_event <= 12
+        if i:  # the window holding the previous event is evaluated, not skipped
+            before = spec.bucket_of(1_790_000_000.0 + (i - 1) * 26 * 3600) + spec.bucket
+            assert out.reports[0].window_end == before
+        evaluated += per_event
+    assert evaluated <= 19 * 12
+    assert proc.models["m1"].buckets.keys() == {spec.bucket_of(1_790_000_000.0 + 19 * 26 * 3600)}
+
+
+def test_dense_data_has_every_window_evaluated_in_one_batch():
+    # a backfill: one batch spanning many windows, each holding data, evaluates them all
+    spec = WindowSpec(60, 600, 3600, 0)
+    proc = Processor(
+        spec,
+        DetectionPolicy(min_recent=1, min_baseline=1),
+        Hysteresis(),
+        HistogramSettings(),
+        EventLimits(),
+        DictStore(),
+        max_evaluations=4,
+    )
+    recs = [
+        RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 30.0 + 60 * i)), 0.0) for i in range(100)
+    ]
+    out = proc.process(recs, now=0.0)
+    assert [r.window_end for r in out.reports] == [60 * (i + 1) for i in range(99)]
+
+
+def test_the_same_event_id_counts_once_within_the_horizon():
+    # an HTTP retry: the same event posted 3 times, stamped with 3 receive times by the API
+    store = DictStore()
+    proc = make(store)
+    recs = [
+        RawRecord(0, i, b"m1", orjson.dumps(_one("m1", 100.0 + 70 * i, event_id="e-1")), 0.0)
+        for i in range(3)
+    ]
+    out = proc.process(recs[:1], now=0.0)
+    store.apply(out)
+    out = proc.process(recs[1:], now=0.0)
+    store.apply(out)
+    assert out.counted == {} and out.duplicates["m1"] == 2
+    # and after a restart (state from the changelog), in one batch with a new id
+    proc = make(store)
+    again = RawRecord(
+        0,
+        3,
+        b"m1",
+        orjson.dumps(
+            [
+                _one("m1", 100.0, event_id="e-1"),
+                _one("m1", 101.0, event_id="e-2"),
+                _one("m1", 102.0, event_id="e-2"),
+            ]
+        ),
+        0.0,
+    )
+    out = proc.process([again], now=0.0)
+    store.apply(out)
+    assert out.counted["m1"] == 1 and out.duplicates["m1"] == 2
+    assert _held(store) == 2
+
+
+def test_event_ids_are_let_go_beyond_the_horizon():
+    store = DictStore()
+    proc = Processor(
+        SPEC,
+        DetectionPolicy(),
+        Hysteresis(),
+        HistogramSettings(),
+        EventLimits(),
+        store,
+        dedup=DedupSettings(horizon=120),
+    )
+    out = proc.process(
+        [RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 10.0, event_id="a")), 0.0)], now=0.0
+    )
+    store.apply(out)
+    assert len(BucketRecord.from_bytes(store[bucket_key("m1", 0)]).ids) == 1
+    out = proc.process([RawRecord(0, 1, b"m1", orjson.dumps(_one("m1", 400.0)), 0.0)], now=0.0)
+    store.apply(out)
+    assert len(BucketRecord.from_bytes(store[bucket_key("m1", 0)]).ids) == 0
+
+
+def test_control_commands_respect_the_model_cap_and_idle_models_are_evicted():
+    store = DictStore()
+    proc = Processor(
+        SPEC, DetectionPolicy(), Hysteresis(), HistogramSettings(max_models=2), EventLimits(), store
+    )
+    out = proc.process([RawRecord(0, 0, b"m1", orjson.dumps(_one("m1", 10.0)), 0.0)], now=0.0)
+    store.apply(out)
+    thresholds = {"action": "set_thresholds", "thresholds": {"*": {"psi": 0.3}}}
+    store.apply(proc.control(0, {**thresholds, "model_id": "junk-1"}, now=1.0))
+    assert proc.control(0, {**thresholds, "model_id": "junk-2"}, now=0.0).writes == {}
+    assert proc.control(0, {**thresholds, "model_id": "bad id|b|0"}, now=0.0).writes == {}
+    assert sorted(proc.models) == ["junk-1", "m1"]
+    out = proc.process([RawRecord(0, 1, b"m2", orjson.dumps(_one("m2", 10.0)), 0.0)], now=0.0)
+    assert [r.reason for r in out.rejected] == ["too_many_models"]
+    # a week later m1 sent again, junk-1 never: junk-1's state goes, m2 fits
+    store.apply(
+        proc.process([RawRecord(0, 2, b"m1", orjson.dumps(_one("m1", 20.0)), 0.0)], now=7 * 86400.0)
+    )
+    out = proc.evict_idle(now=7 * 86400.0 + 1, idle_seconds=7 * 86400.0)
+    store.apply(out)
+    assert out.evicted == ["junk-1"] and not any(k.startswith("junk-1|") for k in store)
+    out = proc.process([RawRecord(0, 3, b"m2", orjson.dumps(_one("m2", 10.0)), 0.0)], now=0.0)
+    assert out.counted["m2"] == 1 and not out.rejected
+
+
+@pytest.mark.parametrize("command", [[1], "pin", 7, None, {"action": "pin_baseline"}])
+def test_a_malformed_control_command_is_ignored(command):
+    proc = make(DictStore())
+    assert proc.control(0, command, now=1.0).writes == {} and not proc.models
+
+
+def test_the_inference_log_sink_applies_the_same_event_time_bound():
+    from stream_app.writers import InferenceLogWriter
+
+    writer = InferenceLogWriter(time_bounds=(300.0, 4200.0))
+    assert writer._in_bounds(1_000.0, 1_000.0) and writer._in_bounds(None, 1_000.0)
+    assert not writer._in_bounds(9_999_999_999.0, 1_000_000.0)
+    assert not writer._in_bounds(0.0, 1_000_000.0)
+    assert InferenceLogWriter(time_bounds=(300.0, 0.0))._in_bounds(0.0, 1_000_000.0)  # 0: none
+
+
+def test_an_evicted_model_leaves_no_series():
+    from prometheus_client import CollectorRegistry
+
+    from stream_app.metrics import WorkerMetrics
+
+    rng = np.random.default_rng(11)
+    store = DictStore()
+    proc = make(store)
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry, max_series_models=5)
+
+    def series() -> set[str]:
+        return {
+            s.name
+            for f in registry.collect()
+            for s in f.samples
+            if s.labels.get("model_id") == "m1"
+        }
+
+    metrics.observe(proc.process(records(0, 900, 2, 0.0, rng, 0), now=1.0), {}, 0.0)
+    assert {"drift_events_total", "drift_psi", "drift_window_events"} <= series()
+    metrics.observe(proc.evict_idle(now=100.0, idle_seconds=50.0), {}, 0.0)
+    assert registry.get_sample_value("drift_model_slots", {"state": "total"}) == 5
+    assert series() == set()
