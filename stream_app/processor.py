@@ -702,6 +702,9 @@ class Processor:
         """Move the next window end to ``end``: buckets expired there are deleted, the sums
         rebuilt from the buckets left (one pass instead of one slide per skipped window)."""
         meta, spec = rt.meta, self.spec
+        if meta.baseline_mode == "seasonal":  # keep the roll-ups the skipped slides would have
+            for step_end in range(meta.next_end or end, end + 1, spec.recent):
+                self._keep_hours(rt, step_end, out)
         meta.next_end = end
         for start in [s for s in rt.buckets if spec.side(s, end) == "expired"]:
             del rt.buckets[start]
