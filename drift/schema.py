@@ -47,7 +47,9 @@ class EventLimits:
     max_string_len: int = 256
     max_name_len: int = 128
     max_depth: int = 4
-    max_metadata_depth: int = 16  # nesting of metadata objects and arrays (checked iteratively)
+    # nesting of metadata objects and arrays (checked iteratively); the API's DRIFT_MAX_JSON_DEPTH
+    # default (64, counted from the event object) so the API never accepts what the worker refuses
+    max_metadata_depth: int = 64
     max_prediction_fields: int = 20
     max_id_len: int = 64
     max_timestamp: float = 10_000_000_000.0  # year 2286: larger values are milliseconds

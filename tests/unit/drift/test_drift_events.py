@@ -324,7 +324,7 @@ def test_fast_path_takes_the_common_event():
 
 
 @pytest.mark.parametrize("model", [b"7", b'"m7"'])
-@pytest.mark.parametrize("depth", [17, 600, 5000])
+@pytest.mark.parametrize("depth", [EventLimits().max_metadata_depth + 1, 600, 5000])
 @pytest.mark.parametrize("timestamp", [b"1790000000.0", b'"2026-12-01T00:00:00Z"'])
 def test_deep_metadata_is_too_deep_not_a_recursion_error(model, depth, timestamp):
     # the probe's poison record: metadata nested 600 deep raised RecursionError in
