@@ -58,12 +58,19 @@ def _support(recent: NumericHistogram, baseline: NumericHistogram) -> Support:
     return Support(baseline.mapping.representatives(union), r, b)
 
 
-def regroup_numeric(recent: NumericHistogram, baseline: NumericHistogram, n_bins: int) -> Regrouped:
-    """Recent and baseline counts on ``n_bins`` quantile bins of a non-empty baseline."""
-    (rk, rc), (bk, bc) = recent.buckets(), baseline.buckets()
+def regroup_numeric(
+    recent: NumericHistogram,
+    baseline: NumericHistogram,
+    n_bins: int,
+    cut_index: NDArray[np.intp] | None = None,
+) -> Regrouped:
+    """Recent and baseline counts on ``n_bins`` quantile bins of a non-empty baseline
+    (``cut_index``: the baseline buckets closing each bin, when already known)."""
+    (rk, rc), (bk, bc) = recent.raw_buckets(), baseline.raw_buckets()
     if bk.size == 0:
         raise ValueError("cannot regroup onto the quantiles of an empty baseline")
-    cut_index = quantile_cuts(bk, bc, n_bins)
+    if cut_index is None:
+        cut_index = quantile_cuts(bk, bc, n_bins)
     cumulative = np.cumsum(bc)
     bounds = np.concatenate(([0], cumulative[cut_index], cumulative[-1:]))
     base_counts = np.diff(bounds).astype(np.float64)

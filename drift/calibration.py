@@ -71,6 +71,7 @@ class BinPlan:
     cuts: IntArray | None = None
     names: tuple[str, ...] = ()
     per_value: bool = False
+    cut_index: NDArray[np.intp] | None = None  # quantile bins: the baseline buckets closing them
 
     @property
     def size(self) -> int:
@@ -85,7 +86,8 @@ def plan_for(baseline: Histogram, n_bins: int, per_value_max: int) -> BinPlan:
             raise ValueError("cannot plan bins on an empty baseline")
         if keys.size <= per_value_max:
             return BinPlan("numeric", keys[:-1].copy(), per_value=True)
-        return BinPlan("numeric", keys[quantile_cuts(keys, counts, n_bins)].copy())
+        index = quantile_cuts(keys, counts, n_bins)
+        return BinPlan("numeric", keys[index].copy(), cut_index=index)
     held = baseline.counts()
     names = sorted((n for n in held if n != OTHER), key=lambda n: (-held[n], n))
     if baseline.missing:
@@ -127,12 +129,13 @@ class Subwindows:
     them (each roll-up serves about 24 x 12 evaluations): their buckets concatenated (numeric)
     and the last matrix made for a bin plan, reused while the plan's bins stay the same."""
 
-    __slots__ = ("_flat", "_last", "hists")
+    __slots__ = ("_flat", "_last", "hists", "nulls")
 
     def __init__(self, hists: Sequence[Histogram]) -> None:
         self.hists = list(hists)
         self._flat: tuple[IntArray, FloatArray, IntArray] | None = None
         self._last: tuple[tuple[object, ...], FloatArray] | None = None
+        self.nulls: dict[bytes, Null] = {}  # null estimates for the last plan, per pooling
 
     def __len__(self) -> int:
         return len(self.hists)
@@ -147,6 +150,7 @@ class Subwindows:
         else:
             matrix = counts_on(plan, self.hists)
         self._last = (key, matrix)
+        self.nulls = {}
         return matrix
 
     def _numeric(self, plan: BinPlan) -> FloatArray:
@@ -271,11 +275,11 @@ def table_tests(a: FloatArray, b: FloatArray, ordered: bool = True) -> TableTest
     col = a + b
     safe_n = np.where(n > 0, n, 1.0)
     share = col / safe_n[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # G = 2 sum O ln(O / E) with E = row total x column share; 0 ln 0 = 0
-        la = np.where(a > 0, a * np.log(a / (na[:, None] * share)), 0.0)
-        lb = np.where(b > 0, b * np.log(b / (nb[:, None] * share)), 0.0)
-    g = 2.0 * (la + lb).sum(1)
+    # G = 2 sum O ln(O / E), E = row total x column share, by the identity
+    # sum a ln a + sum b ln b - sum col ln col - na ln na - nb ln nb + n ln n (0 ln 0 = 0)
+    xl = special.xlogy
+    g = 2.0 * ((xl(a, a) + xl(b, b) - xl(col, col)).sum(1) - xl(na, na) - xl(nb, nb) + xl(n, n))
+    g = np.maximum(g, 0.0)  # rounding
     df = np.maximum((col > 0).sum(1) - 1, 1).astype(np.float64)
     safe_na, safe_nb = np.where(na > 0, na, 1.0), np.where(nb > 0, nb, 1.0)
     pa, pb = a / safe_na[:, None], b / safe_nb[:, None]
@@ -329,6 +333,34 @@ class RowTests:
     subwindows: int
 
 
+@dataclass(frozen=True, slots=True)
+class Null:
+    """The between-sub-window variance of each test per unit of ``n_eff`` (0: sampling noise
+    only), estimated from ``h`` sub-windows on one pooling of the bins."""
+
+    h: int
+    tau_g: float
+    tau_z: float
+    tau_share: FloatArray
+
+
+def _null(subs: FloatArray, b: FloatArray, group: IntArray, ordered: bool) -> Null:
+    """Each sub-window against the rest of the baseline (``b``: its pooled counts, one row)."""
+    k = int(group.max()) + 1 if group.size else 1
+    h = len(subs)
+    if not h:
+        return Null(0, 0.0, 0.0, np.zeros(k))
+    s = pooled(subs, group)
+    tt = table_tests(s, b - s, ordered)
+    tau_g = _excess(tt.g, tt.df, tt.n_eff)
+    tau_z = _excess(tt.z_trend**2, 1.0, tt.n_eff) if ordered else 0.0
+    if not ordered and k > 2:
+        tau_share = np.maximum(0.0, (tt.z_share**2 - 1.0).sum(0) / tt.n_eff.sum())
+    else:
+        tau_share = np.zeros(k)
+    return Null(h, tau_g, tau_z, tau_share)
+
+
 def _rows_tests(
     rows: FloatArray,
     baseline: FloatArray,
@@ -336,27 +368,25 @@ def _rows_tests(
     ordered: bool,
     min_expected: float,
     n_small: float,
+    nulls: dict[bytes, Null] | None = None,
 ) -> list[RowTests]:
-    """The calibrated tests of each of ``rows`` against ``baseline``: one pooling, one table
-    for the test rows and the sub-windows together, one null estimate shared by the rows."""
+    """The calibrated tests of each of ``rows`` against ``baseline``: one pooling, one table,
+    one null estimate shared by the rows. ``nulls`` (the caller's, per set of sub-windows and
+    bins) keeps the null per pooling: the sub-windows are the same for a dozen evaluations,
+    so it is estimated when they or the bins change (at least hourly), not every time."""
     group = pool_columns(baseline, max(n_small, 1.0), ordered, min_expected)
     t = rows.shape[0]
     r, b = pooled(rows, group), pooled(baseline[None, :], group)
-    h = len(subs)
-    a_rows, b_rows = r, np.repeat(b, t, axis=0)
-    if h:
-        s = pooled(subs, group)
-        a_rows, b_rows = np.vstack([r, s]), np.vstack([b_rows, b - s])
-    tt = table_tests(a_rows, b_rows, ordered)
-    sub = slice(t, None)
-    tau_g = _excess(tt.g[sub], tt.df[sub], tt.n_eff[sub])
-    tau_z = _excess(tt.z_trend[sub] ** 2, 1.0, tt.n_eff[sub]) if ordered else 0.0
+    key = group.tobytes()
+    null = nulls.get(key) if nulls is not None else None
+    if null is None:
+        null = _null(subs, b, group, ordered)
+        if nulls is not None:
+            nulls[key] = null
+    tt = table_tests(r, np.repeat(b, t, axis=0), ordered)
+    h, tau_g, tau_z, tau_share = null.h, null.tau_g, null.tau_z, null.tau_share
     k = tt.z_share.shape[1]
     share = not ordered and k > 2  # with two columns the share test is the omnibus test
-    if share and h:
-        tau_share = np.maximum(0.0, (tt.z_share[sub] ** 2 - 1.0).sum(0) / tt.n_eff[sub].sum())
-    else:
-        tau_share = np.zeros(k)
     out = []
     for i in range(t):
         n_eff, df = float(tt.n_eff[i]), float(tt.df[i])
@@ -420,6 +450,7 @@ def calibrate(
     fresh: Mapping[str, FloatArray] | None = None,
     min_expected: float = 5.0,
     min_fresh: float = 30.0,
+    nulls: dict[bytes, Null] | None = None,
 ) -> Calibrated:
     """Calibrated p-value of ``recent`` against ``baseline`` (count rows on one bin plan), with
     the null learnt from ``subs`` (one row per sub-window of the baseline; may be empty).
@@ -427,7 +458,8 @@ def calibrate(
     ``fresh`` maps a label (e.g. ``"15m"``) to a newest part of the recent window, tested too
     when it holds at least ``min_fresh`` values: a sudden change fills it long before it fills
     the hour. Its null comes from the same sub-windows through the size correction; all rows
-    share one pooling (set by the smallest sample) and one table."""
+    share one pooling (set by the smallest sample) and one table. ``nulls``: a cache of the
+    null estimates the caller keeps with these sub-windows and bins (see ``Subwindows``)."""
     subs = subs[subs.sum(1) > 0] if subs.size else np.zeros((0, recent.size))
     n_r = float(recent.sum())
     n_small = min(n_r, float(subs.sum(1).min())) if len(subs) else n_r
@@ -435,7 +467,7 @@ def calibrate(
     for row in parts.values():
         n_small = min(n_small, float(row.sum()))
     rows = np.vstack([recent, *parts.values()])
-    window, *young = _rows_tests(rows, baseline, subs, ordered, min_expected, n_small)
+    window, *young = _rows_tests(rows, baseline, subs, ordered, min_expected, n_small, nulls)
     components = dict(window.p)
     tvd = {"": window.tvd}
     for label, tests in zip(parts, young, strict=True):

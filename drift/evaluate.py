@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from scipy import special
 
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
 from drift.calibration import (
+    BinPlan,
     Calibrated,
     Subwindows,
     benjamini_hochberg,
@@ -81,9 +83,12 @@ def _shares(counts: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(c) / total if total else 0.0 for c in counts)
 
 
-def _regroup(recent: Histogram, baseline: Histogram, n_bins: int) -> tuple[Kind, Regrouped]:
+def _regroup(
+    recent: Histogram, baseline: Histogram, n_bins: int, plan: BinPlan | None = None
+) -> tuple[Kind, Regrouped]:
     if isinstance(recent, NumericHistogram) and isinstance(baseline, NumericHistogram):
-        return "numeric", regroup_numeric(recent, baseline, n_bins)
+        index = plan.cut_index if plan is not None else None
+        return "numeric", regroup_numeric(recent, baseline, n_bins, index)
     if isinstance(recent, CategoricalHistogram) and isinstance(baseline, CategoricalHistogram):
         return "categorical", regroup_categorical(recent, baseline)
     raise TypeError(
@@ -108,13 +113,24 @@ def _calibrate(
     subwindows: Sequence[Histogram] | Subwindows,
     fresh: Mapping[str, Histogram],
     policy: DetectionPolicy,
+    plan: BinPlan,
+    grouped: Regrouped,
 ) -> Calibrated:
-    plan = plan_for(baseline, policy.n_bins, policy.per_value_max)
-    rows = counts_on(plan, [recent, baseline, *fresh.values()])
+    if plan.cut_index is not None:  # the metrics' quantile bins are the plan's: counted already
+        rows = np.vstack([grouped.recent, grouped.baseline, *counts_on(plan, [*fresh.values()])])
+    else:
+        rows = counts_on(plan, [recent, baseline, *fresh.values()])
     subs = subwindows if isinstance(subwindows, Subwindows) else Subwindows(subwindows)
     parts = {label: rows[2 + i] for i, label in enumerate(fresh)}
+    matrix = subs.counts(plan)
     return calibrate(
-        rows[0], rows[1], subs.counts(plan), plan.kind == "numeric", parts, policy.min_expected
+        rows[0],
+        rows[1],
+        matrix,
+        plan.kind == "numeric",
+        parts,
+        policy.min_expected,
+        nulls=subs.nulls,
     )
 
 
@@ -140,7 +156,12 @@ def measure_stream(
         return StreamEvaluation(
             stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
         )
-    kind, grouped = _regroup(recent, baseline, policy.n_bins)
+    status: Status = "ok"
+    if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
+        status = "insufficient_data"
+    calibrated = status == "ok" and rule == "calibrated"
+    plan = plan_for(baseline, policy.n_bins, policy.per_value_max) if calibrated else None
+    kind, grouped = _regroup(recent, baseline, policy.n_bins, plan)
     comparison = Comparison.from_counts(
         grouped.recent, grouped.baseline, grouped.support, policy.smoothing
     )
@@ -149,10 +170,13 @@ def measure_stream(
         grouped.labels, _shares(grouped.recent.tolist()), _shares(grouped.baseline.tolist())
     )
     new, new_share = _new_categories(recent, baseline)
-    ev = StreamEvaluation(
+    cal = None
+    if plan is not None:
+        cal = _calibrate(recent, baseline, subwindows, fresh or {}, policy, plan, grouped)
+    return StreamEvaluation(
         stream,
         kind,
-        "ok",
+        status,
         metrics,
         (),
         n_recent,
@@ -161,21 +185,12 @@ def measure_stream(
         rule,
         new_categories=new,
         new_share=new_share,
-    )
-    if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
-        return dataclasses.replace(ev, status="insufficient_data")
-    if rule == "fixed":
-        return ev
-    cal = _calibrate(recent, baseline, subwindows, fresh or {}, policy)
-    w = cal.window
-    return dataclasses.replace(
-        ev,
-        p_value=cal.p_value,
-        test=cal.test,
-        effect=cal.effect,
-        null_center=cal.null_center,
-        null_spread=cal.null_spread,
-        subwindows=w.subwindows,
+        p_value=None if cal is None else cal.p_value,
+        test=None if cal is None else cal.test,
+        effect=None if cal is None else cal.effect,
+        null_center=None if cal is None else cal.null_center,
+        null_spread=None if cal is None else cal.null_spread,
+        subwindows=0 if cal is None else cal.window.subwindows,
         calibration=cal,
     )
 
