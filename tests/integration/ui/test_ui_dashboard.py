@@ -84,14 +84,15 @@ def test_time_range_and_links_keep_state_in_the_url(chrome, base_url):
     )
     chrome.find_element(By.ID, "apply").click()
     wait(chrome, "location.hash.includes('range=custom') && location.hash.includes('from=')")
-    # the 24 h charts are still there until the custom range's render replaces them: wait for
-    # the new charts themselves (read in one script, so no element goes stale in between)
+    # the 6 h charts (72 points) stay until the custom range's render replaces them: wait for
+    # 3 h of 5-minute windows (read in one script, so no element goes stale in between); the
+    # wait fails the test if the charts never show them
     points = wait(
         chrome,
         "(() => { const c = document.querySelector('.chart');"
-        " const n = c && Number(c.dataset.points); return n && n < 100 ? n : null; })()",
+        " const n = c && Number(c.dataset.points); return n >= 30 && n <= 37 ? n : null; })()",
     )
-    assert 30 <= int(points) <= 37  # 3 h of 5-minute windows
+    assert 30 <= int(points) <= 37
 
 
 def test_model_page_draws_scores_with_limits_and_drift_windows(chrome, base_url, shots):
