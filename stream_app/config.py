@@ -40,11 +40,12 @@ class WorkerSettings(BaseSettings):
         "(backfills of history)",
     )
     max_evaluations_per_advance: int = Field(
-        12,
+        24,
         ge=1,
-        description="window evaluations one event may cause: half after its bucket, then the "
-        "window jumps past the gap to the next data or the last ones (sparse events never "
-        "multiply drift_runs rows; dense data still has every window evaluated)",
+        description="window evaluations one event may cause: those holding its bucket in their "
+        "recent part (at most all but one), then the window jumps past the gap to the next "
+        "data or the last ones (sparse events never multiply drift_runs rows; dense data and "
+        "delivery holes still have every window with recent data evaluated)",
     )
     dedup_horizon_seconds: int = Field(
         3600,

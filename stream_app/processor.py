@@ -323,7 +323,7 @@ class Processor:
         limits: EventLimits,
         store: Store,
         event_time: EventTimeBounds | None = None,
-        max_evaluations: int = 12,
+        max_evaluations: int = 24,
         dedup: DedupSettings | None = None,
         detection: DetectionSettings | None = None,
     ) -> None:
@@ -658,14 +658,19 @@ class Processor:
     # --- window movement ---------------------------------------------------------------------
     def _advance(self, rt: Runtime, out: Output) -> None:
         """Evaluate the windows that close, with a bound per event: after a bucket holding data,
-        the next ``max_evaluations // 2`` windows are evaluated, then the window jumps to where
-        the next bucket with data enters it, or to the last ``max_evaluations - that`` windows
-        before the watermark, whichever is first. Dense data has every window evaluated; one
+        the next windows holding it in their recent part are evaluated (at most
+        ``max_evaluations - 1``), then the window jumps to where the next bucket with data enters
+        it, or to the last ``max_evaluations - that`` windows before the watermark, whichever is
+        first. Dense data has every window evaluated; one
         event after a long gap (sparse events) no longer evaluates every window of the span."""
         meta, spec = rt.meta, self.spec
         assert meta.next_end is not None
-        head = max(1, self.max_evaluations // 2) * spec.bucket
-        tail = self.max_evaluations - head // spec.bucket
+        # the windows holding a bucket in their recent part are evaluated (up to the bound, less
+        # one for the tail): a hole in delivery (records faust skipped, read again later) never
+        # makes the window jump over windows whose recent part holds data
+        head_n = max(1, min(spec.recent // spec.bucket, self.max_evaluations - 1))
+        head = head_n * spec.bucket
+        tail = max(1, self.max_evaluations - head_n)
         while spec.closes(meta.next_end, meta.watermark):
             if not rt.sums.streams() and not self._skip_empty(rt):
                 break
