@@ -4,6 +4,7 @@ changes through drift-control."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -33,6 +34,27 @@ from api.schemas.models import (
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
 WRITER = [Depends(require_writer)]
+
+
+async def store_and_send(
+    ctx: AppContext,
+    model_id: str,
+    value: bytes,
+    store: Callable[[Conn], Awaitable[Row | None]],
+) -> Row:
+    """Run ``store`` and publish the control command ``value`` in one transaction, so the
+    database change commits only after the broker acknowledged it (503 otherwise); 404 when
+    ``store`` finds no model."""
+
+    async def work(conn: Conn) -> Row:
+        async with conn.transaction():
+            row = await store(conn)
+            if row is None:
+                raise NotFound(f"model {model_id!r} not found")
+            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
+        return row
+
+    return await ctx.pools.writer.run(work)
 
 
 def command(action: str, model_id: str, **extra: Any) -> bytes:
@@ -114,25 +136,19 @@ async def put_thresholds(
     """
     await admit(request, ctx, model_id)
     value = command("set_thresholds", model_id, thresholds=body.root)
-
-    async def work(conn: Conn) -> Row:
-        async with conn.transaction():
-            row = await queries.set_thresholds(conn, model_id, body.root)
-            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-        return row
-
-    return Model.model_validate(await ctx.pools.writer.run(work))
+    row = await store_and_send(
+        ctx, model_id, value, lambda conn: queries.set_thresholds(conn, model_id, body.root)
+    )
+    return Model.model_validate(row)
 
 
 async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> BaselineCommand:
-    async def work(conn: Conn) -> None:
-        async with conn.transaction():
-            if await queries.set_baseline_mode(conn, model_id, mode) is None:
-                raise NotFound(f"model {model_id!r} not found")
-            value = command(action, model_id)
-            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-
-    await ctx.pools.writer.run(work)
+    await store_and_send(
+        ctx,
+        model_id,
+        command(action, model_id),
+        lambda conn: queries.set_baseline_mode(conn, model_id, mode),
+    )
     return BaselineCommand(model_id=model_id, action=action)
 
 
@@ -181,16 +197,10 @@ async def put_baseline_mode(
     The database change commits only after the broker acknowledged the command (503 otherwise).
     """
     value = command("set_baseline_mode", model_id, mode=body.mode)
-
-    async def work(conn: Conn) -> Row:
-        async with conn.transaction():
-            row = await queries.set_unpinned_mode(conn, model_id, body.mode)
-            if row is None:
-                raise NotFound(f"model {model_id!r} not found")
-            await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
-        return row
-
-    return BaselineModeCommand.model_validate(await ctx.pools.writer.run(work))
+    row = await store_and_send(
+        ctx, model_id, value, lambda conn: queries.set_unpinned_mode(conn, model_id, body.mode)
+    )
+    return BaselineModeCommand.model_validate(row)
 
 
 def caller(request: Request) -> str:
