@@ -35,7 +35,7 @@ from drift import (
     model_verdict,
 )
 from drift.calibration import Subwindows
-from drift.evaluate import decide, measure_stream
+from drift.evaluate import StreamWindows, decide, measure_model
 
 RECENT_BUCKETS, BASELINE_BUCKETS = 12, 288
 NUMERIC_STREAMS, CATEGORICAL_STREAMS = 16, 4
@@ -139,11 +139,11 @@ def bench_evaluation(per_bucket: int, repeat: int) -> tuple[float, RawColumns, R
 
     def evaluate(cold: bool = False) -> None:  # as the worker: calibrated, sub-windows, fresh
         subs = {s: Subwindows(h) for s, h in subwindows.items()} if cold else prepared
-        measured = [
-            measure_stream(s, sums.recent(s), sums.baseline(s), policy, subs[s], fresh[s])
+        inputs = [
+            StreamWindows(s, sums.recent(s), sums.baseline(s), subs[s], fresh[s])
             for s in sums.streams()
         ]
-        model_verdict(decide(measured, policy))
+        model_verdict(decide(measure_model(inputs, policy), policy))
 
     def slide() -> None:  # one bucket in, the oldest recent one to the baseline, one out
         sums.add_to_recent(recent_buckets[0])

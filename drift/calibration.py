@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -301,14 +301,6 @@ def table_tests(a: FloatArray, b: FloatArray, ordered: bool = True) -> TableTest
     return TableTests(g, df, zeros, z_share, n_eff, tvd, zeros + 0.5)
 
 
-def _excess(values: FloatArray, expected: float | FloatArray, n_eff: FloatArray) -> float:
-    """Moment estimate of the between-sub-window component per unit of ``n_eff``."""
-    total = float(n_eff.sum())
-    if values.size == 0 or total <= 0:
-        return 0.0
-    return max(0.0, float(np.sum(values - expected)) / total)
-
-
 def _df2(h: int, inflation: float) -> float:
     """Degrees of freedom of an estimated null variance: infinite with no between-sub-window
     component, ``h - 1`` when it dominates (Satterthwaite-style)."""
@@ -344,65 +336,172 @@ class Null:
     tau_share: FloatArray
 
 
-def _null(subs: FloatArray, b: FloatArray, group: IntArray, ordered: bool) -> Null:
-    """Each sub-window against the rest of the baseline (``b``: its pooled counts, one row)."""
-    k = int(group.max()) + 1 if group.size else 1
-    h = len(subs)
-    if not h:
-        return Null(0, 0.0, 0.0, np.zeros(k))
-    s = pooled(subs, group)
-    tt = table_tests(s, b - s, ordered)
-    tau_g = _excess(tt.g, tt.df, tt.n_eff)
-    tau_z = _excess(tt.z_trend**2, 1.0, tt.n_eff) if ordered else 0.0
-    if not ordered and k > 2:
-        tau_share = np.maximum(0.0, (tt.z_share**2 - 1.0).sum(0) / tt.n_eff.sum())
-    else:
-        tau_share = np.zeros(k)
-    return Null(h, tau_g, tau_z, tau_share)
+def _df2_many(h: FloatArray, inflation: FloatArray) -> FloatArray:
+    """:func:`_df2` elementwise."""
+    excess = np.maximum(inflation - 1.0, 1e-300)
+    with np.errstate(over="ignore"):  # no excess: infinite, capped below
+        d2 = np.minimum(_BIG_DF, (h - 1.0) * (inflation / excess) ** 2)
+    return np.where((inflation <= 1.0 + 1e-12) | (h < 2), _BIG_DF, d2)
 
 
-def _rows_tests(
-    rows: FloatArray,
-    baseline: FloatArray,
-    subs: FloatArray,
-    ordered: bool,
-    min_expected: float,
-    n_small: float,
-    nulls: dict[bytes, Null] | None = None,
-) -> list[RowTests]:
-    """The calibrated tests of each of ``rows`` against ``baseline``: one pooling, one table,
-    one null estimate shared by the rows. ``nulls`` (the caller's, per set of sub-windows and
-    bins) keeps the null per pooling: the sub-windows are the same for a dozen evaluations,
-    so it is estimated when they or the bins change (at least hourly), not every time."""
-    group = pool_columns(baseline, max(n_small, 1.0), ordered, min_expected)
-    t = rows.shape[0]
-    r, b = pooled(rows, group), pooled(baseline[None, :], group)
+@dataclass(frozen=True, slots=True)
+class CalibrationRequest:
+    """One stream's count rows on its bin plan, for :func:`calibrate_many` (see
+    :func:`calibrate` for the fields)."""
+
+    recent: FloatArray
+    baseline: FloatArray
+    subs: FloatArray
+    ordered: bool
+    fresh: Mapping[str, FloatArray] = field(default_factory=dict)
+    min_expected: float = 5.0
+    min_fresh: float = 30.0
+    nulls: dict[bytes, Null] | None = None
+
+
+@dataclass(slots=True)
+class _Pooled:
+    """A request after pooling: its rows (the recent window first, then the fresh parts), the
+    baseline and the sub-windows on the pooled bins, and the null of that pooling (``None``
+    until estimated; ``nulls``/``key``: where the caller keeps it)."""
+
+    labels: list[str]
+    rows: FloatArray
+    baseline: FloatArray
+    subs: FloatArray
+    ordered: bool
+    null: Null | None
+    nulls: dict[bytes, Null] | None
+    key: bytes
+
+
+def _nulls(items: Sequence[_Pooled]) -> None:
+    """Estimate the missing nulls of ``items`` (all of one kind) in one table: each sub-window
+    against the rest of its baseline, the rows of all items padded to the widest."""
+    todo = [it for it in items if it.null is None]
+    for it in todo:
+        if not len(it.subs):
+            it.null = Null(0, 0.0, 0.0, np.zeros(it.baseline.shape[1]))
+    todo = [it for it in todo if it.null is None]
+    if not todo:
+        return
+    ordered = todo[0].ordered
+    width = max(it.subs.shape[1] for it in todo)
+    sizes = [len(it.subs) for it in todo]
+    s, rest = np.zeros((sum(sizes), width)), np.zeros((sum(sizes), width))
+    at = 0
+    for it, h in zip(todo, sizes, strict=True):
+        kk = it.subs.shape[1]
+        s[at : at + h, :kk] = it.subs
+        rest[at : at + h, :kk] = it.baseline - it.subs
+        at += h
+    tt = table_tests(s, rest, ordered)
+    starts = np.cumsum([0, *sizes[:-1]])
+    n_eff = np.add.reduceat(tt.n_eff, starts)
+    g = np.add.reduceat(tt.g - tt.df, starts)
+    z = np.add.reduceat(tt.z_trend**2 - 1.0, starts)
+    share = np.add.reduceat(tt.z_share**2 - 1.0, starts, axis=0)
+    for i, (it, h) in enumerate(zip(todo, sizes, strict=True)):
+        k = it.subs.shape[1]
+        total = float(n_eff[i])
+        safe = total if total > 0 else 1.0
+        tau_g = max(0.0, float(g[i]) / safe) if total > 0 else 0.0
+        tau_z = max(0.0, float(z[i]) / safe) if ordered and total > 0 else 0.0
+        with_share = not ordered and k > 2
+        tau_share = np.maximum(0.0, share[i, :k] / safe) if with_share else np.zeros(k)
+        it.null = Null(h, tau_g, tau_z, tau_share)
+        if it.nulls is not None:
+            it.nulls[it.key] = it.null
+
+
+def _pool(req: CalibrationRequest) -> _Pooled:
+    subs = req.subs[req.subs.sum(1) > 0] if req.subs.size else np.zeros((0, req.recent.size))
+    n_r = float(req.recent.sum())
+    n_small = min(n_r, float(subs.sum(1).min())) if len(subs) else n_r
+    parts = {k: v for k, v in req.fresh.items() if req.min_fresh <= v.sum() < n_r}
+    for row in parts.values():
+        n_small = min(n_small, float(row.sum()))
+    rows = np.vstack([req.recent, *parts.values()])
+    group = pool_columns(req.baseline, max(n_small, 1.0), req.ordered, req.min_expected)
+    b = pooled(req.baseline[None, :], group)
     key = group.tobytes()
-    null = nulls.get(key) if nulls is not None else None
-    if null is None:
-        null = _null(subs, b, group, ordered)
-        if nulls is not None:
-            nulls[key] = null
-    tt = table_tests(r, np.repeat(b, t, axis=0), ordered)
-    h, tau_g, tau_z, tau_share = null.h, null.tau_g, null.tau_z, null.tau_share
-    k = tt.z_share.shape[1]
-    share = not ordered and k > 2  # with two columns the share test is the omnibus test
-    out = []
-    for i in range(t):
-        n_eff, df = float(tt.n_eff[i]), float(tt.df[i])
-        phi = 1.0 + n_eff * tau_g / df
-        p = {"omnibus": _f_sf(tt.g[i] / (df * phi), df, _df2(h, phi))}
-        v = 1.0
-        if ordered:
-            v = 1.0 + n_eff * tau_z
-            p["trend"] = _t_sf2(tt.z_trend[i] / math.sqrt(v), _df2(h, v))
-        elif share:
-            v_col = 1.0 + n_eff * tau_share
-            d2 = np.array([_df2(h, float(x)) for x in v_col])
-            tails = _t_sf2_many(tt.z_share[i] / np.sqrt(v_col), d2)
-            p["share"] = min(1.0, k * float(tails.min()))
-        auc = float(tt.auc[i]) if ordered else None
-        out.append(RowTests(p, float(tt.g[i]), df, phi, v, n_eff, float(tt.tvd[i]), auc, h))
+    null = req.nulls.get(key) if req.nulls is not None else None
+    return _Pooled(
+        list(parts),
+        pooled(rows, group),
+        b,
+        pooled(subs, group) if null is None and len(subs) else subs,
+        req.ordered,
+        null,
+        req.nulls,
+        key,
+    )
+
+
+def _rows_tests(items: Sequence[_Pooled]) -> list[list[RowTests]]:
+    """The calibrated tests of each item's rows against its baseline, all items of one kind
+    (ordered or not) in one table: rows padded with empty columns to the widest item (an empty
+    column changes no test), so the cost is a few array operations per model, not per stream.
+    The null is the item's own (estimated when its sub-windows or bins change, see
+    ``Subwindows``)."""
+    if not items:
+        return []
+    ordered = items[0].ordered
+    width = max(it.rows.shape[1] for it in items)
+    sizes = [it.rows.shape[0] for it in items]
+    total = sum(sizes)
+    a, b = np.zeros((total, width)), np.zeros((total, width))
+    h, tau_g, tau_z = np.zeros(total), np.zeros(total), np.zeros(total)
+    k = np.zeros(total, np.int64)
+    tau_share = np.zeros((total, width))
+    at = 0
+    for it, t in zip(items, sizes, strict=True):
+        kk, null = it.rows.shape[1], it.null
+        assert null is not None  # estimated by _nulls
+        a[at : at + t, :kk] = it.rows
+        b[at : at + t, :kk] = it.baseline
+        h[at : at + t], tau_g[at : at + t], tau_z[at : at + t] = null.h, null.tau_g, null.tau_z
+        tau_share[at : at + t, : null.tau_share.size] = null.tau_share
+        k[at : at + t] = kk
+        at += t
+    tt = table_tests(a, b, ordered)
+    phi = 1.0 + tt.n_eff * tau_g / tt.df
+    p_omnibus = special.fdtrc(tt.df, _df2_many(h, phi), np.maximum(tt.g / (tt.df * phi), 0.0))
+    v = np.ones(total)
+    p_other: FloatArray | None = None
+    if ordered:
+        v = 1.0 + tt.n_eff * tau_z
+        p_other = _t_sf2_many(tt.z_trend / np.sqrt(v), _df2_many(h, v))
+    elif width > 2:  # with two columns the share test is the omnibus test
+        v_col = 1.0 + tt.n_eff[:, None] * tau_share
+        tails = _t_sf2_many(tt.z_share / np.sqrt(v_col), _df2_many(h[:, None], v_col))
+        tails = np.where(np.arange(width)[None, :] < k[:, None], tails, 1.0)
+        p_other = np.minimum(1.0, k * tails.min(1))
+    name = "trend" if ordered else "share"
+    out: list[list[RowTests]] = []
+    at = 0
+    for t in sizes:
+        tests = []
+        for i in range(at, at + t):
+            p = {"omnibus": float(p_omnibus[i])}
+            if p_other is not None and (ordered or k[i] > 2):
+                p[name] = float(p_other[i])
+            auc = float(tt.auc[i]) if ordered else None
+            tests.append(
+                RowTests(
+                    p,
+                    float(tt.g[i]),
+                    float(tt.df[i]),
+                    float(phi[i]),
+                    float(v[i]),
+                    float(tt.n_eff[i]),
+                    float(tt.tvd[i]),
+                    auc,
+                    int(h[i]),
+                )
+            )
+        out.append(tests)
+        at += t
     return out
 
 
@@ -459,30 +558,46 @@ def calibrate(
     when it holds at least ``min_fresh`` values: a sudden change fills it long before it fills
     the hour. Its null comes from the same sub-windows through the size correction; all rows
     share one pooling (set by the smallest sample) and one table. ``nulls``: a cache of the
-    null estimates the caller keeps with these sub-windows and bins (see ``Subwindows``)."""
-    subs = subs[subs.sum(1) > 0] if subs.size else np.zeros((0, recent.size))
-    n_r = float(recent.sum())
-    n_small = min(n_r, float(subs.sum(1).min())) if len(subs) else n_r
-    parts = {k: v for k, v in (fresh or {}).items() if min_fresh <= v.sum() < n_r}
-    for row in parts.values():
-        n_small = min(n_small, float(row.sum()))
-    rows = np.vstack([recent, *parts.values()])
-    window, *young = _rows_tests(rows, baseline, subs, ordered, min_expected, n_small, nulls)
-    components = dict(window.p)
-    tvd = {"": window.tvd}
-    for label, tests in zip(parts, young, strict=True):
-        components.update({f"{name}@{label}": p for name, p in tests.p.items()})
-        tvd[label] = tests.tvd
-    test = min(components, key=lambda name: components[name])
-    effect = tvd[test.partition("@")[2]]
-    return Calibrated(
-        cauchy_combination(list(components.values())),
-        test,
-        components,
-        window,
-        dict(zip(parts, young, strict=True)),
-        effect,
+    null estimates the caller keeps with these sub-windows and bins (see ``Subwindows``).
+    One stream of :func:`calibrate_many`."""
+    request = CalibrationRequest(
+        recent, baseline, subs, ordered, fresh or {}, min_expected, min_fresh, nulls
     )
+    return calibrate_many([request])[0]
+
+
+def calibrate_many(requests: Sequence[CalibrationRequest]) -> list[Calibrated]:
+    """:func:`calibrate` of every stream of a model at once: each stream is pooled on its own,
+    then all streams of a kind share one table, so the tests cost a few array operations per
+    model instead of per stream (results identical to calibrating each alone)."""
+    items = [_pool(req) for req in requests]
+    tests: list[list[RowTests] | None] = [None] * len(items)
+    for ordered in (True, False):
+        chosen = [i for i, it in enumerate(items) if it.ordered == ordered]
+        _nulls([items[i] for i in chosen])
+        for i, found in zip(chosen, _rows_tests([items[i] for i in chosen]), strict=True):
+            tests[i] = found
+    out = []
+    for it, rows in zip(items, tests, strict=True):
+        assert rows is not None
+        window, *young = rows
+        components = dict(window.p)
+        tvd = {"": window.tvd}
+        for label, part in zip(it.labels, young, strict=True):
+            components.update({f"{name}@{label}": p for name, p in part.p.items()})
+            tvd[label] = part.tvd
+        test = min(components, key=lambda name: components[name])
+        out.append(
+            Calibrated(
+                cauchy_combination(list(components.values())),
+                test,
+                components,
+                window,
+                dict(zip(it.labels, young, strict=True)),
+                tvd[test.partition("@")[2]],
+            )
+        )
+    return out
 
 
 def cauchy_combination(p_values: Sequence[float]) -> float:

@@ -15,9 +15,10 @@ from drift.binning import Regrouped, regroup_categorical, regroup_numeric
 from drift.calibration import (
     BinPlan,
     Calibrated,
+    CalibrationRequest,
     Subwindows,
     benjamini_hochberg,
-    calibrate,
+    calibrate_many,
     counts_on,
     plan_for,
 )
@@ -107,7 +108,7 @@ def _new_categories(recent: Histogram, baseline: Histogram) -> tuple[int, float]
     return new, new / total if total else 0.0
 
 
-def _calibrate(
+def _request(
     recent: Histogram,
     baseline: Histogram,
     subwindows: Sequence[Histogram] | Subwindows,
@@ -115,23 +116,102 @@ def _calibrate(
     policy: DetectionPolicy,
     plan: BinPlan,
     grouped: Regrouped,
-) -> Calibrated:
+) -> CalibrationRequest:
     if plan.cut_index is not None:  # the metrics' quantile bins are the plan's: counted already
         rows = np.vstack([grouped.recent, grouped.baseline, *counts_on(plan, [*fresh.values()])])
     else:
         rows = counts_on(plan, [recent, baseline, *fresh.values()])
     subs = subwindows if isinstance(subwindows, Subwindows) else Subwindows(subwindows)
     parts = {label: rows[2 + i] for i, label in enumerate(fresh)}
-    matrix = subs.counts(plan)
-    return calibrate(
+    return CalibrationRequest(
         rows[0],
         rows[1],
-        matrix,
+        subs.counts(plan),
         plan.kind == "numeric",
         parts,
         policy.min_expected,
         nulls=subs.nulls,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWindows:
+    """What one stream is judged on: the recent window, the baseline, the baseline's
+    sub-windows of the recent window's length, and the recent window's newest parts."""
+
+    stream: str
+    recent: Histogram
+    baseline: Histogram
+    subwindows: Sequence[Histogram] | Subwindows = ()
+    fresh: Mapping[str, Histogram] = field(default_factory=dict)
+
+
+def _measured(
+    inp: StreamWindows, policy: DetectionPolicy
+) -> tuple[StreamEvaluation, CalibrationRequest | None]:
+    recent, baseline, stream = inp.recent, inp.baseline, inp.stream
+    kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
+    n_recent, n_baseline = recent.count, baseline.count
+    if kind == "categorical":  # missing values are a category of their own here
+        n_recent, n_baseline = n_recent + recent.missing, n_baseline + baseline.missing
+    rule = policy.rule_for(stream)
+    if n_recent == 0 or n_baseline == 0:
+        empty = StreamEvaluation(
+            stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
+        )
+        return empty, None
+    status: Status = "ok"
+    if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
+        status = "insufficient_data"
+    calibrated = status == "ok" and rule == "calibrated"
+    plan = plan_for(baseline, policy.n_bins, policy.per_value_max) if calibrated else None
+    kind, grouped = _regroup(recent, baseline, policy.n_bins, plan)
+    comparison = Comparison.from_counts(
+        grouped.recent, grouped.baseline, grouped.support, policy.smoothing
+    )
+    bins = Bins(
+        grouped.labels, _shares(grouped.recent.tolist()), _shares(grouped.baseline.tolist())
+    )
+    new, new_share = _new_categories(recent, baseline)
+    ev = StreamEvaluation(
+        stream,
+        kind,
+        status,
+        compute_all(comparison),
+        (),
+        n_recent,
+        n_baseline,
+        bins,
+        rule,
+        new_categories=new,
+        new_share=new_share,
+    )
+    if plan is None:
+        return ev, None
+    return ev, _request(recent, baseline, inp.subwindows, inp.fresh, policy, plan, grouped)
+
+
+def measure_model(
+    inputs: Sequence[StreamWindows], policy: DetectionPolicy
+) -> list[StreamEvaluation]:
+    """:func:`measure_stream` of each of a model's streams, the calibrations of all of them
+    computed together (:func:`drift.calibration.calibrate_many`: one table per kind of
+    stream instead of one per stream)."""
+    measured = [_measured(inp, policy) for inp in inputs]
+    asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
+    out = [ev for ev, _ in measured]
+    for (i, _), cal in zip(asked, calibrate_many([req for _, req in asked]), strict=True):
+        out[i] = dataclasses.replace(
+            out[i],
+            p_value=cal.p_value,
+            test=cal.test,
+            effect=cal.effect,
+            null_center=cal.null_center,
+            null_spread=cal.null_spread,
+            subwindows=cal.window.subwindows,
+            calibration=cal,
+        )
+    return out
 
 
 def measure_stream(
@@ -147,52 +227,8 @@ def measure_stream(
     recent window's length; ``fresh``: newest parts of the recent window by label, e.g.
     ``{"15m": ...}``). The status is
     ``insufficient_data`` below the policy's minimums, else provisional until :func:`decide`."""
-    kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
-    n_recent, n_baseline = recent.count, baseline.count
-    if kind == "categorical":  # missing values are a category of their own here
-        n_recent, n_baseline = n_recent + recent.missing, n_baseline + baseline.missing
-    rule = policy.rule_for(stream)
-    if n_recent == 0 or n_baseline == 0:
-        return StreamEvaluation(
-            stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
-        )
-    status: Status = "ok"
-    if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
-        status = "insufficient_data"
-    calibrated = status == "ok" and rule == "calibrated"
-    plan = plan_for(baseline, policy.n_bins, policy.per_value_max) if calibrated else None
-    kind, grouped = _regroup(recent, baseline, policy.n_bins, plan)
-    comparison = Comparison.from_counts(
-        grouped.recent, grouped.baseline, grouped.support, policy.smoothing
-    )
-    metrics = compute_all(comparison)
-    bins = Bins(
-        grouped.labels, _shares(grouped.recent.tolist()), _shares(grouped.baseline.tolist())
-    )
-    new, new_share = _new_categories(recent, baseline)
-    cal = None
-    if plan is not None:
-        cal = _calibrate(recent, baseline, subwindows, fresh or {}, policy, plan, grouped)
-    return StreamEvaluation(
-        stream,
-        kind,
-        status,
-        metrics,
-        (),
-        n_recent,
-        n_baseline,
-        bins,
-        rule,
-        new_categories=new,
-        new_share=new_share,
-        p_value=None if cal is None else cal.p_value,
-        test=None if cal is None else cal.test,
-        effect=None if cal is None else cal.effect,
-        null_center=None if cal is None else cal.null_center,
-        null_spread=None if cal is None else cal.null_spread,
-        subwindows=0 if cal is None else cal.window.subwindows,
-        calibration=cal,
-    )
+    inp = StreamWindows(stream, recent, baseline, subwindows, fresh or {})
+    return measure_model([inp], policy)[0]
 
 
 def _log10(p: float) -> float:

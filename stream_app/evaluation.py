@@ -21,7 +21,7 @@ from drift import (
     step,
 )
 from drift.calibration import Subwindows
-from drift.evaluate import decide, measure_stream
+from drift.evaluate import StreamWindows, decide, measure_model
 from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
@@ -129,10 +129,10 @@ def evaluate_model(
     window: tuple[int, int],
 ) -> ModelReport | None:
     """Judge every stream at ``window`` (recent start, end); None when there is nothing."""
-    measured = [
-        measure_stream(i.stream, i.recent, i.baseline, policy, i.subwindows, i.fresh)
-        for i in inputs
-    ]
+    measured = measure_model(
+        [StreamWindows(i.stream, i.recent, i.baseline, i.subwindows, i.fresh) for i in inputs],
+        policy,
+    )
     if not measured:
         return None
     evals = decide(measured, policy)

@@ -8,15 +8,17 @@ from scipy import stats
 
 from drift import CategoricalHistogram, DetectionPolicy, NumericHistogram, evaluate_stream
 from drift.calibration import (
+    CalibrationRequest,
     benjamini_hochberg,
     calibrate,
+    calibrate_many,
     cauchy_combination,
     counts_on,
     plan_for,
     pool_columns,
     table_tests,
 )
-from drift.evaluate import decide, measure_stream
+from drift.evaluate import StreamWindows, decide, measure_model, measure_stream
 
 pytestmark = pytest.mark.unit
 
@@ -211,3 +213,64 @@ def test_calibrated_limits_are_consistent_with_the_decision():
         assert (ev.status == "drift") == (ev.score >= ev.limit)
         assert ev.limits["kl_divergence"] > 0 and ev.limits["cosine_similarity"] is None
         assert ev.null_center >= ev.calibration.window.df
+
+
+def test_a_model_calibrated_at_once_equals_each_stream_alone():
+    """``calibrate_many`` pads every stream of a kind to one table: an empty column must change
+    no test, so each stream's verdict is the one it gets alone, whatever its neighbours."""
+    rng = np.random.default_rng(11)
+    requests = []
+    for i in range(24):
+        k = int(rng.integers(2, 40))  # widths differ: the narrow ones are padded
+        p = rng.dirichlet(np.ones(k))
+        base = rng.multinomial(int(rng.integers(2_000, 50_000)), p).astype(float)
+        n_subs = int(rng.integers(0, 25))
+        subs = np.array(
+            [
+                rng.multinomial(int(base.sum() / 24), rng.dirichlet(p * 200 + 0.01))
+                for _ in range(n_subs)
+            ],
+            float,
+        ).reshape(-1, k)
+        recent = rng.multinomial(int(rng.integers(50, 5_000)), rng.dirichlet(p * 300 + 0.01))
+        fresh = {"15m": rng.multinomial(int(recent.sum() / 4), p).astype(float)}
+        requests.append(CalibrationRequest(recent.astype(float), base, subs, bool(i % 3), fresh))
+    together = calibrate_many(requests)
+    for req, cal in zip(requests, together, strict=True):
+        alone = calibrate(req.recent, req.baseline, req.subs, req.ordered, req.fresh)
+        assert cal.test == alone.test
+        assert cal.components == pytest.approx(alone.components, rel=1e-12, abs=1e-300)
+        assert cal.p_value == pytest.approx(alone.p_value, rel=1e-12, abs=1e-300)
+        assert cal.effect == pytest.approx(alone.effect, rel=1e-12)
+    assert {c.test.split("@")[0] for c in together} >= {"trend", "omnibus"}  # both kinds judged
+
+
+def test_measure_model_equals_measuring_each_stream():
+    rng = np.random.default_rng(5)
+    policy = DetectionPolicy()
+    inputs = [
+        StreamWindows(
+            "input.x", numeric(rng.normal(0.3, 1, 800)), numeric(rng.normal(0, 1, 20_000))
+        ),
+        StreamWindows(
+            "input.age", numeric(rng.integers(18, 90, 800)), numeric(rng.integers(18, 90, 20_000))
+        ),
+        StreamWindows(
+            "input.c",
+            categorical(rng.choice(list("abc"), 800, p=[0.4, 0.3, 0.3])),
+            categorical(rng.choice(list("abc"), 20_000)),
+        ),
+        StreamWindows(
+            "input.few", numeric(rng.normal(0, 1, 20)), numeric(rng.normal(0, 1, 20_000))
+        ),
+    ]
+    together = measure_model(inputs, policy)
+    for inp, ev in zip(inputs, together, strict=True):
+        alone = measure_stream(inp.stream, inp.recent, inp.baseline, policy)
+        assert (ev.status, ev.test) == (alone.status, alone.test)
+        if alone.p_value is None:
+            assert ev.p_value is None
+        else:
+            assert ev.p_value == pytest.approx(alone.p_value, rel=1e-12)
+    assert together[3].status == "insufficient_data" and together[3].p_value is None
+    assert together[0].p_value is not None and together[0].p_value < 1e-6  # the shifted one
