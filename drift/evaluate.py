@@ -26,9 +26,11 @@ from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
 from drift.policy import DetectionPolicy, Thresholds
 from drift.statistics import Comparison, compute_all
+from drift.vector_streams import fold, projection_of
+from drift.vectors import VectorMoments
 
 Status = Literal["ok", "drift", "insufficient_data"]
-Kind = Literal["numeric", "categorical"]
+Kind = Literal["numeric", "categorical", "vector"]
 PREDICTION_STREAMS = ("prediction", "prediction.")
 OUTPUT_STREAMS = (*PREDICTION_STREAMS, "confidence")
 
@@ -197,7 +199,8 @@ def measure_model(
     """:func:`measure_stream` of each of a model's streams, the calibrations of all of them
     computed together (:func:`drift.calibration.calibrate_many`: one table per kind of
     stream instead of one per stream)."""
-    measured = [_measured(inp, policy) for inp in inputs]
+    vectors = {inp.stream for inp in inputs if isinstance(inp.recent, VectorMoments)}
+    measured = [_measured(inp, policy) for inp in inputs if inp.stream not in vectors]
     asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
     out = [ev for ev, _ in measured]
     for (i, _), cal in zip(asked, calibrate_many([req for _, req in asked]), strict=True):
@@ -211,6 +214,48 @@ def measure_model(
             subwindows=cal.window.subwindows,
             calibration=cal,
         )
+    return _with_vectors(inputs, out, vectors, policy) if vectors else out
+
+
+def _with_vectors(
+    inputs: Sequence[StreamWindows],
+    measured: list[StreamEvaluation],
+    vectors: set[str],
+    policy: DetectionPolicy,
+) -> list[StreamEvaluation]:
+    """Each vector stream's projections folded into its evaluation (``drift.vector_streams``)."""
+    owned: dict[str, list[StreamEvaluation]] = {name: [] for name in vectors}
+    plain: dict[str, StreamEvaluation] = {}
+    for ev in measured:
+        owner = projection_of(ev.stream, vectors)
+        if owner is None:
+            plain[ev.stream] = ev
+        else:
+            owned[owner].append(ev)
+    out = []
+    for inp in inputs:
+        if inp.stream in plain:
+            out.append(plain[inp.stream])
+        elif inp.stream in vectors:
+            recent, baseline = inp.recent, inp.baseline
+            assert isinstance(recent, VectorMoments) and isinstance(baseline, VectorMoments)
+            subs = (
+                inp.subwindows.hists if isinstance(inp.subwindows, Subwindows) else inp.subwindows
+            )
+            moments = [h for h in subs if isinstance(h, VectorMoments)]
+            fields = fold(inp.stream, recent, baseline, moments, owned[inp.stream], policy)
+            out.append(
+                StreamEvaluation(
+                    inp.stream,
+                    "vector",
+                    bins=None,
+                    drifted_metrics=(),
+                    recent_count=recent.count,
+                    baseline_count=baseline.count,
+                    rule=policy.rule_for(inp.stream),
+                    **fields,
+                )
+            )
     return out
 
 
@@ -270,7 +315,9 @@ def _fixed(ev: StreamEvaluation, policy: DetectionPolicy) -> StreamEvaluation:
     score = max(ratios, default=0.0)
     if ev.status == "insufficient_data":
         return dataclasses.replace(ev, score=score, limit=1.0, limits=limits)
-    drifted = thresholds.drifted(ev.metrics)
+    drifted = thresholds.drifted(
+        {name: v for name, v in ev.metrics.items() if name in Thresholds.DIRECTIONS}
+    )
     status: Status = "drift" if drifted else "ok"
     return dataclasses.replace(
         ev, status=status, drifted_metrics=drifted, score=score, limit=1.0, limits=limits
@@ -285,7 +332,11 @@ def decide(evals: Sequence[StreamEvaluation], policy: DetectionPolicy) -> list[S
     within the cut-off and its effect (total variation distance on the pooled bins) is at
     least ``policy.min_effect``. Fixed rule: each metric against its limit."""
     out: list[StreamEvaluation] = list(evals)
-    judged = [i for i, e in enumerate(out) if e.calibration is not None]
+    judged = [
+        i
+        for i, e in enumerate(out)
+        if e.rule == "calibrated" and e.p_value is not None and e.status != "insufficient_data"
+    ]
     for i, e in enumerate(out):
         if e.rule == "fixed":
             out[i] = _fixed(e, policy)
@@ -295,8 +346,8 @@ def decide(evals: Sequence[StreamEvaluation], policy: DetectionPolicy) -> list[S
     for i, q_value in zip(judged, q.tolist(), strict=True):
         e = out[i]
         cal = e.calibration
-        assert cal is not None and e.p_value is not None
-        limits = _calibrated_limits(cal, cut)
+        assert e.p_value is not None
+        limits = _calibrated_limits(cal, cut) if cal is not None else {}
         drift = e.p_value <= cut and (e.effect or 0.0) >= policy.min_effect
         over = tuple(
             name
