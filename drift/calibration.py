@@ -129,13 +129,14 @@ class Subwindows:
     them (each roll-up serves about 24 x 12 evaluations): their buckets concatenated (numeric)
     and the last matrix made for a bin plan, reused while the plan's bins stay the same."""
 
-    __slots__ = ("_flat", "_last", "hists", "nulls")
+    __slots__ = ("_flat", "_last", "hists", "nulls", "quality")
 
     def __init__(self, hists: Sequence[Histogram]) -> None:
         self.hists = list(hists)
         self._flat: tuple[IntArray, FloatArray, IntArray] | None = None
         self._last: tuple[tuple[object, ...], FloatArray] | None = None
         self.nulls: dict[bytes, Null] = {}  # null estimates for the last plan, per pooling
+        self.quality: dict[str, float] = {}  # data-quality null rates (drift.quality)
 
     def __len__(self) -> int:
         return len(self.hists)
