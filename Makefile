@@ -28,6 +28,7 @@ demo-down:
 
 bench: setup
 	$(VENV)/python bench/bench_detection.py
+	$(VENV)/python bench/bench_vectors.py
 	$(VENV)/python bench/bench_drift.py
 	$(VENV)/python bench/bench_decode.py
 	$(VENV)/python bench/bench_api.py
