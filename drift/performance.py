@@ -30,8 +30,12 @@ once labels come in, checks that assumption.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+
+from drift.calibration import calibrate
 
 N_BINS = 10
 _EPS = 1e-15
@@ -189,3 +193,44 @@ def estimate(
                 cm["tn"] += n * acc
                 cm["fn"] += n * (1.0 - acc)
     return Estimate(total, expected_right / total, cm if positive is not None else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceVerdict:
+    """A window's realised accuracy against its baseline's."""
+
+    status: str  # "ok" | "degraded" | "insufficient_data"
+    accuracy: float | None
+    baseline_accuracy: float | None
+    drop: float | None  # baseline - window, in accuracy points (fraction)
+    p_value: float | None  # one-sided: the accuracy fell
+    subwindows: int
+
+
+def performance_verdict(
+    window: tuple[int, int],
+    baseline: Sequence[tuple[int, int]],
+    fdr: float = 0.001,
+    min_drop: float = 0.02,
+    min_labelled: int = 100,
+) -> PerformanceVerdict:
+    """Is the accuracy of ``window`` = (labelled, right) lower than that of the baseline's
+    windows (each (labelled, right), e.g. the 24 hours before)? The same calibration as the
+    drift verdicts: the right/wrong table's G test with its null (and the between-window
+    variation of accuracy) learnt from the baseline's own windows, made one-sided; degraded
+    when that p-value is at most ``fdr`` and the drop at least ``min_drop``."""
+    subs = [(n, r) for n, r in baseline if n > 0]
+    n_w, r_w = window
+    n_b, r_b = sum(n for n, _ in subs), sum(r for _, r in subs)
+    if n_w < min_labelled or n_b < min_labelled:
+        acc = r_w / n_w if n_w else None
+        base = r_b / n_b if n_b else None
+        drop = base - acc if acc is not None and base is not None else None
+        return PerformanceVerdict("insufficient_data", acc, base, drop, None, len(subs))
+    acc, base = r_w / n_w, r_b / n_b
+    rows = np.array([[r_w, n_w - r_w], [r_b, n_b - r_b]], np.float64)
+    sub_rows = np.array([[r, n - r] for n, r in subs], np.float64).reshape(-1, 2)
+    two_sided = calibrate(rows[0], rows[1], sub_rows, ordered=False, min_expected=1e-9).p_value
+    p = two_sided / 2.0 if acc < base else 1.0 - two_sided / 2.0
+    degraded = p <= fdr and base - acc >= min_drop
+    return PerformanceVerdict("degraded" if degraded else "ok", acc, base, base - acc, p, len(subs))

@@ -15,6 +15,7 @@ from drift.performance import (
     confidence_bin,
     estimate,
     log_loss_term,
+    performance_verdict,
     regression,
 )
 
@@ -119,3 +120,28 @@ def test_a_concept_drift_is_invisible_to_the_estimate_but_not_to_the_realised_va
     c, r, _, p = _binary(rng, 5_000, concept=0.15)
     assert abs(estimate(_window(c, p), table).accuracy - right.mean()) < 0.02
     assert r.mean() < right.mean() - 0.1
+
+
+def _hours(rng, n: int, acc: float, hours: int = 24, wobble: float = 0.0):
+    out = []
+    for _ in range(hours):
+        a = np.clip(acc + rng.normal(0, wobble), 0, 1)
+        out.append((n, int(rng.binomial(n, a))))
+    return out
+
+
+def test_performance_verdict_is_calibrated_and_sees_a_drop():
+    rng = np.random.default_rng(8)
+    flagged = 0
+    for _ in range(300):  # no change, accuracy wobbling hour to hour by 2 points
+        base = _hours(rng, 500, 0.85, wobble=0.02)
+        window = _hours(rng, 500, 0.85, hours=1, wobble=0.02)[0]
+        flagged += performance_verdict(window, base).status == "degraded"
+    assert flagged <= 3  # 300 windows at fdr 0.001 (~0.3 expected), small margin
+    base = _hours(rng, 500, 0.85, wobble=0.02)
+    drop = performance_verdict((500, int(0.70 * 500)), base)
+    assert drop.status == "degraded" and drop.drop == pytest.approx(0.15, abs=0.02)
+    rise = performance_verdict((500, int(0.97 * 500)), base)
+    assert rise.status == "ok" and rise.p_value > 0.5  # better is not degraded
+    small = performance_verdict((50, 10), base)
+    assert small.status == "insufficient_data"
