@@ -74,8 +74,16 @@ UNMATCHED = """
 SELECT count(*) FROM labels WHERE NOT matched AND received_at <= now() - make_interval(secs => %s)
 """
 
+# a prediction object names its class ({"class", "score"}), label or value
+_PRED = """(CASE WHEN jsonb_typeof({c}) = 'object'
+    THEN coalesce({c} -> 'class', {c} -> 'label', {c} -> 'value') ELSE {c} END)"""
+
 _NORM = """CASE WHEN jsonb_typeof({c}) = 'number'
     THEN trim_scale(({c} #>> '{{}}')::numeric)::text ELSE {c} #>> '{{}}' END"""
+
+_TRUTH = _NORM.format(c="l.label")
+_PREDICTED = _NORM.format(c=_PRED.format(c="i.prediction"))
+_PRED_I = _PRED.format(c="i.prediction")
 
 JOINED = f"""
 CREATE TEMP TABLE IF NOT EXISTS perf_joined (
@@ -84,11 +92,11 @@ CREATE TEMP TABLE IF NOT EXISTS perf_joined (
 ) ON COMMIT DROP;
 TRUNCATE perf_joined;
 INSERT INTO perf_joined
-SELECT {_NORM.format(c="l.label")}, {_NORM.format(c="i.prediction")},
-       jsonb_typeof(l.label) = 'number' AND jsonb_typeof(i.prediction) = 'number',
+SELECT {_TRUTH}, {_PREDICTED},
+       jsonb_typeof(l.label) = 'number' AND jsonb_typeof({_PRED_I}) = 'number',
        CASE WHEN jsonb_typeof(l.label) = 'number' THEN (l.label #>> '{{}}')::double precision END,
-       CASE WHEN jsonb_typeof(i.prediction) = 'number'
-            THEN (i.prediction #>> '{{}}')::double precision END,
+       CASE WHEN jsonb_typeof({_PRED_I}) = 'number'
+            THEN ({_PRED_I} #>> '{{}}')::double precision END,
        i.confidence,
        l.label_time - i.event_time > make_interval(secs => %(horizon)s)
 FROM inference_logs i JOIN labels l ON l.model_id = i.model_id AND l.event_id = i.event_id
@@ -112,9 +120,8 @@ FROM perf_joined WHERE NOT late AND numeric
 
 # the label-free estimate: accuracy per (predicted class, bin) on the labelled reference …
 REFERENCE = f"""
-SELECT {_NORM.format(c="i.prediction")}, {_BIN.replace("confidence", "i.confidence")},
-       count(*), sum(i.confidence),
-       sum(({_NORM.format(c="l.label")} = {_NORM.format(c="i.prediction")})::int)
+SELECT {_PREDICTED}, {_BIN.replace("confidence", "i.confidence")},
+       count(*), sum(i.confidence), sum(({_TRUTH} = {_PREDICTED})::int)
 FROM inference_logs i JOIN labels l ON l.model_id = i.model_id AND l.event_id = i.event_id
 WHERE i.model_id = %(m)s AND i.event_time >= %(ref_start)s AND i.event_time < %(start)s
   AND i.confidence IS NOT NULL
@@ -124,7 +131,7 @@ GROUP BY 1, 2
 
 # … and the window's own inferences, labelled or not
 WINDOW = f"""
-SELECT {_NORM.format(c="prediction")}, {_BIN}, count(*), sum(confidence)
+SELECT {_NORM.format(c=_PRED.format(c="prediction"))}, {_BIN}, count(*), sum(confidence)
 FROM inference_logs
 WHERE model_id = %(m)s AND event_time >= %(start)s AND event_time < %(end)s
   AND confidence IS NOT NULL

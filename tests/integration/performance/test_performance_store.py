@@ -39,7 +39,7 @@ def _events(rng, hour: int, n: int, concept: float = 0.0):
     ]
 
 
-def _log(conn, events) -> None:
+def _log(conn, events, as_object: bool = False) -> None:
     with conn.cursor().copy(
         "COPY inference_logs (model_id, event_id, event_time, input_data, prediction, confidence)"
         " FROM STDIN"
@@ -78,7 +78,8 @@ def test_realised_performance_equals_a_direct_computation_and_replays_change_not
     reference = [e for h in range(24) for e in _events(rng, h, 300)]  # a labelled day
     calm, drifted = _events(rng, 24, 2_000), _events(rng, 25, 2_000, concept=0.2)
     with psycopg.connect(db_dsn) as conn:
-        _log(conn, reference + calm + drifted)
+        _log(conn, reference + drifted)
+        _log(conn, calm, as_object=True)  # {"class", "score"} predictions name their class
         late = drifted[:50]  # labelled after the 7-day horizon: counted, not used
         store_labels(conn, _labels(reference + calm + drifted[50:]), SETTINGS, T0 + 30 * HOUR)
         store_labels(conn, _labels(late, delay=8 * 86_400), SETTINGS, T0 + 9 * 86_400)
