@@ -23,7 +23,7 @@ from api.core.metrics import ApiMetrics, IngestMeter, MetricsMiddleware
 from api.core.producer import EventProducer, producer_config
 from api.core.security import require_api_key, require_writer
 from api.deps import AppContext
-from api.routes import alertmanager, alerts, drift, inference, models, system, ui
+from api.routes import alertmanager, alerts, drift, inference, labels, models, system, ui
 from api.rules import EventRules
 from drift.events import EventLimits
 from drift.topics import Topics
@@ -110,7 +110,7 @@ def create_app(
     install_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
-    for router in (inference, alertmanager):
+    for router in (inference, labels, alertmanager):
         app.include_router(router.router, dependencies=[Depends(require_writer)])
     for router in (drift, alerts, models):  # models' write routes add require_writer
         app.include_router(router.router, dependencies=[Depends(require_api_key)])

@@ -340,7 +340,7 @@ class Null:
 def _df2_many(h: FloatArray, inflation: FloatArray) -> FloatArray:
     """:func:`_df2` elementwise."""
     excess = np.maximum(inflation - 1.0, 1e-300)
-    with np.errstate(over="ignore"):  # no excess: infinite, capped below
+    with np.errstate(over="ignore", invalid="ignore"):  # no excess: infinite, capped below
         d2 = np.minimum(_BIG_DF, (h - 1.0) * (inflation / excess) ** 2)
     return np.where((inflation <= 1.0 + 1e-12) | (h < 2), _BIG_DF, d2)
 

@@ -16,6 +16,10 @@ DRIFT_ALERTS = "drift-alerts"
 DRIFT_CONTROL = "drift-control"
 # Pinned baseline snapshots emitted by the worker, persisted to PostgreSQL `baselines`.
 DRIFT_BASELINES = "drift-baselines"
+# Ground-truth labels (key = model id), joined to logged inferences in PostgreSQL; the refused
+# ones (bad, unknown event, too late) go to the labels DLQ with a reason header.
+INFERENCE_LABELS = "inference-labels"
+INFERENCE_LABELS_DLQ = "inference-labels-dlq"
 
 
 @dataclass(frozen=True)
@@ -51,5 +55,22 @@ class Topics:
     def baselines(self) -> str:
         return self._name(DRIFT_BASELINES)
 
+    @property
+    def labels(self) -> str:
+        return self._name(INFERENCE_LABELS)
+
+    @property
+    def labels_dlq(self) -> str:
+        return self._name(INFERENCE_LABELS_DLQ)
+
     def all(self) -> list[str]:
-        return [self.events, self.dlq, self.results, self.alerts, self.control, self.baselines]
+        return [
+            self.events,
+            self.dlq,
+            self.results,
+            self.alerts,
+            self.control,
+            self.baselines,
+            self.labels,
+            self.labels_dlq,
+        ]

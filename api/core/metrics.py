@@ -38,6 +38,17 @@ class ApiMetrics:
             "inference events acknowledged by Kafka",
             registry=registry,
         )
+        self.labels = Counter(
+            "drift_api_ingested_labels_total",
+            "labels acknowledged by Kafka",
+            registry=registry,
+        )
+        self.rejected_labels = Counter(
+            "drift_api_rejected_labels_total",
+            "labels refused by the API, per label, by reason code",
+            ["reason"],
+            registry=registry,
+        )
         self.rejected = Counter(
             "drift_api_rejected_events_total",
             "inference events refused by the API, per event, by reason code",
