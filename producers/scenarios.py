@@ -25,6 +25,14 @@ The drifted concept of each kind, at full intensity:
 - prediction: the model itself changes (a bad deploy): logit +1.5. Inputs unchanged;
   prediction.class, prediction.score and confidence shift.
 
+- concept: the world changes, the model does not: inputs, predictions and confidence keep
+  their distributions, but the true label now follows feature1 the other way (its weight in
+  the true logit flips sign), so accuracy falls while no input or prediction stream drifts.
+
+Ground truth: ``truth`` is drawn from the true probability — the model's own score (a
+calibrated model) except under concept drift — after every other draw, so the events are the
+same whether labels are used or not.
+
 Scenarios = a kind × an intensity over time w(t) ∈ [0, 1] (see ``SCENARIOS``).
 """
 
@@ -37,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 Floats = NDArray[np.float64]
-Kind = Literal["none", "inputs", "categorical", "prediction"]
+Kind = Literal["none", "inputs", "categorical", "prediction", "concept"]
 Timing = Literal["never", "step", "mixture", "ramp", "periodic"]
 PREDICTION_STREAMS = frozenset({"prediction.class", "prediction.score", "confidence"})
 
@@ -116,7 +124,7 @@ class Scenario:
             return frozenset(f.name for f in spec.categorical)
         if self.kind == "prediction":
             return PREDICTION_STREAMS
-        return frozenset()
+        return frozenset()  # none, and concept: no monitored stream moves
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -146,6 +154,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("categorical", "categorical", "step", "country/device mix changes at drift_at"),
         Scenario(
             "prediction-only", "prediction", "step", "inputs stable; the model's output shifts"
+        ),
+        Scenario(
+            "concept",
+            "concept",
+            "step",
+            "inputs and predictions stable; the true label's relation to feature1 flips at "
+            "drift_at, so accuracy falls (labels needed to see it)",
         ),
     )
 }
@@ -188,6 +203,7 @@ class Sample:
     categorical: dict[str, NDArray[np.str_]]
     score: Floats
     confidence: Floats
+    truth: NDArray[np.bool_] | None = None  # the true label: positive or not
 
     @property
     def positive(self) -> NDArray[np.bool_]:
@@ -225,11 +241,14 @@ def sample(
     w = intensity(scenario, t, schedule, rng) * schedule.magnitude
     logit = rng.normal(0.0, spec.noise, t.shape)
     numeric: dict[str, Floats] = {}
-    for f in spec.numeric:
+    true_logit = np.zeros_like(t)
+    for i, f in enumerate(spec.numeric):
         z = rng.standard_normal(t.shape)
         if scenario.kind == "inputs":
             z = z + w * f.shift
         logit += f.weight * z
+        if scenario.kind == "concept" and i == 0:
+            true_logit -= 2.0 * np.clip(w, 0.0, 1.0) * f.weight * z
         value = f.mu + f.sigma * z
         numeric[f.name] = np.exp(value) if f.kind == "lognormal" else value
     mix = np.clip(w, 0.0, 1.0) if scenario.kind == "categorical" else np.zeros_like(t)
@@ -237,4 +256,6 @@ def sample(
     if scenario.kind == "prediction":
         logit += w * spec.prediction_shift
     score = 1.0 / (1.0 + np.exp(-logit))
-    return Sample(numeric, categorical, score, np.maximum(score, 1.0 - score))
+    p_true = 1.0 / (1.0 + np.exp(-(logit + true_logit)))
+    truth = rng.random(t.shape) < p_true  # the last draw: earlier values do not depend on it
+    return Sample(numeric, categorical, score, np.maximum(score, 1.0 - score), truth)

@@ -55,6 +55,7 @@ AFTER = {
     "recurring": (10_000.0, 10_500.0),
     "categorical": (10_000.0, 20_000.0),
     "prediction-only": (10_000.0, 20_000.0),
+    "concept": (10_000.0, 20_000.0),
 }
 
 
@@ -145,3 +146,18 @@ def test_same_seed_same_sample():
     b = sample(SPEC, SCENARIOS["gradual"], t, SCHEDULE, np.random.default_rng(7))
     for stream in STREAMS:
         assert np.array_equal(a.stream(stream), b.stream(stream))
+
+
+def test_labels_follow_the_score_until_a_concept_drift_flips_them():
+    t = np.linspace(0.0, 20_000.0, 40_000)
+    calm = sample(SPEC, SCENARIOS["none"], t, SCHEDULE, np.random.default_rng(3))
+    assert calm.truth is not None
+    right = calm.truth == calm.positive
+    assert abs(right.mean() - calm.confidence.mean()) < 0.01  # a calibrated model
+    drifted = sample(SPEC, SCENARIOS["concept"], t, SCHEDULE, np.random.default_rng(3))
+    after = t >= SCHEDULE.drift_at
+    np.testing.assert_array_equal(drifted.score, calm.score)  # the model sees the same
+    assert SCENARIOS["concept"].shifted_streams(SPEC) == frozenset()
+    acc_after = (drifted.truth == drifted.positive)[after].mean()
+    assert acc_after < right[after].mean() - 0.1
+    assert (drifted.truth == drifted.positive)[~after].mean() == pytest.approx(right[~after].mean())
