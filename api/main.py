@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from prometheus_client import CollectorRegistry
 
 from api.admission import Admissions
@@ -110,6 +111,9 @@ def create_app(
     install_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    # outermost: answers of 1 KB or more are gzipped for clients that accept it (the
+    # dashboard's first /drift/history reads are JSON of a few MB)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     for router in (inference, labels, alertmanager):
         app.include_router(router.router, dependencies=[Depends(require_writer)])
     for router in (drift, alerts, models):  # models' write routes add require_writer

@@ -99,3 +99,12 @@ def test_query_side_uses_the_read_only_login(postgres, kafka, db_dsn, topic_pref
             "WHERE application_name = 'driftmon-api-reader'",
         )
     assert users == [("driftmon_api_ro",)]
+
+
+def test_large_answers_are_gzipped_for_clients_that_accept_it(api: Api):
+    gzipped = api.client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.status_code == 200
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert int(gzipped.headers["content-length"]) < len(gzipped.content) / 3  # decoded by httpx
+    plain = api.client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.json() == gzipped.json()
