@@ -248,13 +248,13 @@ def concat(
         if kinds[name] == "numeric":
             out.numeric[name] = np.concatenate(
                 [
-                    b.numeric.get(name, np.full(n, np.nan))
+                    b.numeric[name] if name in b.numeric else np.full(n, np.nan)
                     for b, n in zip(batches, sizes, strict=True)
                 ]
             )
         else:
             column: list[str | None] = []
             for b, n in zip(batches, sizes, strict=True):
-                column.extend(b.categorical.get(name, [None] * n))
+                column.extend(b.categorical.get(name) or [None] * n)
             out.categorical[name] = column
     return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from drift import Histogram, NumericHistogram
 from drift.categorical import CategoricalHistogram
-from drift.columnar import ColumnarRecord
+from drift.columnar_wire import ColumnarRecord, join
 from drift.columns import ColumnBatch, concat, to_columns
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
@@ -184,8 +184,10 @@ class Counting(ProcessorBase):
         kinds = self._kinds(rt)
         if not gathered.columnar:
             return to_columns(gathered.events, math.nan, kinds, gathered.names)
+        if not gathered.events:  # only columnar records: one array per stream
+            return join(gathered.parts, kinds)  # type: ignore[arg-type]
         batches = [
-            p.batch if isinstance(p, ColumnarRecord) else to_columns(p, math.nan, kinds)
+            join([p], kinds) if isinstance(p, ColumnarRecord) else to_columns(p, math.nan, kinds)
             for p in gathered.parts
         ]
         return concat(batches, kinds)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from drift import columnar
+from drift.columnar_wire import decode_columns
 from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
 from drift.wire import DecodedStreams, decode_streams
 from stream_app.records import Output, RawRecord, Rejected, rejection
@@ -125,8 +126,8 @@ class Gathering(ProcessorBase):
 
     def _columns(self, rec: RawRecord, by_model: dict[str, Gathered]) -> bool:
         """The plain columnar record (valid, every time in bounds, its model admitted)
-        gathered as numpy columns; False: the general path judges it event by event."""
-        part = columnar.decode_columns(rec.value, self.limits)
+        gathered as validated columns; False: the general path judges it event by event."""
+        part = decode_columns(rec.value, self.limits)
         if part is None:
             return False
         model_id, bounds = part.model_id, self.event_time
@@ -137,11 +138,12 @@ class Gathering(ProcessorBase):
         ):
             return False
         if bounds is not None and rec.timestamp > 0:
-            ts = part.batch.timestamps  # NaN (no time) compares False: in bounds
             high = rec.timestamp + bounds.max_future
-            if (ts > high).any() or (
-                bounds.max_age > 0 and (ts < rec.timestamp - bounds.max_age).any()
-            ):
+            low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+            times = part.timestamps
+            if times and None in times:
+                times = [t for t in times if t is not None]
+            if times and (max(times) > high or min(times) < low):  # type: ignore[operator,type-var]
                 return False
         gathered = by_model.get(model_id)
         if gathered is None:

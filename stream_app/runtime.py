@@ -14,7 +14,7 @@ import numpy as np
 
 from drift import DetectionPolicy, EventLimits, Histogram, Hysteresis, WindowSums
 from drift.calibration import Subwindows
-from drift.columnar import ColumnarRecord
+from drift.columnar_wire import ColumnarRecord
 from stream_app.evaluation import StreamInput
 from stream_app.records import Output, RawRecord, Store
 from stream_app.state import BucketRecord, ModelMeta, PinnedBaseline, Reference

@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from drift import EventLimits, decode_record, to_columns
-from drift.columnar import decode_columns, subset, to_rows
+from drift.columnar import subset, to_rows
+from drift.columnar_wire import decode_columns, join
 
 pytestmark = pytest.mark.unit
 
@@ -37,14 +38,18 @@ def columns_via_rows(record: dict) -> object:
 
 
 def test_plain_record_decodes_straight_to_the_row_path_columns():
-    fast = decode_columns(orjson.dumps(PLAIN), LIMITS)
-    assert fast is not None and fast.model_id == "m1" and fast.event_ids == ["a", None, "c"]
-    slow = columns_via_rows(PLAIN)
-    np.testing.assert_array_equal(fast.batch.timestamps, slow.timestamps)
-    assert fast.batch.numeric.keys() == slow.numeric.keys()
+    record = decode_columns(orjson.dumps(PLAIN), LIMITS)
+    assert (
+        record is not None
+        and record.model_id == "m1"
+        and list(record.event_ids or ()) == ["a", None, "c"]
+    )
+    fast, slow = join([record], {}), columns_via_rows(PLAIN)
+    np.testing.assert_array_equal(fast.timestamps, slow.timestamps)
+    assert fast.numeric.keys() == slow.numeric.keys()
     for name, column in slow.numeric.items():
-        np.testing.assert_array_equal(fast.batch.numeric[name], column)
-    assert fast.batch.categorical == slow.categorical
+        np.testing.assert_array_equal(fast.numeric[name], column)
+    assert fast.categorical == slow.categorical
 
 
 def test_rows_carry_every_field_and_shared_metadata():
