@@ -1,20 +1,32 @@
-"""Control commands (``Processor`` part): thresholds, pin, unpin, accept a change, baseline mode."""
+"""Control commands (``Processor`` part): thresholds, pin, unpin, accept a change, baseline mode.
+
+Commands arrive as decoded JSON and are parsed into the typed commands of ``drift.messages``
+(an invalid one is logged with the reason and ignored); the worker answers on
+``drift-baselines`` with the typed records of the same module.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from drift.fields import is_model_name
+from drift.messages import (
+    AcceptChange,
+    AcceptRecord,
+    InvalidCommand,
+    PinBaseline,
+    PinRecord,
+    SetBaselineMode,
+    SetThresholds,
+    UnpinBaseline,
+    UnpinRecord,
+    parse_command,
+)
 from stream_app.records import Output
 from stream_app.runtime import ProcessorBase, Runtime
 from stream_app.state import PinnedBaseline, pinned_key, reference_key
 
 log = logging.getLogger(__name__)
-
-_CONTROL_ACTIONS = frozenset(
-    {"set_thresholds", "pin_baseline", "unpin_baseline", "accept_change", "set_baseline_mode"}
-)
 
 
 class Commands(ProcessorBase):
@@ -22,70 +34,48 @@ class Commands(ProcessorBase):
         """Apply a control command. Like events, a command creates a model's state only under
         a valid model name and while the worker holds fewer than ``max_models`` models."""
         out = Output()
-        if not isinstance(command, dict):
-            log.warning("ignoring a control record that is not a JSON object")
+        try:
+            cmd = parse_command(command)
+        except InvalidCommand as exc:
+            log.warning("ignoring an invalid control command: %s", exc)
             return out
-        model_id = str(command.get("model_id", ""))
-        action = command.get("action")
-        if action not in _CONTROL_ACTIONS:
-            log.warning("ignoring unknown control action %r for model %r", action, model_id)
-            return out
-        if not is_model_name(model_id):
-            log.warning(
-                "ignoring control action %r for an invalid model id %.80r", action, model_id
-            )
-            return out
+        model_id = cmd.model_id
         if model_id not in self.models and len(self.models) >= self.hist.max_models:
             log.warning(
                 "ignoring control action %r for model %r: worker holds %d models",
-                action,
+                cmd.action,
                 model_id,
                 self.hist.max_models,
             )
             return out
         rt = self._runtime(model_id, partition)
         rt.meta.last_seen = rt.meta.last_seen or now  # a command alone does not keep it
-        if action == "set_thresholds":
-            rt.meta.thresholds = dict(command.get("thresholds") or {})
-        elif action == "pin_baseline":
+        if isinstance(cmd, SetThresholds):
+            rt.meta.thresholds = dict(cmd.thresholds)
+        elif isinstance(cmd, PinBaseline):
             self._pin(rt, now, out)
-        elif action == "accept_change":
-            self._accept(rt, command, now, out)
-        elif action == "set_baseline_mode":
-            mode = command.get("mode")
-            if mode not in ("rolling", "seasonal"):
-                log.warning("ignoring baseline mode %r for model %r", mode, model_id)
-                return out
-            rt.meta.baseline_mode = str(mode)
-            if mode == "seasonal" and rt.meta.next_end is not None:
+        elif isinstance(cmd, AcceptChange):
+            self._accept(rt, cmd, now, out)
+        elif isinstance(cmd, SetBaselineMode):
+            rt.meta.baseline_mode = cmd.mode
+            if cmd.mode == "seasonal" and rt.meta.next_end is not None:
                 self._keep_hours(rt, rt.meta.next_end, out)
-        elif action == "unpin_baseline":
+        elif isinstance(cmd, UnpinBaseline):
             rt.meta.pinned, rt.pinned = False, None
             out.writes[pinned_key(model_id)] = (rt.meta.partition, None)
-            out.baselines.append({"action": "unpin", "model_id": model_id})
+            out.baselines.append(UnpinRecord(model_id))
         self._flush(rt, out)
         return out
 
-    def _accept(self, rt: Runtime, command: dict[str, Any], now: float, out: Output) -> None:
+    def _accept(self, rt: Runtime, cmd: AcceptChange, now: float, out: Output) -> None:
         """Accept a change as the new normal: the named stream (every frozen one when None)
         goes back to the rolling baseline, which holds the changed data; recorded who/when."""
-        stream = command.get("stream")
-        streams = [str(stream)] if stream else sorted(rt.frozen)
+        streams = [cmd.stream] if cmd.stream else sorted(rt.frozen)
+        by = (cmd.by or "unknown")[:200]
         for name in streams:
             self._thaw(rt, name, out)
-            rt.meta.accepted[name] = {
-                "by": str(command.get("by") or "unknown")[:200],
-                "at": float(command.get("requested_at") or now),
-            }
-        out.baselines.append(
-            {
-                "action": "accept",
-                "model_id": rt.meta.model_id,
-                "streams": streams,
-                "by": str(command.get("by") or "unknown")[:200],
-                "accepted_at": now,
-            }
-        )
+            rt.meta.accepted[name] = {"by": by, "at": cmd.requested_at or now}
+        out.baselines.append(AcceptRecord(rt.meta.model_id, streams, by, now))
 
     def _pin(self, rt: Runtime, now: float, out: Output) -> None:
         meta, spec = rt.meta, self.spec
@@ -103,13 +93,7 @@ class Commands(ProcessorBase):
             rt.pinned_subs[stream] = ref.subwindows
             key = reference_key(meta.model_id, "ps", stream)
             out.writes[key] = (meta.partition, ref.to_bytes())
+        hexed = {s: h.to_bytes().hex() for s, h in hists.items()}
         out.baselines.append(
-            {
-                "action": "pin",
-                "model_id": meta.model_id,
-                "window_start": start,
-                "window_end": meta.next_end - spec.recent,
-                "pinned_at": now,
-                "histograms": {s: h.to_bytes().hex() for s, h in hists.items()},
-            }
+            PinRecord(meta.model_id, start, meta.next_end - spec.recent, now, hexed)
         )

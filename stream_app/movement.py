@@ -111,10 +111,10 @@ class WindowMovement(ProcessorBase):
         out.reports.append(report)
         if self.detection.freeze_drifted:
             for alert in report.alerts:
-                if alert["transition"] == "open":
-                    self._freeze(rt, alert["stream"], end, out)
-                elif alert["transition"] == "resolve":
-                    self._thaw(rt, alert["stream"], out)
+                if alert.transition == "open":
+                    self._freeze(rt, alert.stream, end, out)
+                elif alert.transition == "resolve":
+                    self._thaw(rt, alert.stream, out)
 
     def _slide(self, rt: Runtime, out: Output) -> None:
         meta, spec = rt.meta, self.spec

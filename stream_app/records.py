@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 import numpy as np
 
 from drift import columnar
+from drift.messages import BaselineRecord
 from stream_app.evaluation import ModelReport
 from stream_app.state import Spans, offset_runs
 
@@ -48,7 +49,7 @@ class Rejected:
 class Output:
     writes: dict[str, tuple[int, bytes | None]] = field(default_factory=dict)
     reports: list[ModelReport] = field(default_factory=list)
-    baselines: list[dict[str, Any]] = field(default_factory=list)
+    baselines: list[BaselineRecord] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     counted: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     late: dict[str, int] = field(default_factory=lambda: defaultdict(int))
