@@ -30,5 +30,6 @@ bench: setup
 	$(VENV)/python bench/bench_detection.py
 	$(VENV)/python bench/bench_drift.py
 	$(VENV)/python bench/bench_decode.py
+	$(VENV)/python bench/bench_processor.py
 	$(VENV)/python bench/bench_api.py
 	$(VENV)/python bench/bench_worker.py
