@@ -31,5 +31,6 @@ bench: setup
 	$(VENV)/python bench/bench_vectors.py
 	$(VENV)/python bench/bench_drift.py
 	$(VENV)/python bench/bench_decode.py
+	$(VENV)/python bench/bench_processor.py
 	$(VENV)/python bench/bench_api.py
 	$(VENV)/python bench/bench_worker.py

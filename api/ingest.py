@@ -1,6 +1,7 @@
 """The ingest shim's plumbing: bounded body reading, validation, packing events into records.
 
-A single event becomes one record (value = the canonical event). A batch is grouped by model and
+A single event becomes one record (value = the canonical event). A batch (an array of events or a
+columnar record, judged row by row) is grouped by model and
 packed into JSON-array records of at most ``record_max_bytes`` (the event contract allows a
 record to carry an array), so one produce carries hundreds of inferences.
 """
@@ -18,7 +19,8 @@ from starlette.requests import Request
 from api.admission import Refusal
 from api.core.errors import ApiError, BodyTooLarge
 from api.rules import EventRules
-from drift.events import InferenceEvent, InvalidEvent, event_to_json
+from drift import columnar
+from drift.events import EventLimits, InferenceEvent, InvalidEvent, event_to_json
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -62,8 +64,17 @@ def check(obj: Any, rules: EventRules, now: float) -> InferenceEvent:
         raise ApiError(422, exc.reason, str(exc), exc.field) from exc
 
 
+_ANY_LENGTH = EventLimits(max_events_per_record=2**62)  # the batch's own bound follows
+
+
 def batch_items(obj: Any, max_events: int) -> list[Any]:
-    """The events of a batch body: a JSON array or ``{"events": [...]}``."""
+    """The events of a batch body: a JSON array, ``{"events": [...]}`` or a columnar record
+    (``drift.columnar``: its rows, validated one by one like array items)."""
+    if columnar.is_columnar(obj):
+        try:
+            obj = columnar.to_rows(obj, _ANY_LENGTH)
+        except InvalidEvent as exc:
+            raise ApiError(422, exc.reason, str(exc), exc.field or "columns") from exc
     items = obj.get("events") if isinstance(obj, dict) else obj
     if not isinstance(items, list):
         raise ApiError(

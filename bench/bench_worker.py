@@ -4,9 +4,12 @@ Starts its own Kafka (harness), preloads a topic, runs one worker process with t
 and times how fast its counted events (`drift_events_total` on /metrics) reach the total:
 
 * (a) one inference per Kafka record, (b) 500 inferences per record; 20 numeric inputs each,
-* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run.
+  each in both record formats: rows (an event / a JSON array) and columnar records,
+* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run, and the
+  worker's rate as a share of it (issue #14 targets: ≥ 50% at 500 per record, ≥ 10% at one).
 
-Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--soak 300`` instead feeds a worker at a fixed
+Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar`` runs one format.
+``--soak 300`` instead feeds a worker (columnar records unless ``--format rows``) at a fixed
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
@@ -48,12 +51,17 @@ T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: a backlog replays a
 TS = b"-1.0"  # timestamp placeholder in the record templates
 
 
-def templates(model: str, per_record: int, count: int = 8) -> list[bytes]:
+def templates(model: str, per_record: int, count: int = 8, columnar: bool = False) -> list[bytes]:
     """Serialised records of ``per_record`` events whose timestamp is the placeholder TS."""
     rng = np.random.default_rng(abs(hash(model)) % 2**32)
     out = []
     for _ in range(count):
         x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
+        if columnar:
+            columns = {f"input.f{i}": [float(v) for v in x[:, i]] for i in range(INPUTS)}
+            record = {"model_id": model, "columns": {"timestamp": [-1.0] * per_record, **columns}}
+            out.append(orjson.dumps(record))
+            continue
         events = [
             {
                 "model_id": model,
@@ -67,10 +75,10 @@ def templates(model: str, per_record: int, count: int = 8) -> list[bytes]:
 
 
 def records(
-    models: list[str], n_records: int, per_record: int, t0: float, dt: float
+    models: list[str], n_records: int, per_record: int, t0: float, dt: float, columnar: bool
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs round-robin over models; event time advances ``dt`` per record."""
-    pools = {m: templates(m, per_record) for m in models}
+    pools = {m: templates(m, per_record, columnar=columnar) for m in models}
     for k in range(n_records):
         model = models[k % len(models)]
         ts = repr(t0 + (k // len(models)) * dt).encode()
@@ -219,14 +227,17 @@ def scenario(
     per_record: int,
     profile: str,
     dsn: str | None = None,
-) -> float:
+    columnar: bool = False,
+) -> tuple[float, float]:
+    """(worker inferences/s, bare consumer inferences/s) of one scenario."""
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
     models = [f"model-{i}" for i in range(4)]
     dt = per_record * 0.01  # 100 events/s of event time per model
     t = time.perf_counter()
-    preload(kafka.bootstrap, topics.events, records(models, n_records, per_record, T0, dt))
+    pairs = records(models, n_records, per_record, T0, dt, columnar)
+    preload(kafka.bootstrap, topics.events, pairs)
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
     sinks = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
@@ -247,7 +258,7 @@ def scenario(
         f"{name}: worker {rate:>10,.0f} inferences/s (start-up {startup:.1f}s)  "
         f"bare consumer {ceiling:>12,.0f} inferences/s  ratio {rate / ceiling:.1%}"
     )
-    return rate
+    return rate, ceiling
 
 
 def with_sinks(kafka: KafkaBroker, workdir: Path, n_events: int, without: float) -> None:
@@ -259,20 +270,20 @@ def with_sinks(kafka: KafkaBroker, workdir: Path, n_events: int, without: float)
     try:
         dsn = pg.create_database("bench")
         migrate(dsn)
-        rate = scenario(kafka, workdir, "(b) + sinks   ", n_events // 500, 500, "", dsn)
+        rate, _ = scenario(kafka, workdir, "(b) + sinks   ", n_events // 500, 500, "", dsn)
         print(f"(b) + sinks   : {rate / without:.0%} of the rate without sinks (same run)")
     finally:
         pg.close()
 
 
-def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int) -> None:
+def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int, columnar: bool) -> None:
     """Feed one worker ``rate`` inferences/s (500 a record) for ``seconds``; print its RSS."""
     prefix, per_record, models = f"soak{uuid.uuid4().hex[:6]}-", 500, ["m0", "m1", "m2", "m3"]
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
     windows = {"bucket_seconds": 10, "recent_seconds": 60, "baseline_seconds": 300}
     worker = Worker(kafka.bootstrap, prefix, workdir, lateness_seconds=0, **windows)
-    pools = {m: templates(m, per_record) for m in models}
+    pools = {m: templates(m, per_record, columnar=columnar) for m in models}
     p, sent = producer(kafka.bootstrap), 0
     samples: list[tuple[float, float]] = []
     worker.start()
@@ -311,6 +322,7 @@ def main() -> int:
     parser.add_argument("--soak-rate", type=int, default=20_000, help="inferences/s in the soak")
     parser.add_argument("--profile", default="", help="cProfile the workers into PREFIX-a/b.prof")
     parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
+    parser.add_argument("--format", choices=["rows", "columnar"], help="run only one format")
     parser.add_argument(
         "--sinks",
         action="store_true",
@@ -322,16 +334,27 @@ def main() -> int:
     kafka = KafkaBroker(partitions=PARTITIONS)
     kafka.start()
     try:
+        formats = [f for f in ("rows", "columnar") if args.format in (None, f)]
         if args.soak:
-            soak(kafka, workdir, args.soak, args.soak_rate)
+            soak(kafka, workdir, args.soak, args.soak_rate, formats[-1] == "columnar")
         else:
-            prof = {k: f"{args.profile}-{k}.prof" if args.profile else "" for k in "ab"}
-            if args.only != "b":
-                scenario(kafka, workdir, "(a) 1/record  ", args.events_a, 1, prof["a"])
-            if args.only != "a" or args.sinks:
-                b = scenario(kafka, workdir, "(b) 500/record", args.events_b // 500, 500, prof["b"])
-                if args.sinks:
-                    with_sinks(kafka, workdir, args.events_b, b)
+            summary = []
+            for fmt in formats:
+                prof = {k: f"{args.profile}-{fmt}-{k}.prof" if args.profile else "" for k in "ab"}
+                col = fmt == "columnar"
+                if args.only != "b":
+                    name = f"(a) 1/record   {fmt:8}"
+                    a = scenario(kafka, workdir, name, args.events_a, 1, prof["a"], columnar=col)
+                    summary.append((name, *a))
+                if args.only != "a" or args.sinks:
+                    name = f"(b) 500/record {fmt:8}"
+                    n = args.events_b // 500
+                    b = scenario(kafka, workdir, name, n, 500, prof["b"], columnar=col)
+                    summary.append((name, *b))
+                    if args.sinks:
+                        with_sinks(kafka, workdir, args.events_b, b[0])
+            for name, rate, ceiling in summary:
+                print(f"{name}: {rate:>10,.0f}/s of {ceiling:>12,.0f}/s  {rate / ceiling:6.1%}")
     finally:
         kafka.close()
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

@@ -220,3 +220,41 @@ def to_columns(
         batch.categorical.clear()
         _by_rows(events, dict(known_kinds or {}), batch)
     return batch
+
+
+def _has_values(batch: ColumnBatch, name: str) -> Kind | None:
+    if name in batch.numeric:
+        return None if np.isnan(batch.numeric[name]).all() else "numeric"
+    values = batch.categorical.get(name, ())
+    return "categorical" if any(v is not None for v in values) else None
+
+
+def concat(
+    batches: Sequence[ColumnBatch], known_kinds: Mapping[str, Kind] | None = None
+) -> ColumnBatch:
+    """The rows of ``batches`` one after the other (one model's records of a batch). A stream's
+    kind is ``known_kinds[stream]`` or that of the first batch where it holds a value (as
+    ``to_columns`` takes the first value's); rows of the other kind, or of a batch without
+    the stream, are missing. A stream never holding a value is numeric (NaN)."""
+    kinds: dict[str, Kind] = dict(known_kinds or {})
+    names = dict.fromkeys(n for b in batches for n in (*b.numeric, *b.categorical))
+    for name in names:
+        if name not in kinds:
+            found = [k for b in batches if (k := _has_values(b, name)) is not None]
+            kinds[name] = found[0] if found else "numeric"
+    sizes = [len(b.timestamps) for b in batches]
+    out = ColumnBatch(np.concatenate([b.timestamps for b in batches]))
+    for name in names:
+        if kinds[name] == "numeric":
+            out.numeric[name] = np.concatenate(
+                [
+                    b.numeric[name] if name in b.numeric else np.full(n, np.nan)
+                    for b, n in zip(batches, sizes, strict=True)
+                ]
+            )
+        else:
+            column: list[str | None] = []
+            for b, n in zip(batches, sizes, strict=True):
+                column.extend(b.categorical.get(name) or [None] * n)
+            out.categorical[name] = column
+    return out

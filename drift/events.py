@@ -1,7 +1,8 @@
 """Decoding and validation of inference events (the Kafka value and the HTTP body).
 
-A record is one JSON event object or a JSON array of them. ``decode_record`` never raises:
-a whole-record problem gives one error and no events; array items are judged one by one.
+A record is one JSON event object, a JSON array of them, or a columnar record
+(``drift.columnar``: one model's events as columns; item ``i`` is row ``i``). ``decode_record``
+never raises: a whole-record problem gives one error and no events; items are judged one by one.
 ``validate_event`` raises :class:`InvalidEvent` and is shared with the HTTP API.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from drift import features, fields
+from drift import columnar, features, fields
 from drift.columns import ColumnBatch, flatten_streams, to_columns
 from drift.schema import DecodedRecord, EventLimits, InferenceEvent, InvalidEvent, event_to_json
 
@@ -170,6 +171,12 @@ def _decode(raw: bytes, limits: EventLimits, id_seed: str | None) -> DecodedReco
         if "depth limit" in str(exc):
             return DecodedRecord([], [InvalidEvent("too_deep", f"nested too deep: {exc}")])
         return DecodedRecord([], [InvalidEvent("bad_json", f"invalid JSON: {exc}")])
+    if columnar.is_columnar(obj):
+        try:
+            rows = columnar.to_rows(obj, limits)
+        except InvalidEvent as error:
+            return DecodedRecord([], [error])
+        return _items(rows, limits, id_seed, NUL_ESCAPE not in raw)
     if isinstance(obj, list):
         if len(obj) > limits.max_events_per_record:
             message = f"record holds {len(obj)} events, more than {limits.max_events_per_record}"

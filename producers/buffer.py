@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-Batch = tuple[str, list[bytes]]  # (model key, encoded events)
+Batch = tuple[str, list[Any]]  # (model key, encoded events or event dicts)
 
 
 class ModelBuffers:
-    """Per-model lists of encoded events; a list is released when it holds ``batch_size``
-    events or its oldest event waited ``max_delay`` seconds. Thread-safe."""
+    """Per-model lists of events (encoded, or dicts for columnar records); a list is released
+    when it holds ``batch_size`` events or its oldest event waited ``max_delay`` s. Thread-safe."""
 
     def __init__(
         self, batch_size: int, max_delay: float, clock: Callable[[], float] = time.monotonic
@@ -24,14 +25,14 @@ class ModelBuffers:
         self.max_delay = max_delay
         self._clock = clock
         self._lock = threading.Lock()
-        self._events: dict[str, list[bytes]] = {}
+        self._events: dict[str, list[Any]] = {}
         self._since: dict[str, float] = {}
 
     def __len__(self) -> int:
         with self._lock:
             return sum(len(v) for v in self._events.values())
 
-    def add(self, key: str, payload: bytes) -> list[bytes] | None:
+    def add(self, key: str, payload: Any) -> list[Any] | None:
         """Buffer one event; returns the model's batch when it is full (and empties it)."""
         with self._lock:
             events = self._events.setdefault(key, [])

@@ -1,7 +1,8 @@
 """``HttpDriftClient``: the same ``log()`` as ``DriftClient``, over the API's HTTP ingest shim.
 
 For applications that cannot reach Kafka. Inferences are buffered (per model, like the Kafka
-client) and sent with ``POST /inference/batch`` (a JSON array) when ``batch_size`` are
+client) and sent with ``POST /inference/batch`` (a columnar record of one model's inferences,
+or with ``columnar=False`` a JSON array) when ``batch_size`` are
 waiting, when the oldest waited ``max_delay`` seconds (checked on each ``log()``; there is no
 timer thread), and on ``flush()``/``close()``; ``batch_size=1`` posts each one to
 ``POST /inference``. The API answers 202 once the broker acknowledged, so a returned
@@ -39,6 +40,7 @@ class HttpDriftClient:
         max_delay: float = 1.0,
         timeout: float = 10.0,
         transport: Any = None,
+        columnar: bool = True,
     ) -> None:
         import httpx  # optional dependency of the SDK; creating a client opens no connection
 
@@ -51,6 +53,7 @@ class HttpDriftClient:
             base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
         )
         self._buffers = ModelBuffers(batch_size, max_delay)
+        self.columnar = columnar
         self.delivered = 0
         self.failed = 0
 
@@ -68,18 +71,19 @@ class HttpDriftClient:
         event = records.build_event(
             model_id, input_data, prediction, confidence, timestamp, event_id, metadata
         )
-        batch = self._buffers.add(records.model_key(model_id), records.encode_event(event))
+        key = records.model_key(model_id)
+        batch = self._buffers.add(key, records.encode_event(event))
         due = self._buffers.take_stale()
         if batch is not None:
-            due.append(("", batch))
-        for _, events in due:
-            self._post(events)
+            due.append((key, batch))
+        for model, events in due:
+            self._post(model, events)
         return str(event["event_id"])
 
     def flush(self) -> None:
         """Send every buffered inference; raises IngestError if the API refused some."""
-        for _, events in self._buffers.take_all():
-            self._post(events)
+        for model, events in self._buffers.take_all():
+            self._post(model, events)
 
     def close(self) -> None:
         """Flush, then close the HTTP connection pool."""
@@ -99,15 +103,17 @@ class HttpDriftClient:
     ) -> None:
         self.close()
 
-    def _post(self, events: list[bytes]) -> None:
+    def _post(self, key: str, events: list[Any]) -> None:
         import httpx
 
         single = self._buffers.batch_size == 1 and len(events) == 1
-        path, body = (
-            ("/inference", events[0])
-            if single
-            else ("/inference/batch", records.join_record(events))
-        )
+        if single:
+            path, body = "/inference", events[0]
+        elif self.columnar:
+            rows = [records.snapshot(e) for e in events]
+            path, body = "/inference/batch", records.encode_columnar(key, rows)
+        else:
+            path, body = "/inference/batch", records.join_record(events)
         try:
             response = self._http.post(path, content=body)
         except httpx.TransportError as exc:

@@ -1,8 +1,9 @@
 """Inference events as plain dicts, and the JSON records that carry them.
 
 The SDK builds events itself (cheap dicts, no schema library): ``event_id`` a uuid4 hex,
-``timestamp`` epoch seconds. A Kafka record value is one event or a JSON array of events
-(see docs/architecture.md); the key is the model id. ``validate=True`` additionally runs
+``timestamp`` epoch seconds. A Kafka record value is one event, a JSON array of events or a
+columnar record of one model's events (see docs/architecture.md, "Event contract"); the key
+is the model id. ``validate=True`` additionally runs
 the server's own validation (``drift.events.validate_event``); it is imported only then,
 because it needs the server extra (scipy), which a plain SDK install does not have.
 """
@@ -98,6 +99,13 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
         raise InvalidInference(f"event is not JSON-serialisable: {exc}") from exc
 
 
+def snapshot(encoded: bytes) -> Event:
+    """The event as JSON read it back: plain values, unaffected by later changes to the
+    caller's dicts (columnar records are built from these when the batch is sent)."""
+    event: Event = orjson.loads(encoded)
+    return event
+
+
 def join_record(encoded: Sequence[bytes]) -> bytes:
     """A record value: a JSON array of already-encoded events."""
     return b"[" + b",".join(encoded) + b"]"
@@ -107,5 +115,51 @@ def encode_record(events: Sequence[Mapping[str, Any]]) -> bytes:
     """A record value for ``events``: always a JSON array, even of one event."""
     try:
         return orjson.dumps(events, option=_JSON_OPTIONS)
+    except TypeError as exc:
+        raise InvalidInference(f"event is not JSON-serialisable: {exc}") from exc
+
+
+def _nested(value: Any) -> bool:
+    return isinstance(value, Mapping | list | tuple)
+
+
+def columnar(key: str, events: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The columnar record of one model's events: per field a column, row ``i`` = event ``i``
+    (an input or prediction key an event lacks is null in its row). None when the events do
+    not fit in columns: nested inputs, or object predictions beside scalar ones."""
+    columns: dict[str, list[Any]] = {"timestamp": [e.get("timestamp") for e in events]}
+    ids = [e.get("event_id") for e in events]
+    if any(i is not None for i in ids):
+        columns["event_id"] = ids
+    datas = [e["input_data"] for e in events]
+    for name in dict.fromkeys(k for d in datas for k in d):
+        values = [d.get(name) for d in datas]
+        if any(map(_nested, values)):
+            return None
+        columns[f"input.{name}"] = values
+    preds = [e.get("prediction") for e in events]
+    objects = [p for p in preds if isinstance(p, Mapping)]
+    if len(objects) == len(preds):
+        for name in dict.fromkeys(k for p in objects for k in p):
+            columns[f"prediction.{name}"] = [p.get(name) for p in objects]
+    elif objects:
+        return None
+    elif any(p is not None for p in preds):
+        columns["prediction"] = preds
+    for name in ("confidence", "metadata"):
+        values = [e.get(name) for e in events]
+        if any(v is not None for v in values):
+            columns[name] = values
+    return {"model_id": key, "columns": columns}
+
+
+def encode_columnar(key: str, events: Sequence[Mapping[str, Any]]) -> bytes:
+    """A record value for one model's ``events``: columnar, or a JSON array when they do not
+    fit in columns (``columnar``)."""
+    record = columnar(key, events)
+    if record is None:
+        return encode_record(events)
+    try:
+        return orjson.dumps(record, option=_JSON_OPTIONS)
     except TypeError as exc:
         raise InvalidInference(f"event is not JSON-serialisable: {exc}") from exc

@@ -1,14 +1,14 @@
 """Evaluate one model at one window end: per-stream statistics, the model verdict, alert steps.
 
-The result is a ``ModelReport``: the messages for ``drift-results`` (one per stream) and
-``drift-alerts`` (hysteresis transitions), plus the verdict for the worker's gauges.
+The result is a ``ModelReport``: the messages for ``drift-results`` (one ``DriftResult`` per
+stream) and ``drift-alerts`` (``AlertTransition``s of the hysteresis), typed in
+``drift.messages``, plus the verdict for the worker's gauges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from drift import (
     AlertState,
@@ -22,6 +22,7 @@ from drift import (
 )
 from drift.calibration import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
+from drift.messages import AlertTransition, DriftResult
 from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
@@ -34,8 +35,8 @@ class ModelReport:
     window_end: int
     evaluations: tuple[StreamEvaluation, ...]
     verdict: ModelVerdict
-    results: tuple[dict[str, Any], ...]
-    alerts: tuple[dict[str, Any], ...]
+    results: tuple[DriftResult, ...]
+    alerts: tuple[AlertTransition, ...]
 
 
 @dataclass(frozen=True)
@@ -59,41 +60,41 @@ def _opt(value: float | None) -> float | None:
 
 def _result(
     meta: ModelMeta, ev: StreamEvaluation, inp: StreamInput, window: tuple[int, int]
-) -> dict[str, Any]:
-    return {
-        "model_id": meta.model_id,
-        "stream": ev.stream,
-        "stream_kind": ev.kind,
-        "window_start": window[0],
-        "window_end": window[1],
-        "baseline_start": inp.baseline_span[0],
-        "baseline_end": inp.baseline_span[1],
-        "baseline_mode": inp.mode,
-        "status": ev.status,
-        "metrics": {k: float(v) for k, v in ev.metrics.items()},
-        "drifted_metrics": list(ev.drifted_metrics),
-        "recent_count": ev.recent_count,
-        "baseline_count": ev.baseline_count,
-        "rule": ev.rule,
-        "p_value": _opt(ev.p_value),
-        "q_value": _opt(ev.q_value),
-        "score": _opt(ev.score),
-        "limit": _opt(ev.limit),
-        "limits": {k: _opt(v) for k, v in ev.limits.items()},
-        "test": ev.test,
-        "effect": _opt(ev.effect),
-        "null_center": _opt(ev.null_center),
-        "null_spread": _opt(ev.null_spread),
-        "subwindows": ev.subwindows,
-        "new_categories": {"count": ev.new_categories, "share": ev.new_share},
-        "bins": None
+) -> DriftResult:
+    return DriftResult(
+        model_id=meta.model_id,
+        stream=ev.stream,
+        stream_kind=ev.kind,
+        window_start=window[0],
+        window_end=window[1],
+        baseline_start=inp.baseline_span[0],
+        baseline_end=inp.baseline_span[1],
+        baseline_mode=inp.mode,
+        status=ev.status,
+        metrics={k: float(v) for k, v in ev.metrics.items()},
+        drifted_metrics=list(ev.drifted_metrics),
+        recent_count=ev.recent_count,
+        baseline_count=ev.baseline_count,
+        rule=ev.rule,
+        p_value=_opt(ev.p_value),
+        q_value=_opt(ev.q_value),
+        score=_opt(ev.score),
+        limit=_opt(ev.limit),
+        limits={k: _opt(v) for k, v in ev.limits.items()},
+        test=ev.test,
+        effect=_opt(ev.effect),
+        null_center=_opt(ev.null_center),
+        null_spread=_opt(ev.null_spread),
+        subwindows=ev.subwindows,
+        new_categories={"count": ev.new_categories, "share": ev.new_share},
+        bins=None
         if ev.bins is None
         else {
             "labels": list(ev.bins.labels),
             "recent": [float(v) for v in ev.bins.recent],
             "baseline": [float(v) for v in ev.bins.baseline],
         },
-    }
+    )
 
 
 def _worst(ev: StreamEvaluation) -> tuple[str, float, float | None]:
@@ -104,21 +105,21 @@ def _worst(ev: StreamEvaluation) -> tuple[str, float, float | None]:
     return metric, float(ev.metrics.get(metric, float("nan"))), _opt(ev.limits.get(metric))
 
 
-def _alert(meta: ModelMeta, ev: StreamEvaluation, transition: str, end: int) -> dict[str, Any]:
+def _alert(meta: ModelMeta, ev: StreamEvaluation, transition: str, end: int) -> AlertTransition:
     metric, value, limit = _worst(ev)
-    return {
-        "model_id": meta.model_id,
-        "stream": ev.stream,
-        "metric": ALERT_METRIC,
-        "transition": transition,
-        "at": end,
-        "severity": "critical" if ev.stream.startswith("prediction") else "warning",
-        "value": value,
-        "threshold": limit,
-        "trigger_metric": metric,
-        "drifted_metrics": list(ev.drifted_metrics),
-        "message": f"{meta.model_id}/{ev.stream}: {transition} ({metric}={value:.4g})",
-    }
+    return AlertTransition(
+        model_id=meta.model_id,
+        stream=ev.stream,
+        metric=ALERT_METRIC,
+        transition=transition,
+        at=end,
+        severity="critical" if ev.stream.startswith("prediction") else "warning",
+        value=value,
+        threshold=limit,
+        trigger_metric=metric,
+        drifted_metrics=list(ev.drifted_metrics),
+        message=f"{meta.model_id}/{ev.stream}: {transition} ({metric}={value:.4g})",
+    )
 
 
 def evaluate_model(

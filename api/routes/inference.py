@@ -28,6 +28,22 @@ _BATCH_SCHEMA: dict[str, Any] = {
             "required": ["events"],
             "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}},
         },
+        {
+            "type": "object",
+            "description": "a columnar record: one model's events as columns of equal length "
+            "(docs/architecture.md, event contract)",
+            "required": ["model_id", "columns"],
+            "properties": {
+                "model_id": {"type": ["string", "integer"]},
+                "columns": {
+                    "type": "object",
+                    "description": "timestamp, event_id, input.<name>, prediction or "
+                    "prediction.<key>, confidence, metadata: arrays, row i = event i",
+                    "additionalProperties": {"type": "array"},
+                },
+                "metadata": {"type": "object", "description": "shared by every event"},
+            },
+        },
     ]
 }
 
@@ -87,7 +103,8 @@ async def post_inference(request: Request) -> Response:
     openapi_extra=_body(_BATCH_SCHEMA),
 )
 async def post_batch(request: Request) -> Response:
-    """A JSON array or ``{"events": [...]}``: valid events are published, invalid ones reported.
+    """A JSON array, ``{"events": [...]}`` or a columnar record (``{"model_id", "columns"}``,
+    row ``i`` = event ``i``): valid events are published, invalid ones reported.
 
     202 when every event was accepted; 207 when some were rejected (``errors`` lists index and
     reason; ``event_ids`` the accepted ones); 503 when the broker is unreachable.

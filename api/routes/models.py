@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -31,6 +31,7 @@ from api.schemas.models import (
     ModelPage,
     Thresholds,
 )
+from drift import messages
 
 router = APIRouter(prefix="/models", tags=["models"], responses=errors(401, 422, 503))
 WRITER = [Depends(require_writer)]
@@ -57,11 +58,15 @@ async def store_and_send(
     return await ctx.pools.writer.run(work)
 
 
-def command(action: str, model_id: str, **extra: Any) -> bytes:
-    """A drift-control command (docs/architecture.md, "Control topic")."""
-    return orjson.dumps(
-        {"action": action, "model_id": model_id, "requested_at": time.time(), **extra}
-    )
+def command(cmd: messages.Command) -> bytes:
+    """A drift-control message (docs/architecture.md, "Control topic"): the typed command."""
+    return orjson.dumps(cmd)
+
+
+_BASELINE_COMMANDS: dict[str, type[messages.PinBaseline | messages.UnpinBaseline]] = {
+    "pin_baseline": messages.PinBaseline,
+    "unpin_baseline": messages.UnpinBaseline,
+}
 
 
 @router.get("", response_model=ModelPage, summary="Registered models")
@@ -135,7 +140,7 @@ async def put_thresholds(
     a model not yet admitted is admitted first (429 when the quota is reached).
     """
     await admit(request, ctx, model_id)
-    value = command("set_thresholds", model_id, thresholds=body.root)
+    value = command(messages.SetThresholds(model_id, time.time(), body.root))
     row = await store_and_send(
         ctx, model_id, value, lambda conn: queries.set_thresholds(conn, model_id, body.root)
     )
@@ -146,7 +151,7 @@ async def _baseline(ctx: CtxDep, model_id: str, action: str, mode: str) -> Basel
     await store_and_send(
         ctx,
         model_id,
-        command(action, model_id),
+        command(_BASELINE_COMMANDS[action](model_id, time.time())),
         lambda conn: queries.set_baseline_mode(conn, model_id, mode),
     )
     return BaselineCommand(model_id=model_id, action=action)
@@ -196,7 +201,7 @@ async def put_baseline_mode(
 
     The database change commits only after the broker acknowledged the command (503 otherwise).
     """
-    value = command("set_baseline_mode", model_id, mode=body.mode)
+    value = command(messages.SetBaselineMode(model_id, time.time(), body.mode))
     row = await store_and_send(
         ctx, model_id, value, lambda conn: queries.set_unpinned_mode(conn, model_id, body.mode)
     )
@@ -234,7 +239,7 @@ async def accept_change(
 
     if not await ctx.pools.writer.run(exists):
         raise NotFound(f"model {model_id!r} not found")
-    value = command("accept_change", model_id, stream=body.stream, by=by)
+    value = command(messages.AcceptChange(model_id, time.time(), body.stream, by))
     await ctx.producer.send(ctx.topics.control, model_id.encode(), value)
     return AcceptCommand(model_id=model_id, stream=body.stream, by=by)
 

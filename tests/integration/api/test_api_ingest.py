@@ -95,6 +95,29 @@ def test_batch_object_form_all_valid_is_202(api: Api):
     assert api.registry.get_sample_value("drift_api_ingested_events_total") == 50.0
 
 
+def test_batch_columnar_record_is_judged_row_by_row(api: Api):
+    body = {
+        "model_id": "m3",
+        "columns": {
+            "input.feature1": [0.5, 0.6, 0.7],
+            "prediction.class": ["positive", "negative", "positive"],
+            "confidence": [0.9, 1.5, None],
+            "event_id": ["c1", "c2", "c3"],
+        },
+    }
+    resp = api.client.post("/inference/batch", json=body)
+    assert resp.status_code == 207, resp.text
+    answer = resp.json()
+    assert answer["accepted"] == 2 and answer["event_ids"] == ["c1", "c3"]
+    assert [(e["index"], e["reason"]) for e in answer["errors"]] == [(1, "bad_confidence")]
+    assert api.registry.get_sample_value("drift_api_ingested_events_total") == 2.0
+    msgs = consume(api.settings.kafka_bootstrap, api.topics.events, 1)
+    assert [e["event_id"] for m in msgs for e in json.loads(m.value())] == ["c1", "c3"]
+    bad = {"model_id": "m3", "columns": {"input.x": [1], "confidence": [0.5, 0.5]}}
+    resp = api.client.post("/inference/batch", json=bad)
+    assert resp.status_code == 422 and resp.json()["error"]["code"] == "bad_columns"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [([], 422, "empty_batch"), ({"items": []}, 422, "invalid_batch"), ("x", 422, "invalid_batch")],

@@ -19,6 +19,7 @@ from producers import (
     IngestUnavailable,
     InvalidInference,
     ModelQuotaExceeded,
+    records,
 )
 from producers import client as client_module
 from producers.buffer import ModelBuffers
@@ -88,8 +89,44 @@ def test_http_client_posts_batches_with_the_api_key():
         ids = [client.log("m1", {"x": i}, 1, 0.5) for i in range(10)]
     assert [r.url.path for r in seen] == ["/inference/batch"] * 3
     assert all(r.headers["X-API-Key"] == "k1" for r in seen)
+    bodies = [orjson.loads(r.content) for r in seen]  # columnar records by default
+    assert all(b["model_id"] == "m1" for b in bodies)
+    assert [i for b in bodies for i in b["columns"]["event_id"]] == ids
+    assert [x for b in bodies for x in b["columns"]["input.x"]] == list(range(10))
+    assert client.delivered == 10
+    transport, seen = recording_transport()
+    with HttpDriftClient(
+        "http://api:8000/", batch_size=4, transport=transport, columnar=False
+    ) as c:
+        ids = [c.log("m1", {"x": i}, 1, 0.5) for i in range(5)]
     sent = [e for r in seen for e in orjson.loads(r.content)]
-    assert [e["event_id"] for e in sent] == ids and client.delivered == 10
+    assert [e["event_id"] for e in sent] == ids
+
+
+def test_columnar_records_hold_every_field_and_fall_back_to_rows():
+    events = [
+        records.build_event("m", {"x": 1.0, "c": "a"}, {"label": "p", "s": 0.1}, 0.9, 10.0, "e1"),
+        records.build_event("m", {"x": 2.0}, {"label": "q"}, None, 11.0, "e2", {"k": 1}),
+    ]
+    record = records.columnar("m", events)
+    assert record == {
+        "model_id": "m",
+        "columns": {
+            "timestamp": [10.0, 11.0],
+            "event_id": ["e1", "e2"],
+            "input.x": [1.0, 2.0],
+            "input.c": ["a", None],
+            "prediction.label": ["p", "q"],
+            "prediction.s": [0.1, None],
+            "confidence": [0.9, None],
+            "metadata": [None, {"k": 1}],
+        },
+    }
+    nested = records.build_event("m", {"x": {"y": 1}}, 1, None, 10.0)
+    mixed = records.build_event("m", {"x": 1}, "a", None, 10.0)
+    assert records.columnar("m", [nested]) is None
+    assert records.columnar("m", [events[0], mixed]) is None
+    assert isinstance(orjson.loads(records.encode_columnar("m", [nested])), list)
 
 
 def test_http_client_single_events_and_errors():

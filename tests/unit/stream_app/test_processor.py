@@ -282,7 +282,9 @@ def test_pin_snapshots_the_baseline_and_unpin_returns_to_rolling():
     after = proc.process(records(4200, 120, 2, 0.0, rng, 10_000), now=0.0)
     assert {r["baseline_mode"] for rep in after.reports for r in rep.results} == {"pinned"}
     out = proc.control(0, {"action": "unpin_baseline", "model_id": "m1"}, now=2.0)
-    assert out.baselines == [{"action": "unpin", "model_id": "m1"}]
+    assert [orjson.loads(orjson.dumps(b)) for b in out.baselines] == [
+        {"action": "unpin", "model_id": "m1"}
+    ]
     assert not proc.models["m1"].meta.pinned
 
 

@@ -1,0 +1,255 @@
+"""The worker's fast reading of columnar records (``drift.columnar``): straight to numpy.
+
+``decode_columns`` parses a record with orjson and checks it column by column (the value types
+of a whole column at once, in C; the column names once per name list), keeping the validated
+lists: no per-event object is ever made. ``join`` then turns the columnar records of one
+model in a batch into one ``ColumnBatch`` with one ``np.array`` call per stream, so a record
+of one event costs a few list operations, not a numpy call per column. None from
+``decode_columns`` means "not the plain case" (an invalid value, booleans, RFC 3339 times,
+nested metadata): the general path (``to_rows`` + ``validate_event``) decides, and both accept
+the same rows with the same values (tests compare them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from typing import Annotated, Any
+
+import msgspec
+import numpy as np
+import orjson
+from msgspec import Meta
+
+from drift import fields
+from drift.columnar import INPUT, PREDICTION, is_columnar, shape
+from drift.columns import ColumnBatch, Kind
+from drift.schema import EventLimits, InvalidEvent
+
+_BIG = 2**53  # = features.FLOAT_INT_LIMIT: larger integers are not exact as floats
+_NONE = type(None)
+_FLOATS = frozenset({float, _NONE})
+_NUMBERS = frozenset({float, int, _NONE})
+_TEXT = frozenset({str, _NONE})
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}  # stream names plus confidence, shared
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnarRecord:
+    """A valid columnar record: its decoded ``columns`` (validated lists) and which of them
+    are numeric streams (numbers or null) and categorical ones (strings or null)."""
+
+    model_id: str
+    n: int
+    columns: dict[str, list[Any]]
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def timestamps(self) -> list[float | None] | None:
+        return self.columns.get("timestamp")
+
+    @property
+    def event_ids(self) -> list[str | None] | None:
+        return self.columns.get("event_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    streams: tuple[str, ...]  # input.*, prediction.* and prediction columns, in record order
+    no_bare: tuple[str, ...]  # the same without a bare prediction
+
+
+@lru_cache(maxsize=4096)
+def _layout(names: tuple[str, ...], limits: EventLimits) -> _Layout | None:
+    """The column names of a valid plain record, checked once per name list."""
+    try:
+        shape({"columns": {name: [] for name in names}}, limits)
+    except InvalidEvent:
+        return None
+    inputs = [k for k in names if k.startswith(INPUT)]
+    keys = [k for k in names if k.startswith(PREDICTION)]
+    if len(inputs) > limits.max_features or len(keys) > limits.max_prediction_fields:
+        return None
+    longest = limits.max_name_len - len("input_data.")
+    if not all(0 < len(k) - len(INPUT) <= longest for k in inputs):
+        return None
+    longest = limits.max_name_len - len(PREDICTION)
+    if not all(0 < len(k) - len(PREDICTION) <= longest for k in keys):
+        return None
+    streams = tuple(k for k in names if k.startswith((INPUT, PREDICTION)) or k == "prediction")
+    return _Layout(streams, tuple(k for k in streams if k != "prediction"))
+
+
+def _numbers(values: list[Any], low: float, high: float) -> bool:
+    """Every value a number in [low, high] (integers exact as floats) or null."""
+    types = set(map(type, values))
+    if not types <= _NUMBERS:
+        return False
+    present = [v for v in values if v is not None] if _NONE in types else values
+    if present and (min(present) < low or max(present) > high):
+        return False
+    return not (int in types and present and max(map(abs, present)) >= _BIG)
+
+
+def _text(values: list[Any], shortest: int, longest: int) -> bool:
+    if not set(map(type, values)) <= _TEXT:
+        return False
+    lengths = [len(v) for v in values if v is not None]
+    return not lengths or (shortest <= min(lengths) and max(lengths) <= longest)
+
+
+def _flat(obj: Any) -> bool:
+    return obj is None or (
+        type(obj) is dict and not any(type(v) is dict or type(v) is list for v in obj.values())
+    )
+
+
+@lru_cache(maxsize=8)
+def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
+    """Typed decoders (msgspec, checks in C): every column of floats or null; of flat scalars.
+    Columns decode as tuples: tuples of scalars leave the garbage collector's lists at its
+    first pass, so the small records of a batch do not make every collection slower."""
+    text = Annotated[str, Meta(max_length=limits.max_string_len)]
+    scalar = float | text | bool | None
+    out = []
+    for leaf in (float | None, float | text | None):
+        struct = msgspec.defstruct(
+            "Columnar",
+            [
+                ("model_id", str),
+                ("columns", dict[str, tuple[leaf, ...]]),  # type: ignore[valid-type]
+                ("metadata", dict[str, scalar] | None, None),
+            ],
+            gc=False,
+        )
+        out.append(msgspec.json.Decoder(struct))
+    return tuple(out)
+
+
+def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], bool] | None:
+    """(model id, columns, every value a float or null) by the first typed decoder that takes
+    the record; None: neither does."""
+    for decoder, floats in zip(_decoders(limits), (True, False), strict=True):
+        try:
+            obj = decoder.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            continue
+        return obj.model_id, obj.columns, floats
+    return None
+
+
+def _untyped(raw: bytes) -> tuple[str, dict[str, list[Any]], bool] | None:
+    """The same by orjson (a metadata column, integers, ...): values checked afterwards."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not is_columnar(obj) or not _flat(obj.get("metadata")):
+        return None
+    model, columns = obj.get("model_id"), obj["columns"]
+    if type(model) is not str or type(columns) is not dict:
+        return None
+    if set(map(type, columns.values())) != {list}:
+        return None
+    if not all(map(_flat, columns.get("metadata", ()))):
+        return None
+    return model, columns, False
+
+
+def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
+    """The plain valid columnar record as validated columns; None for anything else."""
+    if len(_NAMES) > 4096:
+        _NAMES.clear()
+    if len(raw) > limits.max_record_bytes or b"\\u0000" in raw:
+        return None
+    decoded = _typed(raw, limits) or _untyped(raw)
+    if decoded is None:
+        return None
+    model, columns, floats = decoded
+    layout = _layout(tuple(columns), limits)
+    if layout is None or not fields.is_model_name(model):
+        return None
+    lengths = set(map(len, columns.values()))
+    n = lengths.pop()
+    if lengths or not 0 < n <= limits.max_events_per_record:
+        return None
+    times, ids = columns.get("timestamp"), columns.get("event_id")
+    if times is not None and not _numbers(times, 0, limits.max_timestamp):
+        return None
+    if ids is not None and not _text(ids, 1, limits.max_id_len):
+        return None
+    confidence = columns.get("confidence")
+    if confidence is not None and not _numbers(confidence, 0.0, 1.0):
+        return None
+    names = layout.streams
+    bare = columns.get("prediction")
+    if bare is not None and bare.count(None) == n:
+        names = layout.no_bare  # a bare prediction only ever null is no stream (as rows)
+    if confidence is not None and confidence.count(None) != n:
+        names = _NAMES.setdefault(names, (*names, "confidence"))  # one object: ``join``
+    if floats:  # the common case: nothing more to check
+        return ColumnarRecord(model, n, columns, names)
+    return _kinds(model, n, columns, names, limits)
+
+
+def _kinds(
+    model: str, n: int, columns: dict[str, list[Any]], names: tuple[str, ...], limits: EventLimits
+) -> ColumnarRecord | None:
+    """Streams of numbers and of strings (each plus nulls); None when a column mixes them."""
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for name in names:
+        column = columns[name]
+        if _numbers(column, -np.inf, np.inf):
+            numeric.append(name)
+        elif _text(column, 0, limits.max_string_len):
+            categorical.append(name)
+        else:
+            return None
+    return ColumnarRecord(model, n, columns, tuple(numeric), tuple(categorical))
+
+
+def _kind_seen(parts: Sequence[ColumnarRecord], name: str) -> Kind:
+    """The kind of the first part holding a value of stream ``name`` (numeric: none does)."""
+    for p in parts:
+        values = p.columns.get(name)
+        if values is not None and values.count(None) != p.n:
+            return "numeric" if name in p.numeric else "categorical"
+    return "numeric"
+
+
+def join(parts: Sequence[ColumnarRecord], known_kinds: Mapping[str, Kind]) -> ColumnBatch:
+    """One model's columnar records as one ``ColumnBatch`` (rows in record order), one
+    ``np.array`` call per stream. A stream's kind is ``known_kinds[stream]`` or that of its
+    first value (as ``to_columns`` decides); rows of the other kind, or of a record without
+    the stream, are missing."""
+    times = [p.columns.get("timestamp") or [None] * p.n for p in parts]
+    batch = ColumnBatch(np.array(list(chain.from_iterable(times)), dtype=np.float64))
+    first = parts[0]
+    if all(p.numeric is first.numeric and not p.categorical for p in parts):  # one layout
+        for name in first.numeric:
+            if known_kinds.get(name, "numeric") == "numeric":
+                values = chain.from_iterable(p.columns[name] for p in parts)
+                batch.numeric[name] = np.array(list(values), dtype=np.float64)
+            else:
+                batch.categorical[name] = [None] * len(batch.timestamps)
+        return batch
+    names = dict.fromkeys(n for p in parts for n in (*p.numeric, *p.categorical))
+    for name in names:
+        kind = known_kinds.get(name) or _kind_seen(parts, name)
+        held = [p.numeric if kind == "numeric" else p.categorical for p in parts]
+        lists = [
+            p.columns[name] if name in mine else [None] * p.n
+            for p, mine in zip(parts, held, strict=True)
+        ]
+        if kind == "numeric":
+            batch.numeric[name] = np.array(list(chain.from_iterable(lists)), dtype=np.float64)
+        else:
+            batch.categorical[name] = list(chain.from_iterable(lists))
+    return batch

@@ -1,0 +1,193 @@
+"""Counting a model's gathered events into its buckets, once each (``Processor`` part).
+
+A record is counted once per bucket (the bucket's offset spans), an explicit event id once
+within the dedup horizon (the buckets' id hashes); late events (their bucket expired) are
+counted as late only.
+"""
+
+from __future__ import annotations
+
+import math
+from hashlib import blake2b
+from typing import Any
+
+import numpy as np
+
+from drift import Histogram, NumericHistogram
+from drift.categorical import CategoricalHistogram
+from drift.columnar_wire import ColumnarRecord, join
+from drift.columns import ColumnBatch, concat, to_columns
+from stream_app.records import Output
+from stream_app.runtime import Gathered, ProcessorBase, Runtime
+from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
+from stream_app.tuning import HistogramSettings
+
+_NO_IDS = np.zeros(0, np.uint64)
+
+
+def _id_hashes(gathered: Gathered) -> np.ndarray | None:
+    """Per event the 64-bit hash of its explicit event id (``state.id_hash``), 0 without one
+    (None: no event has one). Ids the decoder made up from the record's partition and offset
+    are not explicit: the bucket's offset spans de-duplicate those."""
+    ids = [
+        i
+        for part in gathered.parts
+        for i in (
+            (part.event_ids or [None] * len(part))
+            if isinstance(part, ColumnarRecord)
+            else [e.event_id for e in part]
+        )
+    ]
+    if all(i is None for i in ids):
+        return None
+    digests: list[bytes] = []
+    k = 0
+    for rec, n in zip(gathered.records, gathered.counts, strict=True):
+        seed = f"{rec.partition}-{rec.offset}"
+        for eid in ids[k : k + n]:
+            if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == ".")):
+                digests.append(_NO_ID)
+            else:
+                digests.append(blake2b(eid.encode(), digest_size=8).digest())
+        k += n
+    return np.frombuffer(b"".join(digests), ">u8").astype(np.uint64)
+
+
+_NO_ID = bytes(8)
+
+
+def _histograms(
+    cols: ColumnBatch, rows: np.ndarray, settings: HistogramSettings, allowed: set[str]
+) -> dict[str, Histogram]:
+    out: dict[str, Histogram] = {}
+    for name, values in cols.numeric.items():
+        if name in allowed:
+            h = NumericHistogram(settings.relative_accuracy)
+            h.update(values[rows])
+            out[name] = h
+    for name, cats in cols.categorical.items():
+        if name in allowed:
+            c = CategoricalHistogram(settings.max_categories)
+            c.update([cats[i] for i in rows])
+            out[name] = c
+    return out
+
+
+def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per row, whether the bucket already holds the row's record (its offset in a span).
+
+    A model's records normally share one partition, but a record under a null or another
+    model's key arrives on another one; offsets only compare within a partition."""
+    held = np.zeros(len(parts), bool)
+    for partition, spans in applied.items():
+        rows = parts == partition
+        held[rows] = in_spans(spans, offsets[rows])
+    return held
+
+
+class Counting(ProcessorBase):
+    def _apply(self, rt: Runtime, gathered: Gathered, runs: dict[int, Spans], out: Output) -> None:
+        meta = rt.meta
+        offsets = gathered.rows("offset", np.int64)
+        parts = gathered.rows("partition", np.int64)
+        ingest = gathered.rows("timestamp", np.float64)
+        cols = self._columns_of(rt, gathered)
+        ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
+        starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
+        allowed = self._allowed_streams(rt, cols)
+        # every record of these runs was in this chunk, so the bucket holds all of its own
+        spans = {p: runs[p] for p in {r.partition for r in gathered.records}}
+        hashes = _id_hashes(gathered) if self.dedup.max_ids_per_bucket else None
+        if meta.next_end is None:
+            meta.next_end = int(starts.min()) + self.spec.bucket
+        for start in np.unique(starts).tolist():
+            rows = np.flatnonzero(starts == start)
+            side = self.spec.side(start, meta.next_end)
+            if side == "expired":
+                out.late[meta.model_id] += len(rows)
+                meta.late_dropped += len(rows)
+                continue
+            rec = rt.buckets.get(start) or BucketRecord(start)
+            fresh = rows[~_held(rec.applied, parts[rows], offsets[rows])]
+            out.replayed += len(rows) - len(fresh)
+            new_ids = _NO_IDS
+            if hashes is not None and len(fresh):
+                fresh, new_ids, repeated = self._first_ids(rt, start, fresh, hashes)
+                if repeated:
+                    out.duplicates[meta.model_id] += repeated
+            if len(fresh) == 0:
+                continue
+            delta = _histograms(cols, fresh, self.hist, allowed)
+            for name, h in delta.items():
+                held = rec.hists.get(name)
+                if held is None:
+                    rec.hists[name] = h
+                else:
+                    held += h  # type: ignore[operator,unused-ignore]
+            for partition, taken in spans.items():
+                rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
+            room = self.dedup.max_ids_per_bucket - len(rec.ids)
+            if len(new_ids) and room > 0:
+                rec.ids = np.union1d(rec.ids, new_ids[:room])
+            rt.buckets[start] = rec
+            rt.dirty.add(start)
+            rt.rollups.pop(start - start % self.spec.recent, None)
+            out.counted[meta.model_id] += len(fresh)
+            if side == "recent":
+                rt.sums.add_to_recent(delta)
+            elif side == "baseline":
+                rt.sums.add_to_baseline(delta)
+        meta.watermark = max(meta.watermark, float(ts.max()))
+
+    def _first_ids(
+        self, rt: Runtime, start: int, rows: np.ndarray, hashes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Drop the rows whose event id was counted already: held by a bucket within the
+        dedup horizon of ``start``, or earlier among ``rows``. Returns (rows kept, their id
+        hashes, how many were dropped)."""
+        h = hashes[rows]
+        with_id = np.flatnonzero(h)
+        if len(with_id) == 0:
+            return rows, _NO_IDS, 0
+        hv = h[with_id]
+        repeated = np.ones(len(hv), bool)
+        repeated[np.unique(hv, return_index=True)[1]] = False
+        horizon = self.dedup.horizon
+        for other, rec in rt.buckets.items():
+            if len(rec.ids) and abs(other - start) <= horizon:
+                repeated |= np.isin(hv, rec.ids)
+        if not repeated.any():
+            return rows, hv, 0
+        keep = np.ones(len(rows), bool)
+        keep[with_id[repeated]] = False
+        return rows[keep], hv[~repeated], int(repeated.sum())
+
+    def _kinds(self, rt: Runtime) -> dict[str, Any]:
+        for rec in rt.buckets.values():
+            return {
+                n: "numeric" if isinstance(h, NumericHistogram) else "categorical"
+                for n, h in rec.hists.items()
+            }
+        return {}
+
+    def _allowed_streams(self, rt: Runtime, cols: ColumnBatch) -> set[str]:
+        known = set(rt.sums.streams())
+        for rec in rt.buckets.values():
+            known.update(rec.hists)
+        room = self.hist.max_streams_per_model - len(known)
+        new = sorted(set(cols.kinds()) - known)
+        return known | set(new[: max(room, 0)])
+
+    def _columns_of(self, rt: Runtime, gathered: Gathered) -> ColumnBatch:
+        """The events' streams as columns: row events converted together, columnar parts
+        joined as they are (a stream's kind: the model's, else its first with a value)."""
+        kinds = self._kinds(rt)
+        if not gathered.columnar:
+            return to_columns(gathered.events, math.nan, kinds, gathered.names)
+        if not gathered.events:  # only columnar records: one array per stream
+            return join(gathered.parts, kinds)  # type: ignore[arg-type]
+        batches = [
+            join([p], kinds) if isinstance(p, ColumnarRecord) else to_columns(p, math.nan, kinds)
+            for p in gathered.parts
+        ]
+        return concat(batches, kinds)

@@ -1,0 +1,152 @@
+"""Decoding a batch's records and gathering their events per model (``Processor`` part).
+
+Three paths: a plain columnar record goes straight to numpy columns (``drift.columnar``); the
+common row record (valid events of one admitted model, times in bounds) is gathered as decoded;
+anything else takes the general path, which judges every event and dead-letters the refused
+ones with their reasons (a copy of the record holding only them).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from typing import Any
+
+from drift import columnar
+from drift.columnar_wire import decode_columns
+from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
+from drift.wire import DecodedStreams, decode_streams
+from stream_app.records import Output, RawRecord, Rejected, rejection
+from stream_app.runtime import Gathered, ProcessorBase
+
+log = logging.getLogger(__name__)
+
+
+class Gathering(ProcessorBase):
+    def _decode(self, rec: RawRecord, by_model: dict[str, Gathered], out: Output) -> None:
+        try:
+            if columnar.looks_columnar(rec.value) and self._columns(rec, by_model):
+                return
+            decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
+        except Exception as exc:  # decoding is total; should a bug remain, the record is refused
+            log.exception("decoding record %d-%d failed", rec.partition, rec.offset)
+            error = f"{type(exc).__name__}: {exc}"
+            out.rejected.append(Rejected(rec, "decode_error", error, {"decode_error": 1}))
+            return
+        if not decoded.errors and len(decoded.models) == 1 and self._fast(rec, decoded, by_model):
+            return
+        # refused: (item index or None for the whole record, reason, message)
+        refused = [(e.index, e.reason, str(e)) for e in decoded.errors]
+        events = decoded.events
+        positions: list[int] | None = None  # item index of each event; None: 0..n-1
+        if refused and events:
+            taken = {i for i, _, _ in refused}
+            positions = [i for i in range(len(events) + len(taken)) if i not in taken]
+        if self.event_time is not None and events and rec.timestamp > 0:  # 0: no broker time
+            events, positions = self._bound_times(rec, events, positions, refused)
+        groups: dict[str, list[int]] = defaultdict(list)  # model → indices into events
+        if len(decoded.models) == 1 and len(events) == len(decoded.events):
+            groups[next(iter(decoded.models))] = list(range(len(events)))
+        else:
+            for k, event in enumerate(events):
+                groups[event.model_id].append(k)
+        for model_id, rows in groups.items():
+            if (
+                model_id not in self.models
+                and model_id not in by_model
+                and len(self.models.keys() | by_model.keys()) >= self.hist.max_models
+            ):
+                message = f"model {model_id!r}: worker holds {self.hist.max_models} models already"
+                refused.extend(
+                    (k if positions is None else positions[k], "too_many_models", message)
+                    for k in rows
+                )
+                continue
+            chosen = events if len(rows) == len(events) else [events[k] for k in rows]
+            by_model.setdefault(model_id, Gathered()).add(rec, chosen, decoded.numeric_names)
+        if refused:
+            out.rejected.append(rejection(rec, refused))
+
+    def _fast(self, rec: RawRecord, decoded: DecodedStreams, by_model: dict[str, Gathered]) -> bool:
+        """The common record (valid events of one admitted model, every time in bounds)
+        gathered without the general path's bookkeeping; False: take the general path."""
+        model_id = next(iter(decoded.models))
+        gathered = by_model.get(model_id)
+        if gathered is None and model_id not in self.models:
+            return False
+        bounds = self.event_time
+        if bounds is not None and rec.timestamp > 0:
+            high = rec.timestamp + bounds.max_future
+            low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+            for event in decoded.events:
+                t = event.timestamp
+                if t is not None and not low <= t <= high:
+                    return False
+        if gathered is None:
+            gathered = by_model[model_id] = Gathered()
+        gathered.add(rec, decoded.events, decoded.numeric_names)
+        return True
+
+    def _bound_times(
+        self,
+        rec: RawRecord,
+        events: list[Any],
+        positions: list[int] | None,
+        refused: list[tuple[int | None, str, str]],
+    ) -> tuple[list[Any], list[int] | None]:
+        """Refuse the events whose time lies outside ``self.event_time`` around the record's
+        broker timestamp (the rule of ``drift.eventtime.event_time_error``, inlined)."""
+        bounds = self.event_time
+        assert bounds is not None
+        high = rec.timestamp + bounds.max_future
+        low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+        bad = [
+            k
+            for k, e in enumerate(events)
+            if (t := e.timestamp) is not None and not low <= t <= high
+        ]
+        if not bad:
+            return events, positions
+        for k in bad:
+            t = events[k].timestamp
+            reason = TIMESTAMP_IN_FUTURE if t > high else TIMESTAMP_TOO_OLD
+            where = "after" if t > high else "before"
+            refused.append(
+                (
+                    k if positions is None else positions[k],
+                    reason,
+                    f"event time {t} lies too far {where} the record's broker time {rec.timestamp}",
+                )
+            )
+        drop = set(bad)
+        keep = [k for k in range(len(events)) if k not in drop]
+        kept_positions = [k if positions is None else positions[k] for k in keep]
+        return [events[k] for k in keep], kept_positions
+
+    def _columns(self, rec: RawRecord, by_model: dict[str, Gathered]) -> bool:
+        """The plain columnar record (valid, every time in bounds, its model admitted)
+        gathered as validated columns; False: the general path judges it event by event."""
+        part = decode_columns(rec.value, self.limits)
+        if part is None:
+            return False
+        model_id, bounds = part.model_id, self.event_time
+        if (
+            model_id not in by_model
+            and model_id not in self.models
+            and len(self.models.keys() | by_model.keys()) >= self.hist.max_models
+        ):
+            return False
+        if bounds is not None and rec.timestamp > 0:
+            high = rec.timestamp + bounds.max_future
+            low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
+            times = part.timestamps
+            if times and None in times:
+                times = [t for t in times if t is not None]
+            if times and (max(times) > high or min(times) < low):  # type: ignore[operator,type-var]
+                return False
+        gathered = by_model.get(model_id)
+        if gathered is None:
+            gathered = by_model[model_id] = Gathered()
+        gathered.add_columns(rec, part)
+        return True
