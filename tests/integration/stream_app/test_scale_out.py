@@ -44,8 +44,8 @@ def test_workers_joining_and_leaving_mid_stream_lose_and_double_nothing(
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         worker = WorkerProcess(kafka.bootstrap, db_dsn, topic_prefix, tmp_path / name, **SETTINGS)
-        # faust reads these itself: the group rebalances in seconds, not a minute
-        worker.env.update(BROKER_SESSION_TIMEOUT="10", BROKER_HEARTBEAT_INTERVAL="1")
+        # the group rebalances in seconds, not a minute
+        worker.env.update(DRIFT_SESSION_TIMEOUT_SECONDS="10")
         workers.append(worker)
     first, second = workers
     app_id = first.env["DRIFT_APP_ID"]
