@@ -94,16 +94,31 @@ class StateStore:
         return len(self._where)
 
 
-def _reader(bootstrap: str) -> Consumer:
+def _reader(bootstrap: str, isolation: str = "read_committed") -> Consumer:
     return Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"driftmon-restore-{uuid.uuid4().hex[:8]}",  # assign() only, no commits
             "enable.auto.commit": False,
-            "isolation.level": "read_committed",
+            "isolation.level": isolation,
             "auto.offset.reset": "earliest",
         }
     )
+
+
+def high_watermarks(bootstrap: str, topic: str, partitions: Iterable[int]) -> dict[int, int]:
+    """The end of each partition holding records, open transactions included (a
+    read_committed consumer's watermark query answers the last stable offset instead)."""
+    probe = _reader(bootstrap, "read_uncommitted")
+    try:
+        ends = {}
+        for p in partitions:
+            low, high = probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            if high > low:
+                ends[p] = high
+        return ends
+    finally:
+        probe.close()
 
 
 def read_partitions(
@@ -111,19 +126,16 @@ def read_partitions(
 ) -> Iterator[tuple[int, bytes, bytes | None]]:
     """(partition, key, value) of every committed record of ``partitions``, to their end.
 
-    The end is the high watermark when reading starts. A read_committed reader stops at the
-    last stable offset, so an open transaction of another worker (a zombie's, a killed
-    worker's) holds the restore back until it is committed or aborted (at the latest after
-    its ``transaction.timeout.ms``): what is restored is never overwritten by it later."""
+    The end is the high watermark when reading starts, open transactions included. A
+    read_committed reader cannot pass the last stable offset, so an open transaction of
+    another worker (a zombie's, a killed worker's) holds the restore back until it is
+    committed or aborted (at the latest after its ``transaction.timeout.ms``): what is
+    restored is never changed by it later."""
+    ends = high_watermarks(bootstrap, topic, partitions)
+    if not ends:
+        return
     reader = _reader(bootstrap)
     try:
-        ends: dict[int, int] = {}
-        for p in partitions:
-            low, high = reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                ends[p] = high
-        if not ends:
-            return
         reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
         deadline = time.monotonic() + timeout
         while ends:
