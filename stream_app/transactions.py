@@ -207,6 +207,10 @@ class Transactions:
             self.producer.poll(0)
 
     def close(self) -> None:
-        if self.producer is not None:
-            self.producer.flush(5)
-            self.producer = None
+        producer, self.producer = self.producer, None
+        if producer is None:
+            return
+        try:
+            producer.flush(5)
+        except KafkaException as exc:  # a fenced producer cannot: what it held is aborted
+            log.info("closing the transactional producer: %s", exc.args[0])
