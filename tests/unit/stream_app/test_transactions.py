@@ -146,3 +146,21 @@ def test_a_clean_commit_sends_offsets_then_commits():
     assert batch is not None and batch.offsets == {("e", 0): 2}
     assert producer.calls == ["begin", "offsets", "commit"]
     assert tx.commit(object()) is None  # nothing open: nothing to do
+
+
+class FencedProducer(FakeProducer):
+    def abort_transaction(self, *args: Any) -> None:
+        raise KafkaException(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
+
+    def flush(self, *args: Any) -> int:
+        raise KafkaException(KafkaError(KafkaError._FENCED, "fenced", fatal=True))
+
+
+def test_a_fenced_producer_is_replaced_by_a_new_one(monkeypatch):
+    tx = Transactions({})
+    tx.producer = FencedProducer(None)  # type: ignore[assignment]
+    started = []
+    monkeypatch.setattr(tx, "start", lambda: started.append(True))
+    tx.batch().consumed("e", 0, 1)
+    tx.abort("zombie")
+    assert started == [True] and tx.open is None
