@@ -110,6 +110,7 @@ class DriftWorker:
         self.owned: frozenset[int] = frozenset()  # events partitions assigned and restored
         self.committed: dict[tuple[str, int], int] = {}  # next offsets committed, owned ones
         self._assignments = 0  # assignment changes seen (a consume that saw one is dropped)
+        self._fetch_committed = False
         self._next_timer = self._next_lag = 0.0
 
     # --- Kafka clients -------------------------------------------------------------------
@@ -169,6 +170,9 @@ class DriftWorker:
             # fetched (partly) before the assignment changed: the owners read them again
             # from the offsets committed at the revocation
             msgs = []
+        if self._fetch_committed:
+            self._fetch_committed = False
+            self._committed_offsets(self.owned)
         if msgs:
             self._handle(msgs)
         now = time.monotonic()
@@ -321,8 +325,12 @@ class DriftWorker:
         ]
         if not tps:
             return []
+        started = time.monotonic()
         found = self.consumer.committed(tps, timeout=60)
         self.committed = {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
+        log.info(
+            "committed offsets of %d partitions in %.1f s", len(tps), time.monotonic() - started
+        )
         return list(found)
 
     def _restore(self, partitions: frozenset[int]) -> None:
@@ -352,7 +360,9 @@ class DriftWorker:
         self.processor.reset()
         self.store.drop(list(self.store.partitions))
         self._restore(mine)
-        self._committed_offsets(mine)
+        # the committed offsets are fetched after the callback (consumer calls that talk to
+        # the group coordinator may wait on the rebalance under way)
+        self._fetch_committed = True
         self.metrics.slots(len(self.processor.models))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
