@@ -12,6 +12,7 @@ state and exactness".
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import socket
 import threading
@@ -111,6 +112,8 @@ class DriftWorker:
         self.committed: dict[tuple[str, int], int] = {}  # next offsets committed, owned ones
         self._assignments = 0  # assignment changes seen (a consume that saw one is dropped)
         self._fetch_committed = False
+        self.consumed = self.commits = 0  # since start (the loop's periodic log line)
+        self._next_report = 0.0
         self._next_timer = self._next_lag = 0.0
 
     # --- Kafka clients -------------------------------------------------------------------
@@ -148,7 +151,10 @@ class DriftWorker:
         )
         try:
             while not stop.is_set():
+                # a step stuck for minutes (a client call that never returns) shows its stack
+                faulthandler.dump_traceback_later(self.settings.transaction_timeout_seconds + 60)
                 self._step(consumer)
+                faulthandler.cancel_dump_traceback_later()
             self._commit()
         except BaseException:
             self.tx.abort("the worker is stopping on an error")
@@ -174,6 +180,7 @@ class DriftWorker:
             self._fetch_committed = False
             self._committed_offsets(self.owned)
         if msgs:
+            self.consumed += len(msgs)
             self._handle(msgs)
         now = time.monotonic()
         if self.owned and now >= self._next_timer:
@@ -188,6 +195,14 @@ class DriftWorker:
         if now >= self._next_lag:
             self._next_lag = now + 1.0
             self._consumer_lag()
+        if now >= self._next_report:
+            self._next_report = now + 30.0
+            log.info(
+                "loop: %d records consumed, %d transactions committed, partitions %s",
+                self.consumed,
+                self.commits,
+                sorted(self.owned),
+            )
         self.tx.poll()
 
     # --- records ---------------------------------------------------------------------------
@@ -297,6 +312,7 @@ class DriftWorker:
             if reload:
                 self._reload()
             return
+        self.commits += 1
         for key, offset in batch.offsets.items():
             if key[1] in self.owned:
                 self.committed[key] = offset
