@@ -110,7 +110,6 @@ class DriftWorker:
         self.consumer: Consumer | None = None
         self.owned: frozenset[int] = frozenset()  # events partitions assigned and restored
         self.committed: dict[tuple[str, int], int] = {}  # next offsets committed, owned ones
-        self._assignments = 0  # assignment changes seen (a consume that saw one is dropped)
         self._fetch_committed = False
         self.consumed = self.commits = 0  # since start (the loop's periodic log line)
         self._next_report = 0.0
@@ -170,12 +169,9 @@ class DriftWorker:
         if batch is not None:
             left = batch.started + s.commit_interval_seconds - time.monotonic()
             wait = max(0.0, min(wait, left))
-        seen = self._assignments
+        # librdkafka discards records fetched under an assignment that was revoked since
+        # (version barrier); records of partitions not restored here are skipped in _handle
         msgs = consumer.consume(s.batch_size, timeout=wait)
-        if self._assignments != seen:
-            # fetched (partly) before the assignment changed: the owners read them again
-            # from the offsets committed at the revocation
-            msgs = []
         if self._fetch_committed:
             self._fetch_committed = False
             self._committed_offsets(self.owned)
@@ -371,7 +367,6 @@ class DriftWorker:
 
     # --- rebalances (served inside consume()) --------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assignments += 1
         mine = frozenset(tp.partition for tp in partitions if tp.topic == self.topics.events)
         self.processor.reset()
         self.store.drop(list(self.store.partitions))
@@ -384,13 +379,11 @@ class DriftWorker:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # eager protocol: the group waits for this member to rejoin, so its generation is
         # still current and the open transaction (work on these partitions) can commit
-        self._assignments += 1
         self._commit(reload=False)
         self._release()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # the partitions may already be owned elsewhere: nothing more of ours may show
-        self._assignments += 1
         self.tx.abort("the assignment was lost")
         self._release()
 
