@@ -102,6 +102,7 @@ def _reader(bootstrap: str, isolation: str = "read_committed") -> Consumer:
             "enable.auto.commit": False,
             "isolation.level": isolation,
             "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 20,  # a restore waits on the broker, not on a full fetch
         }
     )
 
