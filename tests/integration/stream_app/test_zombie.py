@@ -41,8 +41,10 @@ SETTINGS = {
     "batch_size": 200,
     "session_timeout_seconds": SESSION,
     "transaction_timeout_seconds": 30,
-    # a long transaction: the stall lands inside one holding work, surely
-    "commit_interval_seconds": 3,
+    # long transactions and short consume() waits: the stall lands inside a transaction
+    # holding work (between two, after a commit, only for one short consume() call)
+    "commit_interval_seconds": 6,
+    "batch_within": 0.05,
 }
 
 
@@ -120,7 +122,7 @@ def test_a_zombie_worker_is_fenced_and_counts_stay_exact(kafka, db_dsn, topic_pr
         heir.start()
         wait_for(lambda: owned_partitions(heir, topics.events), 90, "the heir owning", heir)
         wait_for(lambda: counted(zombie) > 0, 30, "the zombie counting again", zombie)
-        time.sleep(1.5)  # into a transaction of the zombie's (3 s each)
+        time.sleep(2.0)  # into a transaction of the zombie's (6 s each)
         assert zombie.proc is not None
         os.kill(zombie.proc.pid, signal.SIGSTOP)
         stopped_at = feed.sent
