@@ -105,7 +105,8 @@ class DriftWorker:
         self.tx = Transactions(
             producer_config(
                 s.kafka_bootstrap, transactional_id(s), int(s.transaction_timeout_seconds * 1000)
-            )
+            ),
+            call_timeout=30.0,
         )
         self.consumer: Consumer | None = None
         self.owned: frozenset[int] = frozenset()  # events partitions assigned and restored

@@ -17,6 +17,7 @@ restores it from the changelog, and reads its partitions again from the committe
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,21 +128,60 @@ class Transactions:
         self.open: Batch | None = None
 
     def start(self) -> None:
+        """A new producer, its transactional id initialised (waits out a broker outage)."""
         self.producer = Producer(self.config)
-        self._retrying(lambda p: p.init_transactions(self.call_timeout))
+        while True:
+            try:
+                self._retrying(lambda p: p.init_transactions(self.call_timeout))
+                return
+            except KafkaException as exc:
+                if not exc.args[0].retriable():
+                    raise
 
     def _retrying(self, call: Callable[[Producer], Any]) -> Any:
+        """``call`` on the current producer, again while it fails retriably (for at most
+        twice the call timeout)."""
+        producer, deadline = self.producer, time.monotonic() + 2 * self.call_timeout
+        assert producer is not None
         while True:
-            assert self.producer is not None
             try:
-                return call(self.producer)
+                return call(producer)
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
-                if error.retriable() and not error.txn_requires_abort() and not error.fatal():
+                retriable = error.retriable() and not error.txn_requires_abort()
+                if retriable and not error.fatal() and time.monotonic() < deadline:
                     log.warning("transaction call failed, trying again: %s", error)
                     time.sleep(0.5)
                     continue
                 raise
+
+    def _bounded(self, call: Callable[[Producer], Any]) -> Any:
+        """``_retrying`` on a helper thread, given up after its deadline.
+
+        librdkafka's ``send_offsets_to_transaction`` can block for ever after the group
+        coordinator went away and came back (it ignores its timeout: confluentinc/librdkafka
+        #5456, #5511; seen here after a broker restart). A call still blocked is abandoned with
+        its producer: a new producer with the same transactional id fences it and aborts its
+        transaction (``init_transactions``)."""
+        done, box = threading.Event(), {}
+
+        def target() -> None:
+            try:
+                box["result"] = self._retrying(call)
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=target, name="transaction-call", daemon=True).start()
+        if not done.wait(2 * self.call_timeout + 5):
+            log.error("a transaction call hangs: abandoning the producer, starting a new one")
+            self.producer = None  # not closed: its blocked call holds it
+            self.start()
+            raise TransactionLost("a transaction call hung; its producer was replaced")
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
 
     def batch(self) -> Batch:
         """The open transaction (begun on first use)."""
@@ -168,12 +208,12 @@ class Transactions:
             return None
         try:
             if batch.offsets:
-                self._retrying(
+                self._bounded(
                     lambda p: p.send_offsets_to_transaction(
                         batch.positions(), group_metadata, self.call_timeout
                     )
                 )
-            self._retrying(lambda p: p.commit_transaction(self.call_timeout))
+            self._bounded(lambda p: p.commit_transaction(self.call_timeout))
         except KafkaException as exc:
             self._recover(exc.args[0])
             raise TransactionLost(str(exc.args[0])) from exc
