@@ -3,6 +3,7 @@ what one Output produces, the DLQ copy, the offsets a transaction commits, error
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -163,4 +164,20 @@ def test_a_fenced_producer_is_replaced_by_a_new_one(monkeypatch):
     monkeypatch.setattr(tx, "start", lambda: started.append(True))
     tx.batch().consumed("e", 0, 1)
     tx.abort("zombie")
+    assert started == [True] and tx.open is None
+
+
+class HangingProducer(FakeProducer):
+    def send_offsets_to_transaction(self, *args: Any) -> None:
+        time.sleep(60)  # past the bound (2 x 0.05 s + 5 s)
+
+
+def test_a_hanging_offset_commit_is_abandoned_with_its_producer(monkeypatch):
+    tx = Transactions({}, call_timeout=0.05)
+    tx.producer = HangingProducer(None)  # type: ignore[assignment]
+    started = []
+    monkeypatch.setattr(tx, "start", lambda: started.append(True))
+    tx.batch().consumed("e", 0, 1)
+    with pytest.raises(TransactionLost):
+        tx.commit(object())
     assert started == [True] and tx.open is None
