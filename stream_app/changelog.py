@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,6 @@ def changelog_topic(app_id: str) -> str:
 def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Create the compacted changelog topic with the events topic's partition count (kept
     when it exists)."""
-    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -114,12 +113,34 @@ def high_watermarks(bootstrap: str, topic: str, partitions: Iterable[int]) -> di
     try:
         ends = {}
         for p in partitions:
-            low, high = probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            low, high = _watermarks(probe, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
         return ends
     finally:
         probe.close()
+
+
+_NOT_YET = {
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError._TIMED_OUT,
+}
+
+
+def _watermarks(probe: Consumer, tp: TopicPartition, wait: float = 60.0) -> tuple[int, int]:
+    """A partition's watermarks, waiting while a just-created topic has no leader yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            low, high = probe.get_watermark_offsets(tp, timeout=10)
+            return int(low), int(high)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _NOT_YET or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def read_partitions(
