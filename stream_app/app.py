@@ -176,13 +176,19 @@ class DriftWorker:
         if self._fetch_committed:
             self._fetch_committed = False
             self._committed_offsets(self.owned)
-        if msgs:
-            self.consumed += len(msgs)
-            self._handle(msgs)
         now = time.monotonic()
-        if self.owned and now >= self._next_timer:
-            self._next_timer = now + max(1.0, min(s.idle_close_seconds / 4, 30.0))
-            self._timers()
+        try:
+            if msgs:
+                self.consumed += len(msgs)
+                self._handle(msgs)
+            if self.owned and now >= self._next_timer:
+                self._next_timer = now + max(1.0, min(s.idle_close_seconds / 4, 30.0))
+                self._timers()
+        except TransactionLost as exc:  # found while producing: fenced or timed out
+            log.warning("transaction lost (%s); partitions %s", exc, sorted(self.owned))
+            self.tx.abort(f"transaction lost: {exc}")
+            self._reload()
+            return
         batch = self.tx.open
         if batch is not None and (
             batch.records >= s.commit_max_records

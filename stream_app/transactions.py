@@ -199,6 +199,12 @@ class Transactions:
                 return
             except BufferError:  # the local queue is full: let deliveries make room
                 self.producer.poll(0.1)
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if error.code() == KafkaError._STATE or error.fatal() or error.txn_requires_abort():
+                    # the transaction failed already (fenced, timed out by the broker)
+                    raise TransactionLost(str(error)) from exc
+                raise
 
     def commit(self, group_metadata: Any) -> Batch | None:
         """Commit the open transaction with its input offsets; None when none was open.

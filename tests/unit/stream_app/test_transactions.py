@@ -181,3 +181,16 @@ def test_a_hanging_offset_commit_is_abandoned_with_its_producer(monkeypatch):
     with pytest.raises(TransactionLost):
         tx.commit(object())
     assert started == [True] and tx.open is None
+
+
+class FencedOnProduce(FakeProducer):
+    def produce(self, *args: Any, **kwargs: Any) -> None:
+        raise KafkaException(KafkaError(KafkaError._STATE, "erroneous state"))
+
+
+def test_producing_into_a_failed_transaction_reports_it_lost():
+    tx = Transactions({})
+    tx.producer = FencedOnProduce(None)  # type: ignore[assignment]
+    tx.batch()
+    with pytest.raises(TransactionLost):
+        tx.send("t", key=b"k", value=b"v")
