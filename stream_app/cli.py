@@ -1,21 +1,16 @@
-"""`driftmon worker`: run the stream processor (faust) and, in a child process, its sinks."""
+"""`driftmon worker`: the stream processor (stream_app.app) and, in a child process, its sinks."""
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
+import signal
+import threading
 
 from stream_app.config import WorkerSettings
 
 log = logging.getLogger(__name__)
-# faust's CLI levels are crit|error|warn|info|debug
-_FAUST_LEVELS = {
-    "critical": "crit",
-    "error": "error",
-    "warning": "warn",
-    "info": "info",
-    "debug": "debug",
-}
 
 HELP = """Consume inference events, keep event-time histograms per model, evaluate drift each
 time a bucket closes, and publish results to Kafka, PostgreSQL and /metrics.
@@ -58,14 +53,20 @@ def run(args: argparse.Namespace) -> int:
         for name, field in WorkerSettings.model_fields.items():
             print(f"DRIFT_{name.upper():28} {getattr(settings, name)!r:40} {field.description}")
         return 0
-    import faust
-
     from sql.migrations import migrate
-    from stream_app.app import DriftWorker
+    from stream_app.app import DriftWorker, sink_lag_loop
+    from stream_app.metrics import serve
     from stream_app.runner import SinkProcess, ensure_topics
 
     worker = DriftWorker(settings)
     ensure_topics(settings, worker.topics)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack to stderr
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = serve(worker.registry, settings.web_host, settings.web_port)
+    if settings.sink_lag_seconds > 0:
+        threading.Thread(target=sink_lag_loop, args=(worker, stop), daemon=True).start()
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     sinks = None
     if settings.sinks_enabled:
@@ -73,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
         sinks = SinkProcess(settings, level)
         sinks.start()
     try:
-        faust.Worker(
-            worker.app, loglevel=_FAUST_LEVELS.get(level.lower(), "info")
-        ).execute_from_commandline()
+        worker.run(stop)
     finally:
+        stop.set()
+        server.shutdown()
         if sinks is not None:
             sinks.stop()
     return 0

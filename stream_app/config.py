@@ -14,7 +14,10 @@ class WorkerSettings(BaseSettings):
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     topic_prefix: str = Field("", description="prefix for every topic name (several deployments)")
     partitions: int = Field(8, ge=1, description="partitions of the topics the worker declares")
-    app_id: str = Field("driftmon", description="faust app id = consumer group and table prefix")
+    app_id: str = Field(
+        "driftmon",
+        description="consumer group and changelog prefix (<app_id>-model-state-changelog)",
+    )
     database_url: str = Field(
         "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL for the sinks"
     )
@@ -105,10 +108,29 @@ class WorkerSettings(BaseSettings):
     max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")
     max_streams_per_model: int = Field(200, ge=1, description="streams kept per model")
     # batching
-    batch_size: int = Field(2000, ge=1, description="records taken per batch")
-    batch_within: float = Field(0.5, gt=0, description="seconds to wait to fill a batch")
+    batch_size: int = Field(2000, ge=1, description="records taken per consume() call")
+    batch_within: float = Field(0.5, gt=0, description="seconds consume() waits to fill a batch")
     batch_max_bytes: int = Field(
         4_000_000, ge=1, description="record bytes decoded at once (bounds a batch's memory)"
+    )
+    # transactions (exactly-once: docs/architecture.md)
+    commit_interval_seconds: float = Field(
+        0.5, gt=0, description="a transaction (state, outputs, input offsets) commits this often"
+    )
+    commit_max_records: int = Field(
+        20_000, ge=1, description="... or once it holds this many input records"
+    )
+    transaction_timeout_seconds: float = Field(
+        60.0,
+        ge=1,
+        description="transaction.timeout.ms: the broker aborts a transaction open this long (a "
+        "stalled or killed worker's), which also bounds how long a restore waits for it",
+    )
+    transactional_id: str = Field(
+        "", description="the producer's transactional.id; empty: <app_id>-<hostname>-<web_port>"
+    )
+    session_timeout_seconds: float = Field(
+        45.0, gt=0, description="consumer group session timeout (a dead worker's partitions move)"
     )
     # sinks
     sinks_enabled: bool = Field(
@@ -120,9 +142,9 @@ class WorkerSettings(BaseSettings):
         15.0, ge=0, description="how often to measure the sinks' backlog (0: never)"
     )
     # web / metrics
-    web_host: str = Field("127.0.0.1", description="faust web server host (/metrics)")
-    web_port: int = Field(6066, description="faust web server port (/metrics)")
-    data_dir: str = Field("/tmp/driftmon-worker", description="faust data directory")
+    web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
+    web_port: int = Field(6066, description="port of /metrics")
+    data_dir: str = Field("/tmp/driftmon-worker", description="unused (state is in memory)")
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
     grafana_token: str = Field("", description="Grafana service account token")
 

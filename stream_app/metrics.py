@@ -1,23 +1,18 @@
-"""The worker's Prometheus metrics (names in docs/architecture.md), on a registry passed in.
+"""The worker's Prometheus metrics (names in docs/architecture.md), on a registry passed in,
+and the small HTTP server that serves them at ``/metrics``.
 
-``setup_sensors`` also installs faust's own metrics (prefix ``faust_``) on the same registry,
-with ``faust_events_runtime_ms`` replaced by ``faust_events_runtime_seconds`` (base units, so
-``promtool check metrics`` passes), and derives ``drift_consumer_lag_records`` from the offsets
-faust's monitor sees: end offset (high watermark) minus committed offset, per topic partition.
+``drift_consumer_lag_records`` is set by the worker's loop: end offset (high watermark, as last
+fetched) minus committed offset, per topic partition it owns.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from weakref import WeakKeyDictionary
 
-import faust
-from faust import web
-from faust.sensors.monitor import Monitor
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
-from faust.types import TP, EventT, Message, StreamT
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -272,105 +267,29 @@ class WorkerMetrics:
         self.alerts_open.labels(model).set(open_alerts)
 
 
-class _RuntimeHistogram(Histogram):
-    """Takes faust's event runtimes in milliseconds, records them in seconds."""
+class _MetricsHandler(BaseHTTPRequestHandler):
+    registry: CollectorRegistry
 
-    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
-        super().observe(amount / 1000.0, exemplar)
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] != "/metrics":
+            self.send_error(404)
+            return
+        body = generate_latest(self.registry)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-
-class LagMonitor(PrometheusMonitor):
-    """faust's Prometheus monitor that also sets ``drift_consumer_lag_records``.
-
-    Its per-message hooks set the same series as faust's, but keep the labelled children
-    instead of looking them up (and normalising the stream label with a regex) per message:
-    with one inference per record those lookups were a tenth of the worker's time."""
-
-    def __init__(self, metrics: FaustMetrics, lag: Gauge, **kwargs: Any) -> None:
-        super().__init__(metrics=metrics, **kwargs)
-        self._lag = lag
-        self._end: dict[TP, int] = {}
-        self._committed: dict[TP, int] = {}
-        self._tp_series: dict[TP, tuple[Any, Any]] = {}
-        self._end_series: dict[TP, Any] = {}
-        self._stream_series: WeakKeyDictionary[StreamT, Any] = WeakKeyDictionary()
-
-    def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
-        Monitor.on_message_in(self, tp, offset, message)
-        m = self._metrics
-        m.messages_received.inc()
-        m.active_messages.inc()
-        series = self._tp_series.get(tp)
-        if series is None:
-            series = self._tp_series[tp] = (
-                m.messages_received_per_topics.labels(topic=tp.topic),
-                m.messages_received_per_topics_partition.labels(
-                    topic=tp.topic, partition=tp.partition
-                ),
-            )
-        series[0].inc()
-        series[1].set(offset)
-
-    def on_stream_event_in(
-        self, tp: TP, offset: int, stream: StreamT, event: EventT
-    ) -> dict[str, Any] | None:
-        state = Monitor.on_stream_event_in(self, tp, offset, stream, event)
-        m = self._metrics
-        m.total_events.inc()
-        m.total_active_events.inc()
-        child = self._stream_series.get(stream)
-        if child is None:
-            label = f"stream.{self._stream_label(stream)}.events"
-            child = self._stream_series[stream] = m.total_events_per_stream.labels(stream=label)
-        child.inc()
-        return state
-
-    def _update(self, tp: TP) -> None:
-        if tp in self._end and tp in self._committed:
-            lag = max(self._end[tp] - self._committed[tp], 0)
-            self._lag.labels(tp.topic, str(tp.partition)).set(lag)
-
-    def track_tp_end_offset(self, tp: TP, offset: int) -> None:
-        # called for every message: set faust's series, remember the offset; the lag gauge
-        # moves on commits (about once a second)
-        Monitor.track_tp_end_offset(self, tp, offset)
-        child = self._end_series.get(tp)
-        if child is None:
-            child = self._end_series[tp] = self._metrics.topic_partition_end_offset.labels(
-                topic=tp.topic, partition=tp.partition
-            )
-        child.set(offset)
-        self._end[tp] = offset
-
-    def on_tp_commit(self, tp_offsets: Any) -> None:
-        super().on_tp_commit(tp_offsets)
-        for tp, offset in tp_offsets.items():
-            self._committed[tp] = offset  # Kafka convention: the next offset to read
-            self._update(tp)
+    def log_message(self, format: str, *args: Any) -> None:  # scrapes are not news
+        pass
 
 
-def _faust_metrics(registry: CollectorRegistry) -> FaustMetrics:
-    """faust's metric group on ``registry``, its one millisecond histogram in seconds."""
-    built = FaustMetrics.create(CollectorRegistry(), "faust")  # scratch: picked over below
-    runtime = _RuntimeHistogram(
-        "faust_events_runtime_seconds",
-        "Events runtime in seconds",
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10),
-        registry=registry,
-    )
-    for collector in built:
-        if collector is not built.events_runtime_latency:
-            registry.register(collector)
-    return built._replace(events_runtime_latency=runtime)
-
-
-def setup_sensors(
-    app: faust.App, registry: CollectorRegistry, metrics: WorkerMetrics, path: str = "/metrics"
-) -> None:
-    """faust's sensors plus the consumer lag on ``registry``, served at ``path``."""
-    app.monitor = LagMonitor(_faust_metrics(registry), metrics.consumer_lag)
-
-    @app.page(path)
-    async def metrics_page(self: web.View, request: web.Request) -> web.Response:
-        headers = {"Content-Type": CONTENT_TYPE_LATEST}
-        return self.bytes(generate_latest(registry), headers=headers)
+def serve(registry: CollectorRegistry, host: str, port: int) -> ThreadingHTTPServer:
+    """Serve ``registry`` at ``http://host:port/metrics`` (every other path: 404) on a daemon
+    thread; ``shutdown()`` stops it."""
+    handler = type("MetricsHandler", (_MetricsHandler,), {"registry": registry})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
+    return server

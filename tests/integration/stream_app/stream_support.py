@@ -76,13 +76,15 @@ def changelog_topic(app_id: str) -> str:
 
 
 def read_changelog(bootstrap: str, app_id: str) -> dict[bytes, bytes]:
-    """The compacted view of the state table: the last value of every key (tombstones drop it)."""
+    """The compacted view of the state table: the last value of every key (tombstones drop it),
+    committed transactions only."""
     topic = changelog_topic(app_id)
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
+            "isolation.level": "read_committed",  # what a restore sees: no aborted writes
             "enable.partition.eof": False,
         }
     )
@@ -108,8 +110,11 @@ def read_changelog(bootstrap: str, app_id: str) -> dict[bytes, bytes]:
                     state.pop(key, None)
                 else:
                     state[key] = value
-                if msg.offset() + 1 >= ends.get(msg.partition(), 0):
-                    ends.pop(msg.partition(), None)
+            # a transactional topic ends with a commit marker, not a message: the position
+            # passes the end without a message at end - 1
+            for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
+                if tp.offset >= ends[tp.partition]:
+                    ends.pop(tp.partition, None)
         assert not ends, f"changelog {topic} not read to its end: {ends}"
         return state
     finally:

@@ -37,8 +37,8 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix
         inference_logs_enabled="false",
         batch_size=500,
     )
-    # faust reads these itself: a killed member leaves the group after 10 s, not 60 s
-    worker.env.update(BROKER_SESSION_TIMEOUT="10", BROKER_HEARTBEAT_INTERVAL="1")
+    # a killed member leaves the group after 10 s, not 60 s
+    worker.env.update(DRIFT_SESSION_TIMEOUT_SECONDS="10")
     app_id = worker.env["DRIFT_APP_ID"]
     total = SECONDS * PER_SECOND
     topics = Topics(f"{topic_prefix}-")

@@ -16,16 +16,17 @@ from stream_support import STREAMS, metric, records, wait_for_totals, window_row
 from drift.topics import Topics
 from tests.integration.workers import PacedFeed, WorkerProcess, produce, wait_for
 
-# passes about 9 runs in 10: a worker leaving the group can still lose records (see
-# docs/architecture.md), so it runs in `make test-soak`, not in `make test`
-pytestmark = [pytest.mark.integration, pytest.mark.soak]
+# in `make test`; `make test-soak` runs it 20 times in a row
+pytestmark = pytest.mark.integration
 
 BUCKET, RECENT, BASELINE = 10, 60, 600
 T0 = 1_790_000_000 // 3600 * 3600
 SECONDS, PER_SECOND, PER_RECORD = 600, 40, 20
 MODELS = [f"m{i}" for i in range(8)]  # spread over the 4 partitions
 PARTITIONS = 4
-HEAD, PACE = 200, 300  # records produced before the first worker starts; records/s after that
+HEAD, PACE = 200, 150  # records produced before the first worker starts; records/s after that
+# (150/s: the stream lasts about a minute, so the second worker — whose start-up takes 20 s
+# on a loaded 2-core machine — joins and leaves while it is still being fed)
 SETTINGS = {
     "bucket_seconds": BUCKET,
     "recent_seconds": RECENT,
@@ -44,8 +45,8 @@ def test_workers_joining_and_leaving_mid_stream_lose_and_double_nothing(
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         worker = WorkerProcess(kafka.bootstrap, db_dsn, topic_prefix, tmp_path / name, **SETTINGS)
-        # faust reads these itself: the group rebalances in seconds, not a minute
-        worker.env.update(BROKER_SESSION_TIMEOUT="10", BROKER_HEARTBEAT_INTERVAL="1")
+        # the group rebalances in seconds, not a minute
+        worker.env.update(DRIFT_SESSION_TIMEOUT_SECONDS="10")
         workers.append(worker)
     first, second = workers
     app_id = first.env["DRIFT_APP_ID"]
