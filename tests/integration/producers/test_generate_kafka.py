@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
-from test_drift_client import consume_all, events_of
+from test_drift_client import consume_all, events_of, rows_of
 
 import driftmon_cli
 
@@ -21,5 +20,5 @@ def test_generate_to_kafka_delivers_every_inference(kafka, topic_prefix):
     messages = consume_all(kafka.bootstrap, topic, 7200)
     events = events_of(messages)
     assert len(events) == 7200 and len({e["event_id"] for e in events}) == 7200
-    assert all(len(orjson.loads(m.value())) == 40 for m in messages)
-    assert all(m.key() == str(orjson.loads(m.value())[0]["model_id"]).encode() for m in messages)
+    assert all(len(rows_of(m.value())) == 40 for m in messages)
+    assert all(m.key() == str(rows_of(m.value())[0]["model_id"]).encode() for m in messages)
