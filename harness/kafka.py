@@ -7,6 +7,7 @@ repository (``$DRIFT_CACHE_DIR`` or ``~/.cache/driftmon``), keyed by version.
 from __future__ import annotations
 
 import base64
+import fcntl
 import logging
 import os
 import shutil
@@ -39,29 +40,42 @@ def cache_dir() -> Path:
 
 
 def ensure_kafka_libs(version: str = KAFKA_VERSION) -> Path:
-    """The libs/ folder of Kafka ``version``, downloading it from Maven Central if needed."""
-    libs = cache_dir() / f"kafka-{version}" / "libs"
+    """The libs/ folder of Kafka ``version``, downloading it from Maven Central if needed.
+
+    Safe when several setups run at once on one machine (worktrees, parallel CI jobs): one
+    downloads under a file lock into a private folder and renames it into place; the others
+    wait for the lock and find it complete."""
+    home = cache_dir() / f"kafka-{version}"
+    libs = home / "libs"
     if (libs / ".complete").exists():
         return libs
-    mvn = require_binary("mvn", hint="install Maven (apt-get install maven)")
-    require_binary("java", hint="install a JDK 17+ (apt-get install openjdk-17-jre-headless)")
-    if libs.exists():
-        shutil.rmtree(libs)
-    libs.mkdir(parents=True)
-    cmd = [
-        mvn,
-        "-B",
-        "-q",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        f"-Dkafka.version={version}",
-        f"-DoutputDirectory={libs}",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
-        raise ServiceError(f"could not fetch Kafka {version} jars:\n{result.stdout}{result.stderr}")
-    (libs / ".complete").touch()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (libs / ".complete").exists():
+            return libs
+        mvn = require_binary("mvn", hint="install Maven (apt-get install maven)")
+        require_binary("java", hint="install a JDK 17+ (apt-get install openjdk-17-jre-headless)")
+        staging = Path(tempfile.mkdtemp(prefix="libs-", dir=home))
+        cmd = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-Dkafka.version={version}",
+            f"-DoutputDirectory={staging}",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
+            shutil.rmtree(staging, ignore_errors=True)
+            output = f"{result.stdout}{result.stderr}"
+            raise ServiceError(f"could not fetch Kafka {version} jars:\n{output}")
+        (staging / ".complete").touch()
+        if libs.exists():
+            shutil.rmtree(libs)  # an incomplete folder from an interrupted download
+        staging.rename(libs)
     return libs
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.request
 import uuid
 
@@ -81,3 +84,21 @@ def test_alertmanager_api_accepts_and_lists_alerts(alertmanager):
     listed = _get_json(f"{alertmanager.url}/api/v2/alerts")
     assert isinstance(listed, list)
     assert name in {a["labels"]["alertname"] for a in listed}
+
+
+def test_concurrent_setups_share_one_complete_kafka_download(tmp_path):
+    """Several `make setup` at once (worktrees, parallel jobs) used to interleave their copies
+    into one folder and fail; now one downloads under a lock, the others wait and reuse it."""
+    env = {**os.environ, "DRIFT_CACHE_DIR": str(tmp_path)}
+    code = "from harness.kafka import ensure_kafka_libs; print(ensure_kafka_libs())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    libs = tmp_path / "kafka-4.1.1" / "libs"
+    assert outputs == [str(libs)] * 3
+    assert (libs / ".complete").exists() and any(libs.glob("kafka_2.13-*.jar"))
+    leftovers = [p.name for p in libs.parent.iterdir() if p.name.startswith("libs-")]
+    assert leftovers == []  # no staging folder left behind
