@@ -14,84 +14,27 @@ from __future__ import annotations
 
 import faulthandler
 import logging
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.topics import Topics
 from stream_app import changelog
+from stream_app.assembly import build_processor, chunks, consumer_config, transactional_id
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics
-from stream_app.processor import (
-    DedupSettings,
-    DetectionSettings,
-    EventTimeBounds,
-    HistogramSettings,
-    Output,
-    Processor,
-    RawRecord,
-)
+from stream_app.processor import Output, RawRecord
+from stream_app.rebalance import Rebalancing
 from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.transactions import TransactionLost, Transactions, producer_config, publish
-from stream_app.windows import WindowSpec
 
 log = logging.getLogger(__name__)
 
 
-def chunks(records: list[RawRecord], max_bytes: int) -> Iterator[list[RawRecord]]:
-    """Consecutive runs of ``records`` of at most ``max_bytes`` of values (at least one record):
-    a batch of 2,000 records of 500 events each would be a million decoded events at once."""
-    chunk: list[RawRecord] = []
-    size = 0
-    for rec in records:
-        if chunk and size + len(rec.value) > max_bytes:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(rec)
-        size += len(rec.value)
-    if chunk:
-        yield chunk
-
-
-def build_processor(s: WorkerSettings, store: changelog.StateStore) -> Processor:
-    return Processor(
-        WindowSpec(s.bucket_seconds, s.recent_seconds, s.baseline_seconds, s.lateness_seconds),
-        DetectionPolicy(
-            min_recent=s.min_recent,
-            min_baseline=s.min_baseline,
-            n_bins=s.n_bins,
-            rule=s.detection_rule,
-            fdr=s.fdr,
-            min_effect=s.min_effect,
-        ),
-        Hysteresis(s.alert_open_after, s.alert_resolve_after),
-        HistogramSettings(
-            s.relative_accuracy, s.max_categories, s.max_streams_per_model, s.max_models
-        ),
-        EventLimits(),
-        store,
-        EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
-        s.max_evaluations_per_advance,
-        DedupSettings(s.dedup_horizon_seconds, s.dedup_max_ids_per_bucket),
-        detection=DetectionSettings(tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days),
-    )
-
-
-def transactional_id(s: WorkerSettings) -> str:
-    """The setting, or ``<app id>-<host>-<web port>``: stable across restarts of one worker
-    (its ``init_transactions`` then aborts what a killed predecessor left open) and distinct
-    between workers (two cannot listen on one host's port)."""
-    return s.transactional_id or f"{s.app_id}-{socket.gethostname()}-{s.web_port}"
-
-
-class DriftWorker:
+class DriftWorker(Rebalancing):
     """The processor, its state and the transactional consume-process-produce loop."""
 
     def __init__(self, settings: WorkerSettings, registry: CollectorRegistry | None = None) -> None:
@@ -117,24 +60,6 @@ class DriftWorker:
         self._next_timer = self._next_lag = 0.0
 
     # --- Kafka clients -------------------------------------------------------------------
-    def _consumer_config(self) -> dict[str, Any]:
-        s = self.settings
-        return {
-            "bootstrap.servers": s.kafka_bootstrap,
-            "group.id": s.app_id,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-            # eager and partition-aligned: events p and control p are assigned together
-            "partition.assignment.strategy": "range",
-            "session.timeout.ms": int(s.session_timeout_seconds * 1000),
-            "heartbeat.interval.ms": int(max(s.session_timeout_seconds / 10, 0.1) * 1000),
-            "max.poll.interval.ms": int(max(300.0, 2 * s.transaction_timeout_seconds) * 1000),
-            "fetch.max.bytes": 52_428_800,
-            "queued.max.messages.kbytes": 262_144,
-        }
-
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; a failure outside the processor aborts the open
         transaction and raises (the supervisor restarts the worker, which reads again)."""
@@ -142,7 +67,7 @@ class DriftWorker:
             self.settings.kafka_bootstrap, self.changelog, self.settings.partitions
         )
         self.tx.start()
-        self.consumer = consumer = Consumer(self._consumer_config())
+        self.consumer = consumer = Consumer(consumer_config(self.settings))
         consumer.subscribe(
             [self.topics.events, self.topics.control],
             on_assign=self._on_assign,
@@ -319,87 +244,6 @@ class DriftWorker:
         for key, offset in batch.offsets.items():
             if key[1] in self.owned:
                 self.committed[key] = offset
-
-    def _reload(self) -> None:
-        """Drop what the aborted transaction left in memory and read it all again: state from
-        the changelog, records from the committed offsets."""
-        consumer = self.consumer
-        assert consumer is not None
-        owned = self.owned
-        self.processor.reset()
-        self._restore(owned)
-        for tp in self._committed_offsets(owned):
-            offset = tp.offset if tp.offset >= 0 else -2  # OFFSET_BEGINNING
-            try:
-                consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
-            except Exception as exc:  # not assigned any more: the revoke follows
-                log.warning("cannot seek %s [%d]: %s", tp.topic, tp.partition, exc)
-
-    def _committed_offsets(self, partitions: frozenset[int]) -> list[TopicPartition]:
-        assert self.consumer is not None
-        tps = [
-            TopicPartition(t, p)
-            for t in (self.topics.events, self.topics.control)
-            for p in partitions
-        ]
-        if not tps:
-            return []
-        started = time.monotonic()
-        found = self.consumer.committed(tps, timeout=60)
-        self.committed = {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
-        log.info(
-            "committed offsets of %d partitions in %.1f s", len(tps), time.monotonic() - started
-        )
-        return list(found)
-
-    def _restore(self, partitions: frozenset[int]) -> None:
-        s = self.settings
-        started = time.monotonic()
-        keys = changelog.restore(
-            self.store,
-            s.kafka_bootstrap,
-            self.changelog,
-            partitions,
-            timeout=s.transaction_timeout_seconds + 120,
-        )
-        adopted = self.processor.adopt(self.store.model_ids(), partitions, time.time())
-        self.owned = partitions
-        log.info(
-            "restored %d keys of partitions %s in %.1f s; %d models adopted",
-            keys,
-            sorted(partitions),
-            time.monotonic() - started,
-            adopted,
-        )
-
-    # --- rebalances (served inside consume()) --------------------------------------------
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        mine = frozenset(tp.partition for tp in partitions if tp.topic == self.topics.events)
-        self.processor.reset()
-        self.store.drop(list(self.store.partitions))
-        self._restore(mine)
-        # the committed offsets are fetched after the callback (consumer calls that talk to
-        # the group coordinator may wait on the rebalance under way)
-        self._fetch_committed = True
-        self.metrics.slots(len(self.processor.models))
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # eager protocol: the group waits for this member to rejoin, so its generation is
-        # still current and the open transaction (work on these partitions) can commit
-        self._commit(reload=False)
-        self._release()
-
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # the partitions may already be owned elsewhere: nothing more of ours may show
-        self.tx.abort("the assignment was lost")
-        self._release()
-
-    def _release(self) -> None:
-        self.owned = frozenset()
-        self.committed = {}
-        self.processor.reset()
-        self.store.drop(list(self.store.partitions))
-        self.metrics.consumer_lag.clear()
 
     # --- gauges --------------------------------------------------------------------------
     def _consumer_lag(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from drift.topics import Topics
-from stream_app.app import chunks
+from stream_app.assembly import chunks
 from stream_app.changelog import StateStore, decode_key, encode_key
 from stream_app.processor import Output, RawRecord, Rejected
 from stream_app.transactions import Batch, TransactionLost, Transactions, dead_letter, publish
