@@ -24,7 +24,17 @@ from api.core.metrics import ApiMetrics, IngestMeter, MetricsMiddleware
 from api.core.producer import EventProducer, producer_config
 from api.core.security import require_api_key, require_writer
 from api.deps import AppContext
-from api.routes import alertmanager, alerts, drift, inference, labels, models, system, ui
+from api.routes import (
+    alertmanager,
+    alerts,
+    drift,
+    inference,
+    labels,
+    models,
+    performance,
+    system,
+    ui,
+)
 from api.rules import EventRules
 from drift.events import EventLimits
 from drift.topics import Topics
@@ -116,7 +126,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     for router in (inference, labels, alertmanager):
         app.include_router(router.router, dependencies=[Depends(require_writer)])
-    for router in (drift, alerts, models):  # models' write routes add require_writer
+    for router in (drift, alerts, models, performance):  # models' writes add require_writer
         app.include_router(router.router, dependencies=[Depends(require_api_key)])
     app.include_router(system.router)
     ui.install(app)

@@ -270,3 +270,25 @@ async def stats(pool: Pool) -> Row:
 async def ping(pool: Pool) -> None:
     """A round trip to PostgreSQL through ``pool``."""
     await _fetch(pool, "SELECT 1 AS ok")
+
+
+PERFORMANCE_COLUMNS = (
+    "window_start, window_end, task, inferences, labelled, too_late, labelled_share, accuracy, "
+    "log_loss, ece, mae, rmse, bias, per_class, confusion, estimated_accuracy, "
+    "estimated_confusion, computed_at"
+)
+
+
+async def performance_windows(
+    pool: Pool, model_id: str, since: datetime | None, until: datetime | None, limit: int
+) -> list[Row]:
+    """A model's performance windows in [since, until), the newest ``limit``, oldest first
+    (served by the table's primary key (model_id, window_start))."""
+    query = sql.SQL(
+        "SELECT * FROM (SELECT {} FROM performance_windows WHERE model_id = %(m)s"
+        " AND (%(since)s::timestamptz IS NULL OR window_start >= %(since)s)"
+        " AND (%(until)s::timestamptz IS NULL OR window_start < %(until)s)"
+        " ORDER BY window_start DESC LIMIT %(limit)s) w ORDER BY window_start"
+    ).format(sql.SQL(PERFORMANCE_COLUMNS))
+    params = {"m": model_id, "since": since, "until": until, "limit": limit}
+    return await _fetch(pool, query, params)
