@@ -1,8 +1,9 @@
 // Model page: drift scores over time per stream with the limit line and drift windows marked,
-// and the latest evaluation of every stream.
+// the latest evaluation of every stream, and the model's performance (performance.js).
 import { history as runsOf, request } from "./api.js";
 import { badge, h, num, seconds, time } from "./format.js";
 import { LABELS, METRICS, SHORT, limitOf, metricValue, ratio } from "./scores.js";
+import { performanceCard } from "./performance.js";
 import { link, update } from "./state.js";
 
 const DEFAULT_METRICS = ["kl_divergence", "cosine_similarity"];
@@ -114,9 +115,11 @@ function latestTable(streams, view, thresholds) {
 export async function modelPage(view, modelId) {
   const { from, to } = view.range;
   const selected = (view.params.get("metrics") || DEFAULT_METRICS.join(",")).split(",").filter((m) => METRICS.includes(m));
-  const [detail, history] = await Promise.all([
+  const width = Math.floor((view.width - 90) / 2);
+  const [detail, history, performance] = await Promise.all([
     request(`/models/${encodeURIComponent(modelId)}`),
     runsOf({ model_id: modelId }, from, to),
+    performanceCard(view, modelId, width),
   ]);
   const perStream = new Map();
   for (const r of [...history.items].reverse()) {
@@ -125,7 +128,6 @@ export async function modelPage(view, modelId) {
   }
   const drifting = new Set(detail.streams.filter((r) => r.status === "drift").map((r) => r.stream));
   const names = [...perStream.keys()].sort((a, b) => (drifting.has(b) - drifting.has(a)) || (a < b ? -1 : 1));
-  const width = Math.floor((view.width - 90) / 2);
   const cards = names.map((name) =>
     h(
       "section",
@@ -139,6 +141,7 @@ export async function modelPage(view, modelId) {
     {},
     h("h1", {}, `Model ${detail.display_name || modelId}`, " ", h("span", { class: "muted" }, `baseline ${detail.baseline_mode}`)),
     h("section", { class: "card" }, h("h2", {}, "Latest evaluation per stream"), latestTable(detail.streams, view, detail.thresholds)),
+    performance,
     h("section", { class: "card" }, picker(selected), h("p", { class: "muted" }, "Blue: the score of each window; red dashed: the limit it was judged against; shaded: windows judged drift.")),
     cards.length ? cards : h("p", { class: "muted" }, "no drift evaluations in this range"),
   );

@@ -121,4 +121,36 @@ def seed(dsn: str, now: datetime) -> datetime:
             },
         ],
     )
+    insert(dsn, "performance_windows", performance(last))
     return last
+
+
+def performance(last: datetime) -> list[dict[str, Any]]:
+    """24 hourly windows of ``fraud``: accuracy 0.90 (estimated 0.90) until the last 3 hours,
+    where the realised figure falls to 0.72 while the estimate stays (a concept change) and
+    the newest windows are still partly labelled."""
+    end = last.replace(minute=0)
+    rows = []
+    for i in range(24):
+        start = end - timedelta(hours=23 - i)
+        fallen = i >= 21
+        share = 1.0 if i < 22 else (0.6 if i == 22 else 0.25)
+        rows.append(
+            {
+                "model_id": "fraud",
+                "window_start": start,
+                "window_end": start + timedelta(hours=1),
+                "task": "classification",
+                "inferences": 1_000,
+                "labelled": int(1_000 * share),
+                "too_late": 0,
+                "labelled_share": share,
+                "accuracy": 0.72 if fallen else 0.90 + 0.005 * math.sin(i),
+                "log_loss": 0.6 if fallen else 0.3,
+                "ece": 0.15 if fallen else 0.02,
+                "estimated_accuracy": 0.90,
+                "per_class": Jsonb({"yes": {"precision": 0.9, "recall": 0.9, "f1": 0.9}}),
+                "confusion": Jsonb({"yes": {"yes": 450, "no": 50}, "no": {"no": 450, "yes": 50}}),
+            }
+        )
+    return rows

@@ -188,3 +188,25 @@ def test_overview_refreshes_itself_asking_only_for_new_runs(chrome, base_url, da
     held_from = datetime.fromisoformat(refresh.replace("Z", "+00:00"))
     assert held_from >= last - timedelta(minutes=15)  # not the whole range again
     assert datetime.fromisoformat(first.replace("Z", "+00:00")) < last - timedelta(hours=23)
+
+
+def test_model_page_shows_realised_and_estimated_performance(chrome, base_url, shots):
+    open_view(chrome, base_url, "#/model/fraud")
+    card = chrome.find_element(By.ID, "performance")
+    assert card.get_attribute("data-windows") == "24"
+    chart = chrome.find_element(By.ID, "performance-chart")
+    assert chart.get_attribute("data-task") == "classification"
+    assert chart.get_attribute("data-points") == "24"
+    assert painted(chrome, "#performance-chart canvas") > 1_000
+    legend = chart.text.lower()  # the legend is upper-cased by the style sheet
+    for label in ("accuracy (realised)", "accuracy (estimated, no labels)", "labelled share"):
+        assert label in legend
+    newest = chrome.find_element(By.ID, "performance-latest").text
+    assert "72.0 %" in newest and "90.0 %" in newest  # realised fell, the estimate did not
+    assert "250 of 1000 (25.0 %)" in newest
+    chrome.save_screenshot(str(shots / "model-performance.png"))
+    assert console_errors(chrome) == []
+    # a model without labels says how to send them
+    open_view(chrome, base_url, "#/model/churn")
+    card = chrome.find_element(By.ID, "performance")
+    assert card.get_attribute("data-windows") == "0" and "log_label" in card.text
