@@ -25,7 +25,7 @@ RUN_COLUMNS = (
     "baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance, hellinger, "
     "wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count, drifted_metrics, "
     'computed_at, rule, p_value, q_value, score, score_limit AS "limit", limits, test, effect, '
-    "null_center, null_spread, subwindows, new_categories"
+    "null_center, null_spread, subwindows, new_categories, quality"
 )
 ALERT_COLUMNS = (
     "id, model_id, stream, metric, severity, status, value, threshold, message, opened_at, "

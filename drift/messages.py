@@ -31,6 +31,9 @@ class _Message:
         except AttributeError:
             raise KeyError(name) from None
 
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name, default)
+
 
 @dataclass(frozen=True, slots=True)
 class DriftResult(_Message):
@@ -60,6 +63,7 @@ class DriftResult(_Message):
     subwindows: int
     new_categories: dict[str, float]  # {"count", "share"}
     bins: dict[str, list[Any]] | None  # {"labels", "recent", "baseline"}
+    quality: dict[str, Any] | None = None  # data-quality signals (drift.quality); last: optional
 
 
 @dataclass(frozen=True, slots=True)

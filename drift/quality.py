@@ -2,9 +2,11 @@
 
 For each stream at each window end, against its baseline:
 
-* ``missing``: the share of missing values (null, NaN, a categorical ``None``) moved. Tested
-  on the 2-column table (missing, present) by the calibrated G test of ``drift.calibration``
-  (null and its between-hour variation from the baseline's sub-windows), effect = the absolute
+* ``missing``: the share of missing values (null, NaN, a categorical ``None``) moved. A z test
+  of the difference of the two shares, its variance the binomial one under the pooled share
+  plus the between-sub-window variance of the baseline's share (estimated robustly, from the
+  median absolute deviation of the sub-windows' shares, so one sub-window already holding the
+  change does not hide it); a share rising from exactly 0 is seen. Effect = the absolute
   change of the share, at least ``min_missing_change``;
 * ``out_of_range`` (numeric): the share of recent values outside the baseline's range (below
   its lowest or above its highest bucket). Without change a few values fall outside by chance
@@ -22,13 +24,14 @@ model with many streams is not flagged by chance more often than one with few.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
 
-from drift.calibration import CalibrationRequest, Subwindows, benjamini_hochberg, calibrate_many
+from drift.calibration import Subwindows, benjamini_hochberg
 from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
 
@@ -133,20 +136,41 @@ def _rate(inp: QualityInput) -> float:
     return _null_rate(subs, inp.baseline)
 
 
+def _missing_p(inp: QualityInput) -> float:
+    """Two-sided p-value of the change of the missing share (module docstring)."""
+    recent, baseline = inp.recent, inp.baseline
+    n_r, n_b = _total(recent), _total(baseline)
+    p_r, p_b = recent.missing / n_r, baseline.missing / n_b
+    pooled = (recent.missing + baseline.missing) / (n_r + n_b)
+    var = pooled * (1.0 - pooled) * (1.0 / n_r + 1.0 / n_b)
+    subs = [(h.missing, _total(h)) for h in _hists(inp.subwindows) if _total(h)]
+    if len(subs) >= 3:
+        shares = np.array([m / t for m, t in subs])
+        sizes = np.array([t for _, t in subs], float)
+        spread = 1.4826 * float(np.median(np.abs(shares - np.median(shares))))
+        sampling = float(np.median(p_b * (1.0 - p_b) / sizes))
+        var += max(spread**2 - sampling, 0.0)
+    if var <= 0.0:  # nothing missing anywhere
+        return 1.0
+    return math.erfc(abs(p_r - p_b) / math.sqrt(2.0 * var))
+
+
 def _one(
-    inp: QualityInput, policy: QualityPolicy, active: bool
-) -> tuple[StreamQuality, CalibrationRequest | None]:
+    inp: QualityInput, policy: QualityPolicy, active: bool, established: bool
+) -> StreamQuality:
     recent, baseline, stream = inp.recent, inp.baseline, inp.stream
     n_r, n_b = _total(recent), _total(baseline)
     missing, base_missing = _share(recent.missing, n_r), _share(baseline.missing, n_b)
-    if n_b == 0 and n_r >= policy.min_recent:
-        return StreamQuality(stream, n_r, missing, base_missing, schema="appeared"), None
+    if n_b == 0 and n_r >= policy.min_recent and established:
+        return StreamQuality(stream, n_r, missing, base_missing, schema="appeared")
     if n_r == 0 and n_b >= policy.min_baseline and active:
-        return StreamQuality(stream, 0, missing, base_missing, schema="vanished"), None
+        return StreamQuality(stream, 0, missing, base_missing, schema="vanished")
     if n_r < policy.min_recent or n_b < policy.min_baseline:
-        return StreamQuality(stream, n_r, missing, base_missing), None
+        return StreamQuality(stream, n_r, missing, base_missing)
     p: dict[str, float] = {}
     out_share = new_share = None
+    if recent.missing or baseline.missing:
+        p["missing"] = _missing_p(inp)
     if isinstance(recent, NumericHistogram) and isinstance(baseline, NumericHistogram):
         outside = _outside(recent, baseline)
         out_share = _share(outside, recent.count)
@@ -155,18 +179,7 @@ def _one(
         new = _new(recent, baseline)
         new_share = _share(new, recent.count)
         p["new_category"] = _tail(new, recent.count, _rate(inp))
-    q = StreamQuality(stream, n_r, missing, base_missing, out_share, new_share, None, p)
-    if recent.missing == 0 and baseline.missing == 0:
-        return q, None
-    subs = np.array([[h.missing, h.count] for h in _hists(inp.subwindows)], float).reshape(-1, 2)
-    req = CalibrationRequest(
-        np.array([recent.missing, recent.count], float),
-        np.array([baseline.missing, baseline.count], float),
-        subs,
-        ordered=False,
-        min_expected=1e-9,  # no pooling: a missing share rising from 0 must be seen
-    )
-    return q, req
+    return StreamQuality(stream, n_r, missing, base_missing, out_share, new_share, None, p)
 
 
 def measure_quality(
@@ -175,25 +188,13 @@ def measure_quality(
     """The signals of each of a model's streams with their p-values (issues are decided by
     :func:`decide_quality`). A stream without any recent value counts as vanished only while
     the model still sends: at least ``min_model_events`` (default ``policy.min_recent``) values
-    in its busiest stream."""
+    in its busiest stream. A stream counts as appeared only when the model has a baseline (its
+    busiest stream holds ``policy.min_baseline`` values there): a new model's streams all
+    start without one."""
     busiest = max((_total(i.recent) for i in inputs), default=0)
     active = busiest >= (policy.min_recent if min_model_events is None else min_model_events)
-    measured = [_one(inp, policy, active) for inp in inputs]
-    asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
-    out = [q for q, _ in measured]
-    for (i, _), cal in zip(asked, calibrate_many([r for _, r in asked]), strict=True):
-        q = out[i]
-        out[i] = StreamQuality(
-            q.stream,
-            q.recent_values,
-            q.missing_share,
-            q.baseline_missing_share,
-            q.out_of_range_share,
-            q.new_category_share,
-            q.schema,
-            {"missing": cal.p_value, **q.p_values},
-        )
-    return out
+    established = max((_total(i.baseline) for i in inputs), default=0) >= policy.min_baseline
+    return [_one(inp, policy, active, established) for inp in inputs]
 
 
 def _effect(q: StreamQuality, test: str, policy: QualityPolicy) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
+from drift.quality import QualityPolicy
 from stream_app import changelog
 from stream_app.config import WorkerSettings
 from stream_app.processor import (
@@ -57,7 +58,23 @@ def build_processor(s: WorkerSettings, store: changelog.StateStore) -> Processor
         EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
         s.max_evaluations_per_advance,
         DedupSettings(s.dedup_horizon_seconds, s.dedup_max_ids_per_bucket),
-        detection=DetectionSettings(tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days),
+        detection=DetectionSettings(
+            tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days, quality_policy(s)
+        ),
+    )
+
+
+def quality_policy(s: WorkerSettings) -> QualityPolicy | None:
+    """The data-quality limits (``DRIFT_DQ_*``); the minimum counts are the drift policy's."""
+    if not s.dq_enabled:
+        return None
+    return QualityPolicy(
+        fdr=s.dq_fdr,
+        min_missing_change=s.dq_min_missing_change,
+        min_out_of_range=s.dq_min_out_of_range,
+        min_new_share=s.dq_min_new_share,
+        min_recent=s.min_recent,
+        min_baseline=s.min_baseline,
     )
 
 

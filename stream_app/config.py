@@ -100,6 +100,21 @@ class WorkerSettings(BaseSettings):
     seasonal_days: int = Field(
         7, ge=1, le=28, description="days of hourly roll-ups kept for seasonal baselines"
     )
+    dq_enabled: bool = Field(
+        True, description="judge data quality (missing, out of range, new categories, schema)"
+    )
+    dq_fdr: float = Field(
+        0.001, gt=0, lt=1, description="false-discovery rate of a model's data-quality tests"
+    )
+    dq_min_missing_change: float = Field(
+        0.05, ge=0, le=1, description="smallest change of the missing share that is an issue"
+    )
+    dq_min_out_of_range: float = Field(
+        0.02, ge=0, le=1, description="smallest share outside the baseline's range (numeric)"
+    )
+    dq_min_new_share: float = Field(
+        0.02, ge=0, le=1, description="smallest share in categories the baseline never had"
+    )
     alert_open_after: int = Field(
         3, ge=1, description="consecutive drifted evaluations before an alert opens"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from drift import (
     AlertState,
@@ -21,8 +22,17 @@ from drift import (
     step,
 )
 from drift.calibration import Subwindows
+from drift.categorical import CategoricalHistogram
 from drift.evaluate import StreamWindows, decide, measure_model
+from drift.histogram import NumericHistogram
 from drift.messages import AlertTransition, DriftResult
+from drift.quality import (
+    QualityInput,
+    QualityPolicy,
+    StreamQuality,
+    decide_quality,
+    measure_quality,
+)
 from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
@@ -58,8 +68,41 @@ def _opt(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _quality(q: StreamQuality | None) -> dict[str, Any] | None:
+    if q is None:
+        return None
+    return {
+        "issues": list(q.issues),
+        "missing_share": float(q.missing_share),
+        "baseline_missing_share": float(q.baseline_missing_share),
+        "out_of_range_share": _opt(q.out_of_range_share),
+        "new_category_share": _opt(q.new_category_share),
+        "schema": q.schema,
+        "p_values": {k: float(v) for k, v in q.p_values.items()},
+    }
+
+
+def judge_quality(
+    inputs: Sequence[StreamInput], policy: QualityPolicy | None
+) -> dict[str, StreamQuality]:
+    """The data-quality signals of a model's histogram streams (vector streams have none)."""
+    if policy is None:
+        return {}
+    kinds = (NumericHistogram, CategoricalHistogram)
+    asked = [
+        QualityInput(i.stream, i.recent, i.baseline, i.subwindows)
+        for i in inputs
+        if isinstance(i.recent, kinds) and isinstance(i.baseline, kinds)
+    ]
+    return {q.stream: q for q in decide_quality(measure_quality(asked, policy), policy)}
+
+
 def _result(
-    meta: ModelMeta, ev: StreamEvaluation, inp: StreamInput, window: tuple[int, int]
+    meta: ModelMeta,
+    ev: StreamEvaluation,
+    inp: StreamInput,
+    window: tuple[int, int],
+    quality: StreamQuality | None = None,
 ) -> DriftResult:
     return DriftResult(
         model_id=meta.model_id,
@@ -94,6 +137,7 @@ def _result(
             "recent": [float(v) for v in ev.bins.recent],
             "baseline": [float(v) for v in ev.bins.baseline],
         },
+        quality=_quality(quality),
     )
 
 
@@ -128,8 +172,10 @@ def evaluate_model(
     policy: DetectionPolicy,
     rule: Hysteresis,
     window: tuple[int, int],
+    quality: QualityPolicy | None = None,
 ) -> ModelReport | None:
-    """Judge every stream at ``window`` (recent start, end); None when there is nothing."""
+    """Judge every stream at ``window`` (recent start, end), and its data quality under
+    ``quality`` (None: not judged); None when there is nothing."""
     measured = measure_model(
         [StreamWindows(i.stream, i.recent, i.baseline, i.subwindows, i.fresh) for i in inputs],
         policy,
@@ -143,7 +189,11 @@ def evaluate_model(
         meta.alerts[ev.stream] = state
         if transition:
             alerts.append(_alert(meta, ev, transition, window[1]))
-    results = tuple(_result(meta, ev, i, window) for ev, i in zip(evals, inputs, strict=True))
+    signals = judge_quality(inputs, quality)
+    results = tuple(
+        _result(meta, ev, i, window, signals.get(ev.stream))
+        for ev, i in zip(evals, inputs, strict=True)
+    )
     return ModelReport(
         meta.model_id, window[1], tuple(evals), model_verdict(evals), results, tuple(alerts)
     )

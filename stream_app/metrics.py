@@ -25,6 +25,7 @@ from prometheus_client import (
 from drift import StreamEvaluation
 from stream_app.evaluation import ModelReport
 from stream_app.processor import Output
+from stream_app.quality_metrics import QualityGauges
 
 GAUGES = {
     "kl_divergence": "drift_kl_divergence",
@@ -151,6 +152,7 @@ class WorkerMetrics:
             self.score_limit: set(),
         }
         self._cap = max_series_models
+        self.quality = QualityGauges(registry)
 
     def _admit(self, model_id: str) -> bool:
         """Bound the series count: only the first ``max_series_models`` models get series."""
@@ -167,6 +169,7 @@ class WorkerMetrics:
         if model_id not in self._models:
             return
         self._models.discard(model_id)
+        self.quality.forget(model_id)
         for gauge in (
             self.drifted_share,
             self.prediction_drift,
@@ -246,6 +249,7 @@ class WorkerMetrics:
             return
         for ev, result in zip(report.evaluations, report.results, strict=True):
             self._verdict((model, ev.stream), ev, result["baseline_mode"])
+            self.quality.observe(model, ev.stream, result.get("quality"))
             for metric, value in ev.metrics.items():
                 if metric in self.stats:
                     self.stats[metric].labels(model, ev.stream).set(value)

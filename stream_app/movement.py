@@ -105,7 +105,10 @@ class WindowMovement(ProcessorBase):
         end = meta.next_end
         policy = self.policy.with_overrides(meta.thresholds) if meta.thresholds else self.policy
         inputs = [i for s in rt.sums.streams() if (i := self._input(rt, s, end)) is not None]
-        report = evaluate_model(meta, inputs, policy, self.hysteresis, (end - spec.recent, end))
+        window = (end - spec.recent, end)
+        report = evaluate_model(
+            meta, inputs, policy, self.hysteresis, window, self.detection.quality
+        )
         if report is None:
             return
         out.reports.append(report)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from drift.quality import QualityPolicy
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,13 @@ class DetectionSettings:
     stream's alert opens, its baseline (and sub-windows) is frozen as it was, until the alert
     resolves or the change is accepted, so a persisting shift is not absorbed by the rolling
     baseline. ``seasonal_days``: days of roll-ups a model in seasonal mode keeps (its
-    baseline: the same time of day on each)."""
+    baseline: the same time of day on each). ``quality``: limits of the data-quality signals
+    (``drift.quality``; None: off)."""
 
     fresh_buckets: tuple[int, ...] = (3, 6)
     freeze_drifted: bool = True
     seasonal_days: int = 7
+    quality: QualityPolicy | None = field(default_factory=QualityPolicy)  # None: not judged
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,9 @@ def drift_run(result: dict[str, Any]) -> dict[str, Any]:
     row["limits"] = _jsonb(result.get("limits"))
     row["new_categories"] = _jsonb(result.get("new_categories"))
     row["bins"] = _jsonb(result.get("bins"))
+    quality = result.get("quality")
+    row["quality"] = _jsonb(quality)
+    row["quality_issues"] = list(quality["issues"]) if quality else None
     return row
 
 

@@ -51,6 +51,26 @@ RUN_EXAMPLE: dict[str, Any] = {
 }
 
 
+class Quality(BaseModel):
+    """Data-quality signals of the stream at this window end (docs/architecture.md)."""
+
+    issues: list[Literal["missing", "out_of_range", "new_category", "appeared", "vanished"]] = (
+        Field(description="issues found (empty: none)", examples=[["missing"]])
+    )
+    missing_share: float = Field(description="share of missing values in the recent window")
+    baseline_missing_share: float = Field(description="the same in the baseline")
+    out_of_range_share: float | None = Field(
+        default=None, description="numeric: share of recent values outside the baseline's range"
+    )
+    new_category_share: float | None = Field(
+        default=None, description="categorical: share in categories the baseline never had"
+    )
+    schema_change: Literal["appeared", "vanished"] | None = Field(
+        default=None, alias="schema", description="the stream appeared or vanished"
+    )
+    p_values: dict[str, float] = Field(default_factory=dict, description="{test: p-value}")
+
+
 class NewCategories(BaseModel):
     count: int = Field(description="recent values of categories the baseline never had")
     share: float = Field(description="their share of the recent window")
@@ -126,6 +146,9 @@ class DriftRun(BaseModel):
         default=None, description="baseline sub-windows that calibrated the null"
     )
     new_categories: NewCategories | None = None
+    quality: Quality | None = Field(
+        default=None, description="data-quality signals (null before migration 008)"
+    )
     value: float | None = Field(default=None, description="the requested metric (history ?metric=)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from api_support import Api, at, insert, run_row
+from psycopg.types.json import Jsonb
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +75,30 @@ def test_history_rejects_bad_parameters_naming_them(runs: Api, params, field):
     resp = runs.client.get("/drift/history", params=params)
     assert resp.status_code == 422
     assert resp.json()["error"]["field"] == field
+
+
+def test_results_carry_their_data_quality_signals(api: Api):
+    quality = {
+        "issues": ["new_category"],
+        "missing_share": 0.0,
+        "baseline_missing_share": 0.0,
+        "out_of_range_share": None,
+        "new_category_share": 0.1,
+        "schema": None,
+        "p_values": {"new_category": 1e-40},
+    }
+    insert(
+        api.dsn,
+        "drift_runs",
+        [
+            run_row("m1", "country", 5, quality=Jsonb(quality), quality_issues=["new_category"]),
+            run_row("m1", "old", 5, quality=None, quality_issues=None),  # an older worker
+        ],
+    )
+    items = {r["stream"]: r for r in api.client.get("/drift/latest").json()["items"]}
+    assert items["country"]["quality"] == quality and items["old"]["quality"] is None
+    history = api.client.get("/drift/history", params={"stream": "country"}).json()["items"]
+    assert history[0]["quality"]["issues"] == ["new_category"]
+    # documented in the OpenAPI schema of a result
+    spec = api.client.get("/openapi.json").json()["components"]["schemas"]
+    assert "new_category" in str(spec["Quality"]["properties"]["issues"])

@@ -114,3 +114,30 @@ def test_accept_records_are_stored_once(db_dsn):
         (["input.country"], "alice", 1764550900.25),
         ([], "alice", 1.0),
     ]
+
+
+def test_quality_signals_are_stored_with_their_issues(db_dsn):
+    quality = {
+        "issues": ["missing"],
+        "missing_share": 0.2,
+        "baseline_missing_share": 0.01,
+        "out_of_range_share": 0.0,
+        "new_category_share": None,
+        "schema": None,
+        "p_values": {"missing": 1e-30, "out_of_range": 1.0},
+    }
+    calm = {
+        **RESULT,
+        "stream": "input.x",
+        "stream_kind": "numeric",
+        "quality": {**quality, "issues": []},
+    }
+    write(
+        db_dsn,
+        [FakeMessage("results", {**RESULT, "quality": quality}), FakeMessage("results", calm)],
+    )
+    rows = query(db_dsn, "SELECT stream, quality, quality_issues FROM drift_runs ORDER BY stream")
+    assert rows == [("input.country", quality, ["missing"]), ("input.x", calm["quality"], [])]
+    # the streams with a given issue, as an operator would ask
+    found = query(db_dsn, "SELECT stream FROM drift_runs WHERE 'missing' = ANY(quality_issues)")
+    assert found == [("input.country",)]

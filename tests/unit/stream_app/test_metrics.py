@@ -99,3 +99,37 @@ def test_models_beyond_the_series_cap_get_no_verdict_series(registry):
     assert sample(registry, "drift_score", "m1", "x") == 4.0
     for name in ("drift_p_value", "drift_score", "drift_score_limit", "drift_baseline_frozen"):
         assert sample(registry, name, "m2", "x") is None, name
+
+
+def _quality_output(model_id: str, issues: dict[str, list[str]]) -> Output:
+    evals = tuple(evaluation(s) for s in issues)
+    results = tuple(
+        {
+            "stream": s,
+            "baseline_mode": "rolling",
+            "quality": {"issues": found, "missing_share": 0.2 if "missing" in found else 0.0},
+        }
+        for s, found in issues.items()
+    )
+    return Output(reports=[ModelReport(model_id, 3600, evals, model_verdict(evals), results, ())])
+
+
+def test_quality_issues_are_series_while_they_hold(registry):
+    metrics = WorkerMetrics(registry)
+
+    def issue(stream: str, name: str) -> float | None:
+        labels = {"model_id": "m1", "stream": stream, "issue": name}
+        return registry.get_sample_value("drift_quality_issue", labels)
+
+    metrics.observe(
+        _quality_output("m1", {"x": ["missing"], "c": ["new_category"], "y": []}), {}, 0
+    )
+    assert issue("x", "missing") == 1 and issue("c", "new_category") == 1
+    assert issue("y", "missing") is None
+    assert sample(registry, "drift_missing_share", "m1", "x") == 0.2
+    assert sample(registry, "drift_missing_share", "m1", "y") == 0.0
+    metrics.observe(_quality_output("m1", {"x": [], "c": ["new_category"], "y": []}), {}, 0)
+    assert issue("x", "missing") is None and issue("c", "new_category") == 1  # cleared: removed
+    metrics.forget("m1")
+    assert issue("c", "new_category") is None
+    assert sample(registry, "drift_missing_share", "m1", "x") is None

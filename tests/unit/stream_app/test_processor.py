@@ -637,3 +637,68 @@ def test_an_evicted_model_leaves_no_series():
     metrics.observe(proc.evict_idle(now=100.0, idle_seconds=50.0), {}, 0.0)
     assert registry.get_sample_value("drift_model_slots", {"state": "total"}) == 5
     assert series() == set()
+
+
+def _quality_records(t0: float, seconds: int, rng, offset0: int, broken: bool) -> list[RawRecord]:
+    """Two inputs a day long: ``x`` numeric, ``country`` categorical, and ``y`` that never
+    changes; ``broken``: x goes missing in 20% of events and country gains a new value."""
+    out, offset = [], offset0
+    times = np.repeat(np.arange(t0, t0 + seconds), 2) + 0.5
+    for i in range(0, len(times), 10):
+        batch = []
+        for t in times[i : i + 10]:
+            x: float | None = float(rng.normal())
+            country = str(rng.choice(["DE", "FR", "US"]))
+            if broken and rng.random() < 0.2:
+                x = None
+            if broken and rng.random() < 0.1:
+                country = "XX"
+            batch.append(
+                {
+                    "model_id": "m1",
+                    "timestamp": float(t),
+                    "input_data": {"x": x, "country": country, "y": float(rng.normal())},
+                }
+            )
+        out.append(RawRecord(0, offset, b"m1", orjson.dumps(batch), 0.0))
+        offset += 1
+    return out
+
+
+def test_missing_values_and_a_new_category_are_quality_issues_of_exactly_those_streams():
+    rng = np.random.default_rng(4)
+    store = DictStore()
+    proc = make(store)
+    calm = _quality_records(0, 4200, rng, 0, broken=False)
+    broken = _quality_records(4200, 900, rng, len(calm), broken=True)
+    reports = run(proc, store, calm + broken)
+    results = [res for r in reports for res in r.results]
+    calm_issues = {
+        (res.stream, i)
+        for res in results
+        if res.window_end <= 4200 and res.quality
+        for i in res.quality["issues"]
+    }
+    assert calm_issues == set()
+    # the first window wholly after the change (its baseline still clean)
+    last = {res.stream: res.quality for res in results if res.window_end == 4200 + 600}
+    assert last["input.x"]["issues"] == ["missing"]
+    assert last["input.x"]["missing_share"] == pytest.approx(0.2, abs=0.04)
+    assert last["input.country"]["issues"] == ["new_category"]
+    assert last["input.country"]["new_category_share"] == pytest.approx(0.1, abs=0.03)
+    assert last["input.y"]["issues"] == []
+    # the results carry it to the sinks as they carry the verdict
+    assert orjson.loads(orjson.dumps(results[-1]))["quality"] == results[-1].quality
+
+
+def test_data_quality_is_not_judged_when_turned_off():
+    from dataclasses import replace
+
+    from stream_app.tuning import DetectionSettings
+
+    rng = np.random.default_rng(4)
+    store = DictStore()
+    proc = make(store)
+    proc.detection = replace(DetectionSettings(), quality=None)
+    reports = run(proc, store, _quality_records(0, 1200, rng, 0, broken=True))
+    assert reports and all(res.quality is None for r in reports for res in r.results)

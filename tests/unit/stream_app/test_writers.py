@@ -56,6 +56,14 @@ def test_calibrated_result_maps_to_the_verdict_columns(results):
     assert row["kl_divergence"] == drifted["metrics"]["kl_divergence"]
 
 
+def test_quality_signals_map_to_their_columns(results):
+    row = drift_run(results[-1])
+    quality = results[-1]["quality"]
+    assert quality is not None and set(quality) >= {"issues", "missing_share", "p_values"}
+    assert isinstance(row["quality"], Jsonb) and row["quality"].obj == quality
+    assert row["quality_issues"] == quality["issues"]
+
+
 def test_result_of_an_older_worker_stores_nulls():
     old = {
         "model_id": "m1",
@@ -75,7 +83,8 @@ def test_result_of_an_older_worker_stores_nulls():
     }
     row = drift_run(old)
     assert placeholders(queries.UPSERT_DRIFT_RUN) <= row.keys()
-    for column in ("rule", "p_value", "score", "score_limit", "limits", "new_categories", "bins"):
+    columns = ("rule", "p_value", "score", "score_limit", "limits", "new_categories", "bins")
+    for column in (*columns, "quality", "quality_issues"):
         assert row[column] is None, column
     assert row["kl_divergence"] == 0.01 and row["psi"] is None
 
