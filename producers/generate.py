@@ -79,11 +79,19 @@ def _rng(plan: Plan, model_index: int, chunk_index: int) -> np.random.Generator:
     )
 
 
+def _values(v: np.ndarray) -> list[float | None]:
+    """Rounded values, NaN (a missing value) as None: null in the JSON."""
+    out: list[float | None] = np.round(v, 4).tolist()
+    if np.isnan(v).any():
+        out = [None if x != x else x for x in out]
+    return out
+
+
 def build_events(
     spec: ModelSpec, s: Sample, timestamps: list[float], ids: list[str]
 ) -> list[Event]:
     """Event dicts from sampled columns (rounded: 6 significant digits are plenty)."""
-    numeric = {k: np.round(v, 4).tolist() for k, v in s.numeric.items()}
+    numeric = {k: _values(v) for k, v in s.numeric.items()}
     categorical = {k: v.tolist() for k, v in s.categorical.items()}
     names = [*numeric, *categorical]
     inputs = zip(*numeric.values(), *categorical.values(), strict=True)

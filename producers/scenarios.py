@@ -45,7 +45,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Floats = NDArray[np.float64]
-Kind = Literal["none", "inputs", "categorical", "prediction", "concept"]
+Kind = Literal["none", "inputs", "categorical", "prediction", "concept", "quality"]
+NEW_CATEGORY = "XX"  # the value the quality scenario introduces
+MISSING_SHARE, NEW_SHARE = 0.2, 0.1  # of events after the change (quality scenario)
 Timing = Literal["never", "step", "mixture", "ramp", "periodic"]
 PREDICTION_STREAMS = frozenset({"prediction.class", "prediction.score", "confidence"})
 
@@ -124,7 +126,15 @@ class Scenario:
             return frozenset(f.name for f in spec.categorical)
         if self.kind == "prediction":
             return PREDICTION_STREAMS
+        if self.kind == "quality":  # the new category moves the first categorical's mix
+            return frozenset({spec.categorical[0].name})
         return frozenset()  # none, and concept: no monitored stream moves
+
+    def quality_streams(self, spec: ModelSpec) -> dict[str, str]:
+        """Stream -> the data-quality issue the scenario causes after the drift point."""
+        if self.kind != "quality":
+            return {}
+        return {spec.numeric[0].name: "missing", spec.categorical[0].name: "new_category"}
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -161,6 +171,14 @@ SCENARIOS: dict[str, Scenario] = {
             "step",
             "inputs and predictions stable; the true label's relation to feature1 flips at "
             "drift_at, so accuracy falls (labels needed to see it)",
+        ),
+        Scenario(
+            "quality",
+            "quality",
+            "step",
+            f"data quality breaks at drift_at: feature1 is missing in {MISSING_SHARE:.0%} of "
+            f"events and country takes a value never seen before ({NEW_CATEGORY!r}) in "
+            f"{NEW_SHARE:.0%}; the other streams stay put",
         ),
     )
 }
@@ -253,6 +271,13 @@ def sample(
         numeric[f.name] = np.exp(value) if f.kind == "lognormal" else value
     mix = np.clip(w, 0.0, 1.0) if scenario.kind == "categorical" else np.zeros_like(t)
     categorical = {f.name: _categorical(f, mix, rng) for f in spec.categorical}
+    if scenario.kind == "quality":
+        on = w > 0
+        first, cat = spec.numeric[0].name, spec.categorical[0].name
+        gone = on & (rng.random(t.shape) < MISSING_SHARE)
+        numeric[first] = np.where(gone, np.nan, numeric[first])
+        new = on & (rng.random(t.shape) < NEW_SHARE)
+        categorical[cat] = np.where(new, NEW_CATEGORY, categorical[cat])
     if scenario.kind == "prediction":
         logit += w * spec.prediction_shift
     score = 1.0 / (1.0 + np.exp(-logit))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from producers.generate import build_events
 from producers.scenarios import SCENARIOS, DriftSchedule, Sample, default_model, sample
 
 pytestmark = pytest.mark.unit
@@ -39,6 +40,7 @@ def p_value(stream: str, a: Sample, b: Sample) -> float:
         values = np.union1d(x, y)
         table = [[np.sum(x == v) for v in values], [np.sum(y == v) for v in values]]
         return float(stats.chi2_contingency(table).pvalue)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]  # missing values are not part of the distribution
     return float(stats.ks_2samp(x, y).pvalue)
 
 
@@ -56,6 +58,7 @@ AFTER = {
     "categorical": (10_000.0, 20_000.0),
     "prediction-only": (10_000.0, 20_000.0),
     "concept": (10_000.0, 20_000.0),
+    "quality": (10_000.0, 20_000.0),
 }
 
 
@@ -161,3 +164,17 @@ def test_labels_follow_the_score_until_a_concept_drift_flips_them():
     acc_after = (drifted.truth == drifted.positive)[after].mean()
     assert acc_after < right[after].mean() - 0.1
     assert (drifted.truth == drifted.positive)[~after].mean() == pytest.approx(right[~after].mean())
+
+
+def test_the_quality_scenario_breaks_exactly_the_streams_it_names():
+    scenario = SCENARIOS["quality"]
+    assert scenario.quality_streams(SPEC) == {"feature1": "missing", "country": "new_category"}
+    a, b = before("quality"), draw("quality", *AFTER["quality"], seed=2)
+    assert not np.isnan(a.stream("feature1")).any() and "XX" not in set(a.stream("country"))
+    assert np.isnan(b.stream("feature1")).mean() == pytest.approx(0.2, abs=0.01)
+    assert (b.stream("country") == "XX").mean() == pytest.approx(0.1, abs=0.01)
+    assert not any(np.isnan(b.stream(n)).any() for n in ("feature2", "feature3", "feature4"))
+    # the generator sends a missing value as null
+    events = build_events(SPEC, b, [0.0] * N, [str(i) for i in range(N)])
+    nulls = sum(e["input_data"]["feature1"] is None for e in events)
+    assert nulls == int(np.isnan(b.stream("feature1")).sum()) > 0
