@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.topics import Topics
+from sinks.lag import SinkLagProbe, sink_groups
 from stream_app import changelog
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics
@@ -38,7 +39,6 @@ from stream_app.processor import (
     Processor,
     RawRecord,
 )
-from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.transactions import TransactionLost, Transactions, producer_config, publish
 from stream_app.windows import WindowSpec
 

@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
         for name, field in WorkerSettings.model_fields.items():
             print(f"DRIFT_{name.upper():28} {getattr(settings, name)!r:40} {field.description}")
         return 0
+    from sinks.runner import SinkProcess
     from sql.migrations import migrate
     from stream_app.app import DriftWorker, sink_lag_loop
     from stream_app.metrics import serve
-    from stream_app.runner import SinkProcess, ensure_topics
+    from stream_app.topics import ensure_topics
 
     worker = DriftWorker(settings)
     ensure_topics(settings, worker.topics)

@@ -1,4 +1,4 @@
-"""SQL statements of the worker's sinks; bound parameters only."""
+"""SQL statements of the PostgreSQL sinks; bound parameters only."""
 
 UPSERT_MODEL = """
 INSERT INTO models (model_id) VALUES (%s)

@@ -1,4 +1,4 @@
-"""The sinks beside the faust worker: started in a process of their own, and topic declaration.
+"""The sinks beside the worker: started in a process of their own.
 
 The worker runs ``driftmon sinks`` as a child process (``SinkProcess``), so writing to
 PostgreSQL, decoding raw inferences for ``inference_logs`` included, never competes with drift
@@ -18,10 +18,10 @@ import sys
 import threading
 
 from drift.topics import Topics
+from sinks.lag import sink_groups
+from sinks.topic_sink import TopicSink
+from sinks.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
 from stream_app.config import WorkerSettings
-from stream_app.sink_lag import sink_groups
-from stream_app.sinks import TopicSink
-from stream_app.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
 
 log = logging.getLogger(__name__)
 
@@ -144,28 +144,3 @@ class SinkProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-
-
-def ensure_topics(settings: WorkerSettings, topics: Topics) -> None:
-    """Declare every topic with the configured partition count (existing ones are kept).
-
-    The source topic and the control topic must have the same partition count as the state
-    table's changelog: a model's events, commands and state live in the same partition.
-    """
-    from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    wanted = [NewTopic(name, settings.partitions, 1) for name in topics.all()]
-    for name, future in admin.create_topics(wanted, operation_timeout=30).items():
-        try:
-            future.result(60)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise RuntimeError(f"could not create topic {name}: {exc}") from exc
-    meta = admin.list_topics(topics.events, timeout=30).topics[topics.events]
-    if len(meta.partitions) != settings.partitions:
-        raise RuntimeError(
-            f"topic {topics.events} has {len(meta.partitions)} partitions but "
-            f"DRIFT_PARTITIONS={settings.partitions}: they must match"
-        )

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["inference_logs_enabled"] = False
     settings = WorkerSettings(**overrides)  # type: ignore[arg-type]
 
+    from sinks.runner import run_sinks
     from sql.migrations import migrate
-    from stream_app.runner import run_sinks
 
     if args.parent_pid is None:  # a child of the worker: the worker has migrated already
         migrate(settings.database_url)
