@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from stream_app.config import WorkerSettings
+from sinks.settings import SinkSettings
 
 HELP = """Consume drift results, alert transitions and pinned baselines from Kafka and upsert
 them into PostgreSQL (drift_runs, alerts, baselines); unless switched off, also store the raw
 inferences of the events topic in inference_logs (COPY in batches, replays ignored).
+Each sink's backlog is drift_sink_lag_records{sink} on
+/metrics (DRIFT_SINKS_WEB_PORT, 6067).
 `driftmon worker` starts this as a child process by default; run it alone when the worker runs
 with --no-sinks. When PostgreSQL is down the sinks wait and retry: nothing is lost.
-Settings are the worker's DRIFT_* variables (`driftmon worker --settings` lists them)."""
+Every option is also a DRIFT_* variable; `driftmon sinks --settings` lists them all."""
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sinks", help="run the PostgreSQL sinks", description=HELP)
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (DRIFT_KAFKA_BOOTSTRAP)")
     p.add_argument("--database-url", help="PostgreSQL (DRIFT_DATABASE_URL)")
+    p.add_argument("--web-port", type=int, help="port of /metrics (DRIFT_SINKS_WEB_PORT)")
     p.add_argument(
         "--no-inference-logs",
         action="store_true",
@@ -28,23 +31,34 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         type=int,
         help="stop when this process is gone (the worker passes its own pid)",
     )
+    p.add_argument("--settings", action="store_true", help="print every setting and exit")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, object] = {
-        k: v
-        for k, v in {"kafka_bootstrap": args.bootstrap, "database_url": args.database_url}.items()
-        if v is not None
+def _settings(args: argparse.Namespace) -> SinkSettings:
+    given = {
+        "kafka_bootstrap": args.bootstrap,
+        "database_url": args.database_url,
+        "sinks_web_port": args.web_port,
     }
+    overrides: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     if args.no_inference_logs:
         overrides["inference_logs_enabled"] = False
-    settings = WorkerSettings(**overrides)  # type: ignore[arg-type]
+    return SinkSettings(**overrides)  # type: ignore[arg-type]
 
-    from sinks.runner import run_sinks
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.settings:
+        for name, field in SinkSettings.model_fields.items():
+            print(f"DRIFT_{name.upper():28} {getattr(settings, name)!r:40} {field.description}")
+        return 0
+
     from sql.migrations import migrate
 
     if args.parent_pid is None:  # a child of the worker: the worker has migrated already
         migrate(settings.database_url)
+    from sinks.service import run_sinks
+
     run_sinks(settings, args.parent_pid)
     return 0
