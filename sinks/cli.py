@@ -9,7 +9,9 @@ from sinks.settings import SinkSettings
 HELP = """Consume drift results, alert transitions and pinned baselines from Kafka and upsert
 them into PostgreSQL (drift_runs, alerts, baselines); unless switched off, also store the raw
 inferences of the events topic in inference_logs (COPY in batches, replays ignored).
-Each sink's backlog is drift_sink_lag_records{sink} on
+Every DRIFT_RETENTION_INTERVAL_SECONDS a retention job drops inference_logs days older than
+DRIFT_LOG_RETENTION_DAYS (14) and rolls drift_runs older than DRIFT_RUNS_ROLLUP_DAYS (30) up
+into hourly rows (drift_runs_hourly). Each sink's backlog is drift_sink_lag_records{sink} on
 /metrics (DRIFT_SINKS_WEB_PORT, 6067).
 `driftmon worker` starts this as a child process by default; run it alone when the worker runs
 with --no-sinks. When PostgreSQL is down the sinks wait and retry: nothing is lost.
@@ -25,6 +27,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--no-inference-logs",
         action="store_true",
         help="do not store raw inferences (DRIFT_INFERENCE_LOGS_ENABLED=false)",
+    )
+    p.add_argument(
+        "--retention-once",
+        action="store_true",
+        help="run the retention job once, print what it did and exit (no sinks)",
     )
     p.add_argument(
         "--parent-pid",
@@ -58,6 +65,22 @@ def run(args: argparse.Namespace) -> int:
 
     if args.parent_pid is None:  # a child of the worker: the worker has migrated already
         migrate(settings.database_url)
+    if args.retention_once:
+        from prometheus_client import CollectorRegistry
+
+        from sinks.metrics import SinkMetrics
+        from sinks.retention import RetentionJob
+
+        s = settings
+        job = RetentionJob(
+            s.database_url,
+            s.log_retention_days,
+            s.runs_rollup_days,
+            0,
+            SinkMetrics(CollectorRegistry()),
+        )
+        print(job.run_once())
+        return 0
     from sinks.service import run_sinks
 
     run_sinks(settings, args.parent_pid)

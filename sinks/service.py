@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from drift.topics import Topics
 from sinks.lag import sink_groups, watch_lag
 from sinks.metrics import SinkMetrics
+from sinks.retention import RetentionJob
 from sinks.settings import SinkSettings
 from sinks.topic_sink import TopicSink
 from sinks.writers import AlertAnnotations, InferenceLogWriter, OutputWriter
@@ -87,12 +88,21 @@ def serve_metrics(registry: CollectorRegistry, settings: SinkSettings) -> None:
 
 
 def start_side_jobs(settings: SinkSettings, metrics: SinkMetrics, stop: threading.Event) -> None:
-    """The lag measurement, on a daemon thread of its own."""
+    """The lag measurement and the retention job, each on a daemon thread of its own."""
     s = settings
     if s.sink_lag_seconds > 0:
         groups = _groups(settings, Topics(s.topic_prefix))
         lag = (s.kafka_bootstrap, groups, metrics.lag, stop, s.sink_lag_seconds)
         threading.Thread(target=watch_lag, args=lag, name="sink-lag", daemon=True).start()
+    if s.retention_interval_seconds > 0:
+        job = RetentionJob(
+            s.database_url,
+            s.log_retention_days,
+            s.runs_rollup_days,
+            s.retention_interval_seconds,
+            metrics,
+        )
+        threading.Thread(target=job.loop, args=(stop,), name="retention", daemon=True).start()
 
 
 def run_sinks(settings: SinkSettings, parent_pid: int | None = None) -> None:

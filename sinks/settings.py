@@ -42,6 +42,16 @@ class SinkSettings(BaseSettings):
         description="events timed this far before their broker time are not stored; unset: "
         "recent + baseline; 0: no bound",
     )
+    # retention (sinks.retention)
+    log_retention_days: int = Field(
+        14, ge=1, description="inference_logs daily partitions older than this are dropped"
+    )
+    runs_rollup_days: int = Field(
+        30, ge=1, description="drift_runs older than this are rolled up into hourly rows"
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, ge=0, description="how often the retention job runs (0: never)"
+    )
     # lag, metrics, annotations
     sink_lag_seconds: float = Field(
         15.0, ge=0, description="how often each sink measures its backlog (0: never)"

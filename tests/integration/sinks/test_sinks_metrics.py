@@ -60,6 +60,7 @@ def test_each_sink_reports_its_lag_from_the_sinks_process(kafka, db_dsn, topic_p
         "DRIFT_SINKS_WEB_PORT": str(port),
         "DRIFT_SINK_LAG_SECONDS": "0.5",
         "DRIFT_MAX_EVENT_AGE_SECONDS": "0",
+        "DRIFT_RETENTION_INTERVAL_SECONDS": "0",  # RESULT is history (2026-09): keep its row
     }
     log = tmp_path / "sinks.log"
     with open(log, "ab") as out:
