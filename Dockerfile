@@ -12,7 +12,7 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes): install the server extra of a
 # skeleton with the same pyproject, then the real code over it.
 COPY pyproject.toml README.md* ./
-RUN mkdir -p drift producers stream_app api harness sql grafana \
+RUN mkdir -p drift producers stream_app sinks api harness sql grafana \
     && touch driftmon_cli.py drift/__init__.py \
     && pip install ".[server]" \
     && pip uninstall -y ai-drift-monitor
@@ -21,6 +21,7 @@ COPY driftmon_cli.py ./
 COPY drift/ drift/
 COPY producers/ producers/
 COPY stream_app/ stream_app/
+COPY sinks/ sinks/
 COPY api/ api/
 COPY harness/ harness/
 COPY sql/ sql/

@@ -15,7 +15,7 @@ import sys
 # subcommand -> module providing add_parser()
 COMMANDS: dict[str, str] = {
     "worker": "stream_app.cli",
-    "sinks": "stream_app.sinks_cli",
+    "sinks": "sinks.cli",
     "api": "api.cli",
     "accept": "api.accept_cli",
     "generate": "producers.cli",

@@ -22,7 +22,7 @@ def decode(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, row_id = json.loads(raw)
         parsed = datetime.fromisoformat(at)
-        if not isinstance(row_id, int) or not 0 <= row_id < 2**63 or parsed.tzinfo is None:
+        if not isinstance(row_id, int) or not -(2**63) <= row_id < 2**63 or parsed.tzinfo is None:
             raise ValueError("bad cursor")
         return parsed, row_id
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:

@@ -98,24 +98,45 @@ async def _paged(
     return await _fetch(pool, query, params)
 
 
+# drift_runs_hourly (sql/006) as drift_runs rows: the per-run detail it does not keep is NULL
+HOURLY_COLUMNS = (
+    "id, model_id, stream, stream_kind, window_start, window_end, baseline_start, baseline_end, "
+    "baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance, hellinger, "
+    "wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count, drifted_metrics, "
+    'rolled_up_at AS computed_at, rule, p_value, q_value, score, score_limit AS "limit", '
+    "NULL::jsonb AS limits, NULL::text AS test, effect, NULL::float8 AS null_center, "
+    "NULL::float8 AS null_spread, NULL::integer AS subwindows, NULL::jsonb AS new_categories, "
+    "NULL::jsonb AS quality, "
+    "'hour' AS resolution, runs, drifted_runs"
+)
+HISTORY_RUN_COLUMNS = (
+    RUN_COLUMNS + ", 'window' AS resolution, NULL::integer AS runs, NULL::integer AS drifted_runs"
+)
+
+
 async def drift_history(pool: Pool, w: Window, metric: str | None) -> list[Row]:
-    """drift_runs newest first; with ``metric``: only rows having it, its value as ``value``."""
-    if metric is None:
-        return await _paged(pool, RUN_COLUMNS, "drift_runs", "window_end", w)
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}")
+    """drift_runs newest first, continued by the hourly roll-ups of older results
+    (drift_runs_hourly, ``resolution: hour``); with ``metric``: only rows having it, its value
+    as ``value``. Both tables share the filtered columns and ``(window_end, id)`` stays unique
+    across them (hourly ids are negative), so one keyset pages through both."""
     where, params = _where(w, "window_end")
-    col = sql.Identifier(metric)
-    cond = sql.SQL("{} IS NOT NULL").format(col)
-    where = (
-        (where + sql.SQL(" AND ") + cond)
-        if params.keys() - {"limit"}
-        else (sql.SQL("WHERE ") + cond)
+    extra: sql.Composable = sql.SQL("")
+    if metric is not None:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}")
+        col = sql.Identifier(metric)
+        cond = sql.SQL("{} IS NOT NULL").format(col)
+        where = (
+            (where + sql.SQL(" AND ") + cond)
+            if params.keys() - {"limit"}
+            else (sql.SQL("WHERE ") + cond)
+        )
+        extra = sql.SQL(", {} AS value").format(col)
+    branch = sql.SQL("(SELECT {}{} FROM {} {} ORDER BY window_end DESC, id DESC LIMIT %(limit)s)")
+    query = sql.SQL("{} UNION ALL {} ORDER BY window_end DESC, id DESC LIMIT %(limit)s").format(
+        branch.format(sql.SQL(HISTORY_RUN_COLUMNS), extra, sql.Identifier("drift_runs"), where),
+        branch.format(sql.SQL(HOURLY_COLUMNS), extra, sql.Identifier("drift_runs_hourly"), where),
     )
-    query = sql.SQL(
-        "SELECT {}, {} AS value FROM drift_runs {} ORDER BY window_end DESC, id DESC "
-        "LIMIT %(limit)s"
-    ).format(sql.SQL(RUN_COLUMNS), col, where)
     return await _fetch(pool, query, params)
 
 

@@ -22,13 +22,13 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from drift.topics import Topics
+from sinks.lag import sink_groups, watch_lag
 from stream_app import changelog
 from stream_app.assembly import build_processor, chunks, consumer_config, transactional_id
 from stream_app.config import WorkerSettings
 from stream_app.metrics import WorkerMetrics
 from stream_app.processor import Output, RawRecord
 from stream_app.rebalance import Rebalancing
-from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.transactions import TransactionLost, Transactions, producer_config, publish
 
 log = logging.getLogger(__name__)
@@ -268,20 +268,8 @@ class DriftWorker(Rebalancing):
 
 
 def sink_lag_loop(worker: DriftWorker, stop: threading.Event) -> None:
-    """Measure the sinks' backlog every ``sink_lag_seconds`` (on a thread: admin calls block)."""
+    """Measure the sinks' backlog every ``sink_lag_seconds`` from outside the sinks (on a
+    thread: admin calls block), so a sinks process that is gone shows as a growing backlog."""
     s = worker.settings
-    probe: SinkLagProbe | None = None
-    failing = False
-    while not stop.wait(s.sink_lag_seconds):
-        try:
-            if probe is None:
-                probe = SinkLagProbe(s.kafka_bootstrap, sink_groups(s, worker.topics))
-            lags = probe.measure()
-        except Exception as exc:  # the broker away: keep the last values, say so once
-            if not failing:
-                log.warning("cannot measure the sinks' backlog: %s", exc)
-            failing = True
-            continue
-        failing = False
-        for sink, lag in lags.items():
-            worker.metrics.sink_lag.labels(sink).set(lag)
+    groups = sink_groups(s.app_id, worker.topics, s.inference_logs_enabled)
+    watch_lag(s.kafka_bootstrap, groups, worker.metrics.sink_lag, stop, s.sink_lag_seconds)

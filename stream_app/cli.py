@@ -53,10 +53,12 @@ def run(args: argparse.Namespace) -> int:
         for name, field in WorkerSettings.model_fields.items():
             print(f"DRIFT_{name.upper():28} {getattr(settings, name)!r:40} {field.description}")
         return 0
+    from sinks.process import SinkProcess
+    from sinks.settings import from_worker
     from sql.migrations import migrate
     from stream_app.app import DriftWorker, sink_lag_loop
     from stream_app.metrics import serve
-    from stream_app.runner import SinkProcess, ensure_topics
+    from stream_app.topics import ensure_topics
 
     worker = DriftWorker(settings)
     ensure_topics(settings, worker.topics)
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     sinks = None
     if settings.sinks_enabled:
         migrate(settings.database_url)
-        sinks = SinkProcess(settings, level)
+        sinks = SinkProcess(from_worker(settings.model_dump()), level)
         sinks.start()
     try:
         worker.run(stop)

@@ -151,17 +151,16 @@ class WorkerSettings(BaseSettings):
     sinks_enabled: bool = Field(
         True, description="the worker starts the PostgreSQL sinks (`driftmon sinks`) as a child"
     )
+    # the sinks' own settings (sinks.settings.SinkSettings, `driftmon sinks --settings`) are
+    # read from the same DRIFT_* environment; these two the worker needs itself
     inference_logs_enabled: bool = Field(True, description="store raw inferences")
-    inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
     sink_lag_seconds: float = Field(
-        15.0, ge=0, description="how often to measure the sinks' backlog (0: never)"
+        15.0, ge=0, description="how often to measure the sinks' backlog from here (0: never)"
     )
     # web / metrics
     web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
     web_port: int = Field(6066, description="port of /metrics")
     data_dir: str = Field("/tmp/driftmon-worker", description="unused (state is in memory)")
-    grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
-    grafana_token: str = Field("", description="Grafana service account token")
 
     def event_age_bound(self) -> float:
         """``max_event_age_seconds`` resolved: the retained span when unset."""

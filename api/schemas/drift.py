@@ -149,6 +149,14 @@ class DriftRun(BaseModel):
     quality: Quality | None = Field(
         default=None, description="data-quality signals (null before migration 008)"
     )
+    resolution: Literal["window", "hour"] = Field(
+        default="window",
+        description="window: one evaluation; hour: the roll-up of an hour's evaluations older "
+        "than DRIFT_RUNS_ROLLUP_DAYS (window_end: the hour's end; metrics: the hour's worst "
+        "values; status: its worst status; counts: its largest window's; no bins or limits)",
+    )
+    runs: int | None = Field(default=None, description="evaluations rolled into an hourly row")
+    drifted_runs: int | None = Field(default=None, description="of which drifted")
     value: float | None = Field(default=None, description="the requested metric (history ?metric=)")
 
 

@@ -41,6 +41,11 @@ class WorkerProcess:
             # the tests replay fixed event times (2026-09): history, not live traffic, so no
             # lower bound on event time unless a test sets one
             "DRIFT_MAX_EVENT_AGE_SECONDS": "0",
+            # ... and no retention job in the sinks child: that history is older than
+            # DRIFT_RUNS_ROLLUP_DAYS, so its first run (at start, again after a restart) would
+            # roll every drift_runs row of the test up into drift_runs_hourly and delete the
+            # old inference_logs rows (tests/integration/sinks/test_retention.py tests it)
+            "DRIFT_RETENTION_INTERVAL_SECONDS": "0",
         }
         env.update({f"DRIFT_{k.upper()}": str(v) for k, v in settings.items()})
         self.env = env

@@ -8,7 +8,7 @@ import pytest
 
 from api.schemas.drift import METRICS
 from drift.policy import Thresholds
-from stream_app.writers import METRIC_COLUMNS
+from sinks.writers import METRIC_COLUMNS
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from drift.labels import LabelEvent
-from stream_app.performance_store import PerformanceSettings, compute_dirty, store_labels
+from sinks.performance_store import PerformanceSettings, compute_dirty, store_labels
 
 pytestmark = pytest.mark.integration
 HOUR = 3600

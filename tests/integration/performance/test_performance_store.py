@@ -14,7 +14,7 @@ import pytest
 
 from drift.labels import LabelEvent
 from drift.performance import ConfidenceBins, classification, confidence_bin, log_loss_term
-from stream_app.performance_store import (
+from sinks.performance_store import (
     PerformanceSettings,
     compute_dirty,
     retry_unmatched,

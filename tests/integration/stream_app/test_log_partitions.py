@@ -10,7 +10,7 @@ import orjson
 import psycopg
 import pytest
 
-from stream_app.writers import InferenceLogWriter
+from sinks.writers import InferenceLogWriter
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from stream_app.sink_lag import SinkLagProbe
+from sinks.lag import SinkLagProbe
 from tests.integration.workers import produce
 
 pytestmark = pytest.mark.integration

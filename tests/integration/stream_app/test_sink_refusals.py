@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from stream_app.sinks import TopicSink
+from sinks.topic_sink import TopicSink
 from tests.integration.workers import produce, query, wait_for
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import orjson
 import psycopg
 import pytest
 
-from stream_app.writers import OutputWriter
+from sinks.writers import OutputWriter
 from tests.integration.workers import query
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from api.rules import EventRules, check_time, deeper_than
 from api.schemas.drift import METRICS
 from api.schemas.models import METRIC_RANGES, threshold_problem
 from drift.events import InvalidEvent
-from stream_app.writers import partition_days
+from sinks.writers import partition_days
 
 pytestmark = pytest.mark.unit
 

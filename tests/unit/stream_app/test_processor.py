@@ -604,7 +604,7 @@ def test_a_malformed_control_command_is_ignored(command):
 
 
 def test_the_inference_log_sink_applies_the_same_event_time_bound():
-    from stream_app.writers import InferenceLogWriter
+    from sinks.writers import InferenceLogWriter
 
     writer = InferenceLogWriter(time_bounds=(300.0, 4200.0))
     assert writer._in_bounds(1_000.0, 1_000.0) and writer._in_bounds(None, 1_000.0)

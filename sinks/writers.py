@@ -22,7 +22,7 @@ from drift import EventLimits, decode_record, histogram_from_bytes
 from drift.eventtime import event_time_error
 from drift.histogram import NumericHistogram
 from drift.policy import Thresholds
-from stream_app import queries
+from sinks import queries
 
 # orjson writes what orjson read (decoded events hold no integers beyond 64 bits): 3x json.dumps
 _DUMPS = orjson.dumps

@@ -1,4 +1,4 @@
-"""SQL statements of the worker's sinks; bound parameters only."""
+"""SQL statements of the PostgreSQL sinks; bound parameters only."""
 
 UPSERT_MODEL = """
 INSERT INTO models (model_id) VALUES (%s)
@@ -96,3 +96,12 @@ ON CONFLICT DO NOTHING
 """
 
 ENSURE_PARTITION = "SELECT ensure_inference_logs_partition(%s::date)"
+
+# retention (sinks/retention.py, sql/006_retention.sql)
+TRY_LOCK = "SELECT pg_try_advisory_lock(%s)"
+UNLOCK = "SELECT pg_advisory_unlock(%s)"
+RETENTION_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"
+DROP_PARTITIONS = "SELECT drop_inference_logs_partitions(%s)"
+DELETE_OLD_DEFAULT_LOGS = "DELETE FROM inference_logs_default WHERE event_time < %s"
+OLDEST_RUN = "SELECT min(window_end) FROM drift_runs"
+ROLLUP_RUNS = "SELECT rollup_drift_runs(%s)"

@@ -1,30 +1,35 @@
 """How far behind the PostgreSQL sinks are: the consumer lag of their groups, read from Kafka.
 
-The worker measures it every ``DRIFT_SINK_LAG_SECONDS`` and exports ``drift_sink_lag_records``
-per sink, wherever the sinks run (its child process or ``driftmon sinks`` elsewhere): a database
-outage or a stopped sinks process shows as a backlog that keeps growing.
+Every ``DRIFT_SINK_LAG_SECONDS`` the sinks process measures each of its sinks and exports
+``drift_sink_lag_records{sink}`` on its own /metrics; a database outage shows as a backlog that
+keeps growing. The worker measures the same groups from outside and exports the same gauge
+(``stream_app.app.sink_lag_loop``): it also sees a sinks process that is gone, or one that runs
+elsewhere (``driftmon worker --no-sinks``), whose own series then stops.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from prometheus_client import Gauge
 
 from drift.topics import Topics
-from stream_app.config import WorkerSettings
+
+log = logging.getLogger(__name__)
 
 
-def sink_groups(settings: WorkerSettings, topics: Topics) -> dict[str, tuple[str, list[str]]]:
+def sink_groups(
+    app_id: str, topics: Topics, inference_logs: bool = True
+) -> dict[str, tuple[str, list[str]]]:
     """sink name -> (consumer group, topics it stores)."""
     groups = {
-        "results": (
-            f"{settings.app_id}-results-sink",
-            [topics.results, topics.alerts, topics.baselines],
-        )
+        "results": (f"{app_id}-results-sink", [topics.results, topics.alerts, topics.baselines])
     }
-    if settings.inference_logs_enabled:
-        groups["inference_logs"] = (f"{settings.app_id}-logs-sink", [topics.events])
+    if inference_logs:
+        groups["inference_logs"] = (f"{app_id}-logs-sink", [topics.events])
     return groups
 
 
@@ -81,3 +86,33 @@ class SinkLagProbe:
     def close(self) -> None:
         for consumer in [self.consumer, *self._readers.values()]:
             consumer.close()
+
+
+def watch_lag(
+    bootstrap: str,
+    groups: dict[str, tuple[str, list[str]]],
+    gauge: Gauge,
+    stop: threading.Event,
+    interval: float,
+) -> None:
+    """Set ``gauge{sink}`` to each sink's lag every ``interval`` s until ``stop`` (run it on a
+    thread of its own: the calls block). While the broker is away the last values stay."""
+    probe: SinkLagProbe | None = None
+    failing = False
+    try:
+        while not stop.wait(interval):
+            try:
+                if probe is None:
+                    probe = SinkLagProbe(bootstrap, groups)
+                lags = probe.measure()
+            except Exception as exc:  # the broker away: keep the last values, say so once
+                if not failing:
+                    log.warning("cannot measure the sinks' backlog: %s", exc)
+                failing = True
+                continue
+            failing = False
+            for sink, lag in lags.items():
+                gauge.labels(sink).set(lag)
+    finally:
+        if probe is not None:
+            probe.close()

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from psycopg.types.json import Jsonb
 
-from stream_app import queries
-from stream_app.writers import accepted_change, drift_run
+from sinks import queries
+from sinks.writers import accepted_change, drift_run
 from tests.unit.stream_app.test_processor import DictStore, make, records, run
 
 pytestmark = pytest.mark.unit

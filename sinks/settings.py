@@ -1,0 +1,77 @@
+"""Sinks settings: one pydantic-settings class, env prefix ``DRIFT_``, local defaults.
+
+The sinks read the same ``DRIFT_*`` variables as the worker wherever both need a value (Kafka,
+PostgreSQL, topic prefix, app id, the event-time bounds of stored inferences), so one
+environment configures both; the worker hands its own settings to its sinks child
+(``sinks.process.settings_env``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DRIFT_", env_file=".env", extra="ignore")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    topic_prefix: str = Field("", description="prefix for every topic name (several deployments)")
+    app_id: str = Field(
+        "driftmon", description="prefix of the sinks' consumer groups (<app_id>-results-sink)"
+    )
+    database_url: str = Field(
+        "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL to write to"
+    )
+    # inference_logs
+    inference_logs_enabled: bool = Field(True, description="store raw inferences")
+    inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
+    recent_seconds: int = Field(3600, ge=1, description="the worker's recent window span")
+    baseline_seconds: int = Field(86400, ge=1, description="the worker's rolling baseline span")
+    dedup_horizon_seconds: int = Field(
+        3600, ge=0, description="the same event_id this close in event time is stored once"
+    )
+    max_future_seconds: float = Field(
+        300.0, ge=0, description="events timed this far after their broker time are not stored"
+    )
+    max_event_age_seconds: float | None = Field(
+        None,
+        ge=0,
+        description="events timed this far before their broker time are not stored; unset: "
+        "recent + baseline; 0: no bound",
+    )
+    # retention (sinks.retention)
+    log_retention_days: int = Field(
+        14, ge=1, description="inference_logs daily partitions older than this are dropped"
+    )
+    runs_rollup_days: int = Field(
+        30, ge=1, description="drift_runs older than this are rolled up into hourly rows"
+    )
+    retention_interval_seconds: float = Field(
+        3600.0, ge=0, description="how often the retention job runs (0: never)"
+    )
+    # lag, metrics, annotations
+    sink_lag_seconds: float = Field(
+        15.0, ge=0, description="how often each sink measures its backlog (0: never)"
+    )
+    web_host: str = Field("127.0.0.1", description="interface the sinks' /metrics listens on")
+    sinks_web_port: int = Field(
+        6067, ge=0, description="port of the sinks' /metrics (0: none; a port in use: none)"
+    )
+    grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
+    grafana_token: str = Field("", description="Grafana service account token")
+
+    def event_age_bound(self) -> float:
+        """``max_event_age_seconds`` resolved: the retained span when unset."""
+        if self.max_event_age_seconds is None:
+            return float(self.recent_seconds + self.baseline_seconds)
+        return self.max_event_age_seconds
+
+
+def from_worker(values: Mapping[str, object]) -> SinkSettings:
+    """The sinks settings of a worker's settings (``WorkerSettings.model_dump()``): the values
+    both have come from the worker, the others from the environment."""
+    shared = {k: v for k, v in values.items() if k in SinkSettings.model_fields}
+    return SinkSettings(**shared)  # type: ignore[arg-type]
