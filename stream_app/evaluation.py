@@ -143,7 +143,9 @@ def evaluate_model(
         meta.alerts[ev.stream] = state
         if transition:
             alerts.append(_alert(meta, ev, transition, window[1]))
-    results = tuple(_result(meta, ev, i, window) for ev, i in zip(evals, inputs, strict=True))
+    # a vector stream's projections are inputs folded into its one evaluation
+    by_stream = {i.stream: i for i in inputs}
+    results = tuple(_result(meta, ev, by_stream[ev.stream], window) for ev in evals)
     return ModelReport(
         meta.model_id, window[1], tuple(evals), model_verdict(evals), results, tuple(alerts)
     )
