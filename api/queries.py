@@ -1,5 +1,6 @@
 """Every SQL statement of the API. Values are always bound parameters; the only composed parts
-are fixed fragments and column names taken from an allowlist (``METRICS``), quoted as identifiers.
+are fixed fragments and column names taken from an allowlist (``RUN_METRICS``), quoted as
+identifiers.
 
 Paging is keyset paging on ``(time, id)`` descending, served by the matching indexes
 (drift_runs_model_time_idx, drift_runs_time_idx, alerts_time_idx, alert_notifications_time_idx).
@@ -16,7 +17,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from api.core.db import Pool
-from api.schemas.drift import METRICS
+from api.schemas.drift import RUN_METRICS
 
 Row = dict[str, Any]
 Conn = AsyncConnection[DictRow]
@@ -25,7 +26,8 @@ RUN_COLUMNS = (
     "baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance, hellinger, "
     "wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count, drifted_metrics, "
     'computed_at, rule, p_value, q_value, score, score_limit AS "limit", limits, test, effect, '
-    "null_center, null_spread, subwindows, new_categories"
+    "null_center, null_spread, subwindows, new_categories, cosine_distance, sliced_wasserstein, "
+    "drifted_projections, mean_shift, correlation_shift"
 )
 ALERT_COLUMNS = (
     "id, model_id, stream, metric, severity, status, value, threshold, message, opened_at, "
@@ -102,7 +104,7 @@ async def drift_history(pool: Pool, w: Window, metric: str | None) -> list[Row]:
     """drift_runs newest first; with ``metric``: only rows having it, its value as ``value``."""
     if metric is None:
         return await _paged(pool, RUN_COLUMNS, "drift_runs", "window_end", w)
-    if metric not in METRICS:
+    if metric not in RUN_METRICS:
         raise ValueError(f"unknown metric {metric!r}")
     where, params = _where(w, "window_end")
     col = sql.Identifier(metric)
