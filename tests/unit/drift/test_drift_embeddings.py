@@ -99,3 +99,12 @@ def test_columnar_record_carries_vectors_per_row():
     decoded = decode_streams(bad)
     assert [(e.index, e.reason) for e in decoded.errors] == [(2, "embedding_out_of_range")]
     assert len(decoded.events) == 2 and math.isclose(decoded.events[0].timestamp, 10.0)
+
+
+def test_columnar_records_with_vectors_leave_the_numpy_fast_path():
+    from drift.columnar_wire import decode_columns
+
+    cols = {"input.x": [1.0, 2.0], "embedding.text": [[1.0, 2.0], None]}
+    assert decode_columns(orjson.dumps({"model_id": "m", "columns": cols}), EventLimits()) is None
+    del cols["embedding.text"]
+    assert decode_columns(orjson.dumps({"model_id": "m", "columns": cols}), EventLimits())

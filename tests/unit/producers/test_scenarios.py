@@ -56,6 +56,7 @@ AFTER = {
     "categorical": (10_000.0, 20_000.0),
     "prediction-only": (10_000.0, 20_000.0),
     "concept": (10_000.0, 20_000.0),
+    "embedding": (10_000.0, 20_000.0),
 }
 
 
@@ -161,3 +162,29 @@ def test_labels_follow_the_score_until_a_concept_drift_flips_them():
     acc_after = (drifted.truth == drifted.positive)[after].mean()
     assert acc_after < right[after].mean() - 0.1
     assert (drifted.truth == drifted.positive)[~after].mean() == pytest.approx(right[~after].mean())
+
+
+def test_embedding_scenario_moves_the_text_embedding_only():
+    from drift.vectors import VectorMoments
+    from producers.scenarios import embedding_model
+
+    spec = embedding_model(1, dim=32)
+    scenario = SCENARIOS["embedding"]
+    assert scenario.shifted_streams(spec) == {"embedding.text"}
+    t0 = np.sort(np.random.default_rng(1).uniform(0, SCHEDULE.drift_at, 4000))
+    t1 = np.sort(np.random.default_rng(2).uniform(SCHEDULE.drift_at, 20_000, 4000))
+    a = sample(spec, scenario, t0, SCHEDULE, np.random.default_rng(3))
+    b = sample(spec, scenario, t1, SCHEDULE, np.random.default_rng(4))
+    assert a.embeddings["text"].shape == (4000, 32) and np.abs(a.embeddings["text"]).max() < 5
+
+    def mean_gap(name: str) -> float:
+        m = [VectorMoments(32), VectorMoments(32)]
+        m[0].update(a.embeddings[name])
+        m[1].update(b.embeddings[name])
+        se = np.sqrt(m[0].variance() / 4000 + m[1].variance() / 4000)
+        return float(np.max(np.abs(m[0].mean() - m[1].mean()) / se))
+
+    assert mean_gap("text") > 10 and mean_gap("image") < 5
+    # every other stream keeps its distribution, and models without embeddings carry none
+    assert all(p_value(s, a, b) > 1e-3 for s in STREAMS)
+    assert draw("embedding", 0.0, 1.0, seed=1).embeddings == {}
