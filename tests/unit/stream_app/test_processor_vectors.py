@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
 from drift.vectors import VectorMoments
@@ -170,3 +172,58 @@ def test_a_correlation_flip_is_caught_by_multivariate_with_unchanged_marginals()
     scales = ModelMeta.from_bytes(store[meta_key("m1")]).scales
     assert [n for n, _, _ in scales] == ["input.a", "input.b", "input.c"]
     assert scales[0][1] == pytest.approx(50, abs=1) and scales[0][2] == pytest.approx(10, rel=0.05)
+
+
+def _small_records() -> list[RawRecord]:
+    rng = np.random.default_rng(21)
+    out = []
+    for i in range(40):
+        batch = [
+            _event(
+                float(i * 15 + j * 3),
+                {"a": rng.normal(0, 1, 4).round(4).tolist(), "b": rng.normal(0, 1, 3).tolist()},
+            )
+            for j in range(5)
+        ]
+        out.append(RawRecord(0, i, b"m1", orjson.dumps(batch), 0.0))
+    return out
+
+
+SMALL = _small_records()
+
+
+def _buckets(store: DictStore) -> dict[str, dict]:
+    return {k: BucketRecord.from_bytes(v).hists for k, v in store.items() if "|b|" in k}
+
+
+def _feed(records: list[RawRecord], sizes: list[int], restart_at: int | None) -> DictStore:
+    store = DictStore()
+    proc, i, step = make(store), 0, 0
+    while i < len(records):
+        if restart_at is not None and step == restart_at:
+            proc = make(store)  # a restart: the state comes back from the store only
+        size = sizes[step % len(sizes)]
+        out = proc.process(records[i : i + size], now=0.0)
+        assert not out.rejected
+        store.apply(out)
+        i, step = i + size, step + 1
+    return store
+
+
+REFERENCE = _buckets(_feed(SMALL, [len(SMALL)], None))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    order=st.randoms(use_true_random=False),
+    restart_at=st.none() | st.integers(0, 8),
+    again=st.lists(st.integers(0, len(SMALL) - 1), max_size=4),
+)
+def test_vector_state_is_independent_of_batching_order_restarts_and_redelivery(
+    sizes, order, restart_at, again
+):
+    records = list(SMALL)
+    order.shuffle(records)
+    records += [SMALL[i] for i in again]  # delivered twice: counted once
+    assert _buckets(_feed(records, sizes, restart_at)) == REFERENCE
