@@ -153,8 +153,6 @@ class Counting(ProcessorBase):
             elif side == "baseline":
                 rt.sums.add_to_baseline(delta)
         meta.watermark = max(meta.watermark, float(ts.max()))
-        if self.vectors.multivariate and not meta.scales and self._vector_room(rt, len(allowed)):
-            meta.scales = fix_scales(rt.sums, self.vectors) or []
 
     def _vector_room(self, rt: Runtime, streams: int) -> bool:
         """Room for one more vector stream (and its projections) within both caps."""
@@ -170,6 +168,10 @@ class Counting(ProcessorBase):
         gathering refused vectors of another dimension."""
         meta = rt.meta
         out: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
+        if self.vectors.multivariate and not meta.scales and self._vector_room(rt, streams):
+            accuracy = self.hist.relative_accuracy
+            meta.scales = fix_scales(rt.sums, cols, self.vectors, accuracy) or []
+            streams += (1 + self.vectors.projections) if meta.scales else 0
         if meta.scales:
             rows, x = standardised(cols, meta.scales)
             if len(rows):

@@ -5,9 +5,10 @@ inputs.
 Per vector stream ``s`` a bucket holds ``VectorMoments`` under ``s`` and the histograms of the
 vectors projected on ``projections`` fixed directions under ``s.p00`` …, all merged by ``+`` /
 ``-`` like any stream, so window sums, replays and restores are exact. ``multivariate`` starts
-once its scales are fixed: from the model's window sums when every one of its numeric inputs
-(the first ``multivariate_inputs`` by name) holds ``multivariate_after`` values; they are kept
-in the model's meta and never change (a moving scale would make buckets incomparable).
+once its scales are fixed: from the model's window sums and the batch being counted, when
+every one of its numeric inputs (the first ``multivariate_inputs`` by name) holds
+``multivariate_after`` values; they are kept in the model's meta and never change (a moving
+scale would make buckets incomparable).
 """
 
 from __future__ import annotations
@@ -92,27 +93,37 @@ def standardised(
     return rows, np.clip((mat[rows] - center) / scale, -MAX_ABS, MAX_ABS)
 
 
-def fix_scales(sums: WindowSums, settings: VectorSettings) -> list[tuple[str, float, float]] | None:
-    """Centre and scale (mean, sd) of the model's first ``multivariate_inputs`` numeric inputs
-    from its window sums, once every one holds ``multivariate_after`` values; None before (or
-    with fewer than 2 inputs that vary)."""
-    names = [s for s in sums.streams() if s.startswith("input.") and not is_vector_stream(s)]
+def fix_scales(
+    sums: WindowSums, cols: ColumnBatch, settings: VectorSettings, accuracy: float
+) -> list[tuple[str, float, float]] | None:
+    """Centre and scale (mean, sd) of the model's first ``multivariate_inputs`` numeric inputs,
+    from its window sums and the batch's own values (a backfill may come in one batch), once
+    every one holds ``multivariate_after`` values; None before (or with fewer than 2 inputs
+    that vary)."""
+    held = set(sums.streams())
+    names = sorted(
+        s for s in held | set(cols.numeric) if s.startswith("input.") and not is_vector_stream(s)
+    )
     chosen: list[tuple[str, float, float]] = []
     for name in names:
-        hist = sums.recent(name)
-        hist += sums.baseline(name)
-        if not isinstance(hist, NumericHistogram):
-            continue
-        if hist.count < settings.multivariate_after:
-            return None
-        keys, counts = hist.buckets()
-        values, weights = hist.mapping.representatives(keys), counts.astype(np.float64)
-        mean = float(np.average(values, weights=weights))
-        sd = float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
-        if sd > 0:
-            chosen.append((name, mean, sd))
-        if len(chosen) == settings.multivariate_inputs:
-            break
+        hist = NumericHistogram(accuracy)
+        if name in cols.numeric:
+            hist.update(cols.numeric[name])
+        for side in (sums.recent(name), sums.baseline(name)) if name in held else ():
+            if not isinstance(side, NumericHistogram) or side.mapping != hist.mapping:
+                break  # a categorical input
+            hist += side
+        else:
+            if hist.count < settings.multivariate_after:
+                return None
+            keys, counts = hist.buckets()
+            values, weights = hist.mapping.representatives(keys), counts.astype(np.float64)
+            mean = float(np.average(values, weights=weights))
+            sd = float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+            if sd > 0:
+                chosen.append((name, mean, sd))
+            if len(chosen) == settings.multivariate_inputs:
+                break
     return chosen if len(chosen) >= 2 else None
 
 

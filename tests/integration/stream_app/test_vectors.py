@@ -116,8 +116,8 @@ def _wait_or_explain(dsn: str, worker: WorkerProcess, done) -> None:
 def test_embedding_mix_and_correlation_flip_are_flagged_where_they_happen(
     kafka, db_dsn, topic_prefix, tmp_path
 ):
-    # 200 records (4,000 inferences, ~17 window evaluations) a poll: a transaction stays far
-    # below its 60 s timeout on a loaded 2-core machine (2,000 did not: aborted, replayed)
+    # the default poll (2,000 records: the whole backlog, ~1 min of processing on a loaded
+    # 2-core machine) commits between its chunks, far within the 60 s transaction timeout
     worker = _worker(
         kafka,
         db_dsn,
@@ -125,7 +125,6 @@ def test_embedding_mix_and_correlation_flip_are_flagged_where_they_happen(
         tmp_path,
         multivariate="true",
         multivariate_after=500,
-        batch_size=200,
     )
     topics = Topics(f"{topic_prefix}-")
     rng = np.random.default_rng(3)

@@ -148,7 +148,8 @@ def test_a_vector_of_another_dimension_is_dead_lettered():
     assert out.counted["m1"] == 1
 
 
-def test_a_correlation_flip_is_caught_by_multivariate_with_unchanged_marginals():
+@pytest.mark.parametrize("chunk", [40, 10_000])  # 10,000: the whole backfill in one batch
+def test_a_correlation_flip_is_caught_by_multivariate_with_unchanged_marginals(chunk):
     rng = np.random.default_rng(11)
     store = DictStore()
     settings = VectorSettings(multivariate=True, multivariate_after=500)
@@ -163,7 +164,7 @@ def test_a_correlation_flip_is_caught_by_multivariate_with_unchanged_marginals()
             data = {"a": float(10 * a + 50), "b": float(y), "c": float(rng.normal())}
             batch.append({"model_id": "m1", "timestamp": float(t), "input_data": data})
         recs.append(RawRecord(0, len(recs), b"m1", orjson.dumps(batch), 0.0))
-    reports = run(make(store, settings), store, recs)
+    reports = run(make(store, settings), store, recs, chunk)
     mv = _last(reports, "multivariate")
     assert mv and mv[-1]["status"] == "drift" and mv[-1]["test"] == "correlation"
     assert all(r["status"] != "drift" for r in mv if r["window_end"] <= 4800)
