@@ -24,6 +24,6 @@ def test_drift_runs_has_a_column_per_metric():
     table = schema.split("CREATE TABLE drift_runs", 1)[1].split(");", 1)[0]
     for metric in METRICS:
         assert f"\n    {metric} " in table, metric
-    vectors = (Path(__file__).parents[2] / "sql" / "008_vector_streams.sql").read_text()
+    vectors = (Path(__file__).parents[2] / "sql" / "009_vector_streams.sql").read_text()
     for metric in VECTOR_METRICS:
         assert f"ADD COLUMN {metric} " in vectors, metric
