@@ -60,7 +60,11 @@ def build_context(settings: Settings, registry: CollectorRegistry) -> AppContext
     config = producer_config(
         settings.kafka_bootstrap, settings.kafka_delivery_timeout_ms, settings.kafka_linger_ms
     )
-    limits = EventLimits()
+    limits = EventLimits(
+        max_embeddings=settings.max_embeddings,
+        max_embedding_dims=settings.max_embedding_dims,
+        max_embedding_abs=settings.max_embedding_abs,
+    )
     return AppContext(
         settings=settings,
         topics=Topics(settings.topic_prefix),

@@ -1,5 +1,6 @@
 """Every SQL statement of the API. Values are always bound parameters; the only composed parts
-are fixed fragments and column names taken from an allowlist (``METRICS``), quoted as identifiers.
+are fixed fragments and column names taken from an allowlist (``RUN_METRICS``), quoted as
+identifiers.
 
 Paging is keyset paging on ``(time, id)`` descending, served by the matching indexes
 (drift_runs_model_time_idx, drift_runs_time_idx, alerts_time_idx, alert_notifications_time_idx).
@@ -16,7 +17,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from api.core.db import Pool
-from api.schemas.drift import METRICS
+from api.schemas.drift import METRICS, RUN_METRICS
 
 Row = dict[str, Any]
 Conn = AsyncConnection[DictRow]
@@ -25,7 +26,8 @@ RUN_COLUMNS = (
     "baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance, hellinger, "
     "wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count, drifted_metrics, "
     'computed_at, rule, p_value, q_value, score, score_limit AS "limit", limits, test, effect, '
-    "null_center, null_spread, subwindows, new_categories, quality"
+    "null_center, null_spread, subwindows, new_categories, quality, cosine_distance, "
+    "sliced_wasserstein, drifted_projections, mean_shift, correlation_shift"
 )
 ALERT_COLUMNS = (
     "id, model_id, stream, metric, severity, status, value, threshold, message, opened_at, "
@@ -106,8 +108,9 @@ HOURLY_COLUMNS = (
     'rolled_up_at AS computed_at, rule, p_value, q_value, score, score_limit AS "limit", '
     "NULL::jsonb AS limits, NULL::text AS test, effect, NULL::float8 AS null_center, "
     "NULL::float8 AS null_spread, NULL::integer AS subwindows, NULL::jsonb AS new_categories, "
-    "NULL::jsonb AS quality, "
-    "'hour' AS resolution, runs, drifted_runs"
+    "NULL::jsonb AS quality, NULL::float8 AS cosine_distance, NULL::float8 AS sliced_wasserstein, "
+    "NULL::float8 AS drifted_projections, NULL::float8 AS mean_shift, "
+    "NULL::float8 AS correlation_shift, 'hour' AS resolution, runs, drifted_runs"
 )
 HISTORY_RUN_COLUMNS = (
     RUN_COLUMNS + ", 'window' AS resolution, NULL::integer AS runs, NULL::integer AS drifted_runs"
@@ -118,11 +121,12 @@ async def drift_history(pool: Pool, w: Window, metric: str | None) -> list[Row]:
     """drift_runs newest first, continued by the hourly roll-ups of older results
     (drift_runs_hourly, ``resolution: hour``); with ``metric``: only rows having it, its value
     as ``value``. Both tables share the filtered columns and ``(window_end, id)`` stays unique
-    across them (hourly ids are negative), so one keyset pages through both."""
+    across them (hourly ids are negative), so one keyset pages through both. The roll-ups keep
+    the policy's metrics only: a vector stream's metric is served from drift_runs alone."""
     where, params = _where(w, "window_end")
     extra: sql.Composable = sql.SQL("")
     if metric is not None:
-        if metric not in METRICS:
+        if metric not in RUN_METRICS:
             raise ValueError(f"unknown metric {metric!r}")
         col = sql.Identifier(metric)
         cond = sql.SQL("{} IS NOT NULL").format(col)
@@ -133,8 +137,11 @@ async def drift_history(pool: Pool, w: Window, metric: str | None) -> list[Row]:
         )
         extra = sql.SQL(", {} AS value").format(col)
     branch = sql.SQL("(SELECT {}{} FROM {} {} ORDER BY window_end DESC, id DESC LIMIT %(limit)s)")
+    runs = branch.format(sql.SQL(HISTORY_RUN_COLUMNS), extra, sql.Identifier("drift_runs"), where)
+    if metric is not None and metric not in METRICS:
+        return await _fetch(pool, runs, params)
     query = sql.SQL("{} UNION ALL {} ORDER BY window_end DESC, id DESC LIMIT %(limit)s").format(
-        branch.format(sql.SQL(HISTORY_RUN_COLUMNS), extra, sql.Identifier("drift_runs"), where),
+        runs,
         branch.format(sql.SQL(HOURLY_COLUMNS), extra, sql.Identifier("drift_runs_hourly"), where),
     )
     return await _fetch(pool, query, params)

@@ -2,7 +2,9 @@
 
 Feeds one processor batches of raw records (4 models, 20 numeric inputs, event time 100
 events/s per model) as the Kafka loop would hand them over, and prints inferences/s at 1 and
-500 inferences per record, as rows (one event / a JSON array) and as columnar records.
+500 inferences per record, as rows (one event / a JSON array) and as columnar records; then at 1
+and 100 per record with one 384-dimension embedding per inference beside the same runs without,
+and the evaluation time of one model (20 inputs) with and without an embedding stream.
 ``--profile FILE`` writes a cProfile of the 1-per-record columnar run. Prints figures;
 asserts nothing. Run: ``python bench/bench_processor.py [--seconds 3]``.
 """
@@ -20,7 +22,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drift import DetectionPolicy, EventLimits, Hysteresis
+from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
+from drift.calibration import Subwindows
+from drift.evaluate import StreamWindows, decide, measure_model
 from stream_app.processor import (
     EventTimeBounds,
     HistogramSettings,
@@ -28,6 +32,7 @@ from stream_app.processor import (
     Processor,
     RawRecord,
 )
+from stream_app.vector_state import deltas
 from stream_app.windows import WindowSpec
 
 INPUTS, MODELS, T0 = 20, 4, 1_790_000_000.0
@@ -42,22 +47,32 @@ class Store(dict[str, bytes]):
                 self[key] = value
 
 
-def value(model: str, x: np.ndarray, ts: float, columnar: bool) -> bytes:
+def value(
+    model: str, x: np.ndarray, ts: float, columnar: bool, vectors: np.ndarray | None = None
+) -> bytes:
     if columnar:
         columns = {f"input.f{i}": x[:, i].tolist() for i in range(INPUTS)}
+        if vectors is not None:
+            columns["embedding.text"] = vectors.tolist()
         return orjson.dumps({"model_id": model, "columns": {"timestamp": [ts] * len(x), **columns}})
     events = [
         {"model_id": model, "timestamp": ts, "input_data": dict(zip(NAMES, row, strict=True))}
         for row in x.tolist()
     ]
+    if vectors is not None:
+        for event, v in zip(events, vectors.tolist(), strict=True):
+            event["embeddings"] = {"text": v}
     return orjson.dumps(events[0] if len(events) == 1 else events)
 
 
 NAMES = [f"f{i}" for i in range(INPUTS)]
 
 
-def batches(per_record: int, columnar: bool, n_batches: int, batch_events: int) -> list:
-    """Lists of RawRecords, ``batch_events`` inferences each (one Kafka poll's worth)."""
+def batches(
+    per_record: int, columnar: bool, n_batches: int, batch_events: int, dim: int = 0
+) -> list:
+    """Lists of RawRecords, ``batch_events`` inferences each (one Kafka poll's worth); ``dim``:
+    one embedding of that many dimensions per inference (0: none)."""
     rng = np.random.default_rng(0)
     per_batch = max(1, batch_events // per_record)
     out, offset = [], 0
@@ -67,7 +82,9 @@ def batches(per_record: int, columnar: bool, n_batches: int, batch_events: int) 
             model = f"model-{offset % MODELS}"
             ts = T0 + (offset // MODELS) * per_record * 0.01
             x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
-            batch.append(RawRecord(0, offset, model.encode(), value(model, x, ts, columnar), ts))
+            v = rng.normal(0.0, 0.05, (per_record, dim)).round(4) if dim else None
+            raw = value(model, x, ts, columnar, v)
+            batch.append(RawRecord(0, offset, model.encode(), raw, ts))
             offset += 1
         out.append(batch)
     return out
@@ -85,10 +102,13 @@ def processor(store: Store) -> Processor:
     )
 
 
-def rate(per_record: int, columnar: bool, seconds: float, profile: str = "") -> float:
+def rate(per_record: int, columnar: bool, seconds: float, profile: str = "", dim: int = 0) -> float:
     """Inferences/s of ``Processor.process`` over about ``seconds`` of batches."""
     batch_events = 500 if per_record == 1 else 5000
-    runs = batches(per_record, columnar, 200 if per_record == 1 else 40, batch_events)
+    if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
+        batch_events = 1250
+    n = 200 if per_record == 1 else 40
+    runs = batches(per_record, columnar, n, batch_events, dim)
     store = Store()
     proc = processor(store)
     profiler = cProfile.Profile() if profile else None
@@ -112,6 +132,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--profile", default="", help="cProfile file of 1/record columnar")
+    parser.add_argument("--dim", type=int, default=384, help="embedding dimensions")
     args = parser.parse_args()
     for per_record in (1, 500):
         rows = rate(per_record, False, args.seconds)
@@ -120,9 +141,56 @@ def main() -> int:
             f"Processor.process {per_record:>3}/record: rows {rows:>10,.0f} inferences/s  "
             f"columnar {cols:>10,.0f} inferences/s  ({cols / rows:.2f}x)"
         )
+    for per_record in (1, 100):
+        plain = rate(per_record, False, args.seconds)
+        vec = rate(per_record, False, args.seconds, dim=args.dim)
+        cols = rate(per_record, True, args.seconds, dim=args.dim)
+        print(
+            f"Processor.process {per_record:>3}/record: no embedding {plain:>9,.0f}/s  "
+            f"{args.dim}-dim embedding: rows {vec:>8,.0f}/s  columnar {cols:>8,.0f}/s  "
+            f"({vec / plain:.2f}x)"
+        )
+    plain_ms, vec_ms = evaluation_ms(0), evaluation_ms(args.dim)
+    print(
+        f"evaluation of one model (20 inputs, 24 sub-windows): {plain_ms:.1f} ms; with a "
+        f"{args.dim}-dim embedding stream (K=16 projections): {vec_ms:.1f} ms"
+    )
     if args.profile:
         rate(1, True, args.seconds, args.profile)
     return 0
+
+
+def evaluation_ms(dim: int, repeats: int = 5) -> float:
+    """ms per ``measure_model`` + ``decide`` of one model: 20 numeric inputs and, with
+    ``dim``, one embedding stream, judged on 1 h recent / 24 h baseline of 1,000 inferences an
+    hour (24 sub-windows), as the worker does at each window end."""
+    rng = np.random.default_rng(1)
+    policy = DetectionPolicy()
+
+    def hour() -> dict[str, object]:
+        x = rng.normal(size=(1000, INPUTS))
+        out: dict[str, object] = {}
+        for i in range(INPUTS):
+            h = NumericHistogram()
+            h.update(x[:, i])
+            out[f"input.f{i}"] = h
+        if dim:
+            v = rng.normal(0.0, 0.05, (1000, dim))
+            out.update(deltas("embedding.text", v, 16, 0.01, False))
+        return out
+
+    hours = [hour() for _ in range(25)]
+    inputs = []
+    for name in hours[0]:
+        subs = [h[name] for h in hours[:24]]
+        base = subs[0].copy()  # type: ignore[attr-defined]
+        for s in subs[1:]:
+            base += s
+        inputs.append(StreamWindows(name, hours[24][name], base, Subwindows(subs)))  # type: ignore[arg-type]
+    start = time.perf_counter()
+    for _ in range(repeats):
+        decide(measure_model(inputs, policy), policy)
+    return (time.perf_counter() - start) / repeats * 1000
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar`` ru
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
+``--embeddings 384`` instead runs rows at 1 and 100 per record with one 384-dim embedding per
+inference, beside the same without (polls bounded to ~2,000 inferences with embeddings).
 ``--sinks`` runs (b) again with the worker's PostgreSQL sinks on (its own PostgreSQL; the sinks,
 ``inference_logs`` included, run as the worker's child process) and prints the worker's rate
 against the run without sinks, and the rate at which ``inference_logs`` filled.
@@ -51,18 +53,24 @@ T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: a backlog replays a
 TS = b"-1.0"  # timestamp placeholder in the record templates
 
 
-def templates(model: str, per_record: int, count: int = 8, columnar: bool = False) -> list[bytes]:
-    """Serialised records of ``per_record`` events whose timestamp is the placeholder TS."""
+def templates(
+    model: str, per_record: int, count: int = 8, columnar: bool = False, dim: int = 0
+) -> list[bytes]:
+    """Serialised records of ``per_record`` events whose timestamp is the placeholder TS;
+    ``dim``: one embedding of that many dimensions per event (0: none)."""
     rng = np.random.default_rng(abs(hash(model)) % 2**32)
     out = []
     for _ in range(count):
         x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
+        vectors = rng.normal(0.0, 0.05, (per_record, dim)).round(4).tolist() if dim else None
         if columnar:
             columns = {f"input.f{i}": [float(v) for v in x[:, i]] for i in range(INPUTS)}
+            if vectors is not None:
+                columns["embedding.text"] = vectors
             record = {"model_id": model, "columns": {"timestamp": [-1.0] * per_record, **columns}}
             out.append(orjson.dumps(record))
             continue
-        events = [
+        events: list[dict[str, object]] = [
             {
                 "model_id": model,
                 "timestamp": -1.0,
@@ -70,15 +78,23 @@ def templates(model: str, per_record: int, count: int = 8, columnar: bool = Fals
             }
             for row in x
         ]
+        for event, v in zip(events, vectors or [], strict=False):
+            event["embeddings"] = {"text": v}
         out.append(orjson.dumps(events[0] if per_record == 1 else events))
     return out
 
 
 def records(
-    models: list[str], n_records: int, per_record: int, t0: float, dt: float, columnar: bool
+    models: list[str],
+    n_records: int,
+    per_record: int,
+    t0: float,
+    dt: float,
+    columnar: bool,
+    dim: int = 0,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs round-robin over models; event time advances ``dt`` per record."""
-    pools = {m: templates(m, per_record, columnar=columnar) for m in models}
+    pools = {m: templates(m, per_record, columnar=columnar, dim=dim) for m in models}
     for k in range(n_records):
         model = models[k % len(models)]
         ts = repr(t0 + (k // len(models)) * dt).encode()
@@ -228,19 +244,23 @@ def scenario(
     profile: str,
     dsn: str | None = None,
     columnar: bool = False,
+    dim: int = 0,
 ) -> tuple[float, float]:
-    """(worker inferences/s, bare consumer inferences/s) of one scenario."""
+    """(worker inferences/s, bare consumer inferences/s) of one scenario; ``dim``: one
+    embedding per inference (polls then bounded to ~2,000 inferences: see below)."""
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
     models = [f"model-{i}" for i in range(4)]
     dt = per_record * 0.01  # 100 events/s of event time per model
     t = time.perf_counter()
-    pairs = records(models, n_records, per_record, T0, dt, columnar)
+    pairs = records(models, n_records, per_record, T0, dt, columnar, dim)
     preload(kafka.bootstrap, topics.events, pairs)
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
-    sinks = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
+    sinks: dict[str, object] = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
+    if dim:  # a poll of embeddings must be processed well within the transaction timeout
+        sinks["batch_size"] = max(1, 2000 // per_record)
     worker = Worker(kafka.bootstrap, prefix, workdir, **sinks)
     total = n_records * per_record
     try:
@@ -328,6 +348,15 @@ def main() -> int:
         action="store_true",
         help="also run (b) with the PostgreSQL sinks and inference_logs on",
     )
+    parser.add_argument(
+        "--embeddings",
+        type=int,
+        default=0,
+        metavar="DIM",
+        help="instead: rows at 1 and 100 per record with one DIM-dim embedding each, beside "
+        "the same without",
+    )
+    parser.add_argument("--events-e", type=int, default=40_000, help="inferences per run")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))
@@ -337,6 +366,16 @@ def main() -> int:
         formats = [f for f in ("rows", "columnar") if args.format in (None, f)]
         if args.soak:
             soak(kafka, workdir, args.soak, args.soak_rate, formats[-1] == "columnar")
+        elif args.embeddings:
+            rows = []
+            for per_record in (1, 100):
+                n = args.events_e // per_record
+                for dim in (0, args.embeddings):
+                    name = f"{per_record:>3}/record, {dim or 'no'} embedding"
+                    rate = scenario(kafka, workdir, name, n, per_record, "", dim=dim)
+                    rows.append((name, *rate))
+            for name, rate, ceiling in rows:
+                print(f"{name}: worker {rate:>9,.0f} inferences/s  ({rate / ceiling:6.1%} of bare)")
         else:
             summary = []
             for fmt in formats:

@@ -88,6 +88,8 @@ def plan_for(baseline: Histogram, n_bins: int, per_value_max: int) -> BinPlan:
             return BinPlan("numeric", keys[:-1].copy(), per_value=True)
         index = quantile_cuts(keys, counts, n_bins)
         return BinPlan("numeric", keys[index].copy(), cut_index=index)
+    if not isinstance(baseline, CategoricalHistogram):
+        raise TypeError("vector moments have no bins: their projections are binned")
     held = baseline.counts()
     names = sorted((n for n in held if n != OTHER), key=lambda n: (-held[n], n))
     if baseline.missing:

@@ -3,8 +3,9 @@
 ``{"model_id": "m", "columns": {"timestamp": [...], "event_id": [...], "input.x": [...],
 "prediction": [...], "confidence": [...], "metadata": [...]}, "metadata": {...}}``: row ``i``
 of every column is event ``i``; ``prediction.<key>`` columns replace ``prediction`` for object
-predictions; the record's ``metadata`` is shared by every event (an event's own ``metadata``
-entry adds to it). Three readings:
+predictions; ``embedding.<name>`` columns hold an event's named vectors (an array or null);
+the record's ``metadata`` is shared by every event (an event's own ``metadata`` entry adds to
+it). Three readings:
 
 * ``drift.columnar_wire.decode_columns``: the worker's fast path, straight to numpy columns.
 * ``to_rows``: the events as row dicts, which ``validate_event`` judges one by one: the
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from drift import fields
+from drift.embeddings import EMBEDDING
 from drift.schema import EventLimits, InvalidEvent
 
 INPUT, PREDICTION = "input.", "prediction."
@@ -44,10 +46,10 @@ def shape(obj: dict[str, Any], limits: EventLimits) -> tuple[dict[str, list[Any]
     for name, values in columns.items():
         if type(values) is not list:
             raise InvalidEvent("bad_columns", f"column {name!r:.80} is not an array", "columns")
-        if name not in _SCALARS and not name.startswith((INPUT, PREDICTION)):
+        if name not in _SCALARS and not name.startswith((INPUT, PREDICTION, EMBEDDING)):
             message = (
                 f"unknown column {name!r:.80}: expected input.<name>, prediction[.<key>], "
-                "timestamp, event_id, confidence or metadata"
+                "embedding.<name>, timestamp, event_id, confidence or metadata"
             )
             raise InvalidEvent("bad_columns", message, "columns")
         lengths.add(len(values))
@@ -78,6 +80,7 @@ def to_rows(obj: dict[str, Any], limits: EventLimits) -> list[dict[str, Any]]:
     inputs = [(name[len(INPUT) :], v) for name, v in columns.items() if name.startswith(INPUT)]
     keyed = [(k[len(PREDICTION) :], v) for k, v in columns.items() if k.startswith(PREDICTION)]
     scalars = [(name, columns[name]) for name in _SCALARS[:4] if name in columns]
+    vectors = [(k[len(EMBEDDING) :], v) for k, v in columns.items() if k.startswith(EMBEDDING)]
     own = columns.get("metadata")
     rows = []
     for i in range(n):
@@ -91,6 +94,8 @@ def to_rows(obj: dict[str, Any], limits: EventLimits) -> list[dict[str, Any]]:
             meta = {**shared, **meta} if type(meta) is dict else (shared if meta is None else meta)
         if meta is not None:
             row["metadata"] = meta
+        if vectors and (held := {k: v[i] for k, v in vectors if v[i] is not None}):
+            row["embeddings"] = held
         rows.append(row)
     return rows
 

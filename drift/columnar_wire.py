@@ -26,6 +26,7 @@ from msgspec import Meta
 from drift import fields
 from drift.columnar import INPUT, PREDICTION, is_columnar, shape
 from drift.columns import ColumnBatch, Kind
+from drift.embeddings import EMBEDDING
 from drift.schema import EventLimits, InvalidEvent
 
 _BIG = 2**53  # = features.FLOAT_INT_LIMIT: larger integers are not exact as floats
@@ -72,6 +73,8 @@ def _layout(names: tuple[str, ...], limits: EventLimits) -> _Layout | None:
         shape({"columns": {name: [] for name in names}}, limits)
     except InvalidEvent:
         return None
+    if any(k.startswith(EMBEDDING) for k in names):
+        return None  # vectors: the general path (``to_rows`` + ``validate_event``)
     inputs = [k for k in names if k.startswith(INPUT)]
     keys = [k for k in names if k.startswith(PREDICTION)]
     if len(inputs) > limits.max_features or len(keys) > limits.max_prediction_fields:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from drift import columnar, features, fields
+from drift import columnar, embeddings, features, fields
 from drift.columns import ColumnBatch, flatten_streams, to_columns
 from drift.schema import DecodedRecord, EventLimits, InferenceEvent, InvalidEvent, event_to_json
 
@@ -37,6 +37,7 @@ def validate_event(
         prediction=features.prediction(obj, limits),
         confidence=fields.confidence(obj),
         metadata=fields.metadata(obj, limits.max_metadata_depth),
+        embeddings=embeddings.embeddings(obj, limits),
     )
 
 
@@ -67,7 +68,7 @@ def _fast_event(
     "not the common case": ``validate_event`` then decides. Everything this accepts,
     ``validate_event`` accepts with the same result (tests compare the two). ``names`` holds
     model ids already checked in this record (one regex match per model, not per event)."""
-    if type(obj) is not dict:
+    if type(obj) is not dict or obj.get("embeddings") is not None:
         return None
     model, ts, data = obj.get("model_id"), obj.get("timestamp"), obj.get("input_data")
     if type(model) is not str:

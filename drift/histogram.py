@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from drift import sparse
 from drift.categorical import CategoricalHistogram
 from drift.mapping import DEFAULT_MIN_VALUE, LogMapping
+from drift.vectors import VectorMoments
 
 _HEADER = struct.Struct("<cBddqIB")  # tag, version, accuracy, min value, missing, buckets, width
 _VERSION = 1
@@ -166,13 +167,17 @@ class NumericHistogram:
         return result
 
 
-Histogram = NumericHistogram | CategoricalHistogram
+# what a bucket keeps per stream; ``VectorMoments`` are the state of a vector stream
+# (``embedding.<name>``, ``multivariate``), merged by the same ``+`` / ``-``
+Histogram = NumericHistogram | CategoricalHistogram | VectorMoments
 
 
 def histogram_from_bytes(data: bytes) -> Histogram:
-    """Decode either histogram kind from its ``to_bytes`` form (the first byte names the kind)."""
+    """Decode any stream state from its ``to_bytes`` form (the first byte names the kind)."""
     if data[:1] == b"N":
         return NumericHistogram.from_bytes(data)
     if data[:1] == b"C":
         return CategoricalHistogram.from_bytes(data)
+    if data[:1] == b"V":
+        return VectorMoments.from_bytes(data)
     raise ValueError(f"unknown histogram tag {data[:1]!r}")

@@ -7,7 +7,7 @@ naming the field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -37,6 +37,7 @@ class InferenceEvent:
     prediction: Any
     confidence: float | None
     metadata: dict[str, Any]
+    embeddings: dict[str, list[float]] = field(default_factory=dict)  # name -> vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ class EventLimits:
     max_prediction_fields: int = 20
     max_id_len: int = 64
     max_timestamp: float = 10_000_000_000.0  # year 2286: larger values are milliseconds
+    max_embeddings: int = 4  # named vectors per event (``drift.embeddings``)
+    max_embedding_dims: int = 1024
+    max_embedding_abs: float = 100.0  # at most drift.vectors.MAX_ABS (fixed-point capacity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +68,9 @@ class DecodedRecord:
 
 
 def event_to_json(event: InferenceEvent) -> dict[str, Any]:
-    """Canonical JSON-ready form (timestamp as epoch seconds or None)."""
-    return {
+    """Canonical JSON-ready form (timestamp as epoch seconds or None; ``embeddings`` only
+    when the event has some)."""
+    out = {
         "event_id": event.event_id,
         "model_id": event.model_id,
         "timestamp": event.timestamp,
@@ -74,3 +79,6 @@ def event_to_json(event: InferenceEvent) -> dict[str, Any]:
         "confidence": event.confidence,
         "metadata": event.metadata,
     }
+    if event.embeddings:
+        out["embeddings"] = event.embeddings
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from drift.categorical import CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
+from drift.vectors import VectorMoments
 
 Bucket = Mapping[str, Histogram]
 
@@ -23,6 +24,8 @@ def _compatible(held: Histogram, incoming: Histogram) -> bool:
         return held.mapping == incoming.mapping
     if isinstance(held, CategoricalHistogram) and isinstance(incoming, CategoricalHistogram):
         return held.max_categories == incoming.max_categories
+    if isinstance(held, VectorMoments) and isinstance(incoming, VectorMoments):
+        return held.dim == incoming.dim and held.has_cross == incoming.has_cross
     return False
 
 

@@ -59,6 +59,11 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
     prediction = (
         scalar | Annotated[dict[key, scalar], Meta(max_length=limits.max_prediction_fields)]
     )
+    bound = limits.max_embedding_abs
+    coordinate = Annotated[float, Meta(ge=-bound, le=bound)]
+    vector = Annotated[list[coordinate], Meta(min_length=1, max_length=limits.max_embedding_dims)]
+    vector_name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    vectors = Annotated[dict[vector_name, vector], Meta(max_length=limits.max_embeddings)]
     struct = msgspec.defstruct(
         name,
         [
@@ -75,6 +80,7 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
             # flat metadata only: nested metadata goes to ``decode_record``, which bounds its
             # depth (msgspec would recurse into it and raise RecursionError)
             ("metadata", dict[str, scalar] | None, None),
+            ("embeddings", vectors | None, None),  # the rules of ``drift.embeddings``
         ],
         gc=False,  # holds only dicts and scalars: no reference cycles
     )

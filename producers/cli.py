@@ -19,7 +19,13 @@ from typing import Any
 from producers.client import INFERENCE_EVENTS, DriftClient
 from producers.errors import DriftError
 from producers.generate import JsonlSink, KafkaSink, Plan, Sink, run
-from producers.scenarios import SCENARIOS, DriftSchedule, ModelSpec, default_model
+from producers.scenarios import (
+    SCENARIOS,
+    DriftSchedule,
+    ModelSpec,
+    default_model,
+    embedding_model,
+)
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
@@ -63,6 +69,11 @@ def parse_models(text: str) -> tuple[ModelSpec, ...]:
     return tuple(default_model(name, i) for i, name in enumerate(names))
 
 
+def _with_embeddings(models: tuple[ModelSpec, ...], dim: int) -> tuple[ModelSpec, ...]:
+    """The models with their ``text`` and ``image`` embeddings (the embedding scenario)."""
+    return tuple(embedding_model(m.model_id, i, dim) for i, m in enumerate(models))
+
+
 def add_parser(sub: Any) -> None:
     """Register `generate` on the driftmon subcommand parsers."""
     scenarios = "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values())
@@ -85,6 +96,7 @@ def add_parser(sub: Any) -> None:
     add("--transition", type=parse_duration, default="30m", help="gradual/incremental ramp; 30m")
     add("--period", type=parse_duration, default="20m", help="recurring on/off period; 20m")
     add("--magnitude", type=float, default=1.0, help="multiplier of every shift; 1")
+    add("--embedding-dim", type=int, default=384, help="embedding scenario: dimensions; 384")
     add("--seed", type=int, default=0, help="same seed and options, same data; 0")
     add("--speed", type=float, default=0.0, help="event s per wall s (1 = live); 0 = max speed")
     add("--batch-size", type=int, default=100, help="inferences per record (JSON array); 100")
@@ -113,7 +125,9 @@ def plan_from_args(args: argparse.Namespace, now: float | None = None) -> Plan:
         magnitude=args.magnitude,
     )
     return Plan(
-        models=args.models,
+        models=_with_embeddings(args.models, args.embedding_dim)
+        if SCENARIOS[args.scenario].kind == "embedding"
+        else args.models,
         scenario=SCENARIOS[args.scenario],
         schedule=schedule,
         start=start,

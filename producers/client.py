@@ -100,10 +100,11 @@ class DriftClient:
         timestamp: float | datetime | str | None = None,
         event_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        embeddings: Mapping[str, Any] | None = None,
     ) -> str:
         """Queue one inference for ``model_id``; returns its event id."""
         event = records.build_event(
-            model_id, input_data, prediction, confidence, timestamp, event_id, metadata
+            model_id, input_data, prediction, confidence, timestamp, event_id, metadata, embeddings
         )
         self._enqueue(records.model_key(model_id), [event])
         return str(event["event_id"])

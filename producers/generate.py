@@ -99,7 +99,7 @@ def build_events(
     classes = np.where(s.positive, "positive", "negative").tolist()
     confidence = np.round(s.confidence, 4).tolist()
     model_id = spec.model_id
-    return [
+    events: list[Event] = [
         {
             "event_id": event_id,
             "model_id": model_id,
@@ -112,6 +112,11 @@ def build_events(
             ids, timestamps, inputs, classes, scores, confidence, strict=True
         )
     ]
+    if s.embeddings:
+        vectors = {k: np.round(v, 4).tolist() for k, v in s.embeddings.items()}
+        for i, event in enumerate(events):
+            event["embeddings"] = {k: v[i] for k, v in vectors.items()}
+    return events
 
 
 def chunk_events(plan: Plan, model_index: int, chunk_index: int) -> list[Event]:

@@ -66,10 +66,11 @@ class HttpDriftClient:
         timestamp: float | datetime | str | None = None,
         event_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        embeddings: Mapping[str, Any] | None = None,
     ) -> str:
         """Queue one inference; may send the batches that are due. Returns the event id."""
         event = records.build_event(
-            model_id, input_data, prediction, confidence, timestamp, event_id, metadata
+            model_id, input_data, prediction, confidence, timestamp, event_id, metadata, embeddings
         )
         key = records.model_key(model_id)
         batch = self._buffers.add(key, records.encode_event(event))

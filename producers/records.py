@@ -60,8 +60,10 @@ def build_event(
     timestamp: float | datetime | str | None = None,
     event_id: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    embeddings: Mapping[str, Any] | None = None,
 ) -> Event:
-    """One inference event as a plain dict, with the cheap checks that name the bad field."""
+    """One inference event as a plain dict, with the cheap checks that name the bad field.
+    ``embeddings``: named vectors (lists or numpy arrays of numbers), e.g. ``{"text": v}``."""
     if not isinstance(input_data, Mapping):
         raise InvalidInference(f"input_data must be a mapping, got {type(input_data).__name__}")
     if event_id is not None and not (isinstance(event_id, str) and 0 < len(event_id) <= 64):
@@ -78,6 +80,12 @@ def build_event(
         event["confidence"] = confidence
     if metadata:
         event["metadata"] = metadata
+    if embeddings:
+        if not isinstance(embeddings, Mapping):
+            raise InvalidInference(
+                f"embeddings must be a mapping of name to vector, got {type(embeddings).__name__}"
+            )
+        event["embeddings"] = embeddings
     return event
 
 
@@ -150,6 +158,9 @@ def columnar(key: str, events: Sequence[Mapping[str, Any]]) -> dict[str, Any] | 
         values = [e.get(name) for e in events]
         if any(v is not None for v in values):
             columns[name] = values
+    vectors = [e.get("embeddings") or {} for e in events]
+    for name in dict.fromkeys(k for v in vectors for k in v):
+        columns[f"embedding.{name}"] = [v.get(name) for v in vectors]
     return {"model_id": key, "columns": columns}
 
 

@@ -25,6 +25,11 @@ The drifted concept of each kind, at full intensity:
 - prediction: the model itself changes (a bad deploy): logit +1.5. Inputs unchanged;
   prediction.class, prediction.score and confidence shift.
 
+- embedding: the ``text`` embedding's cluster mix changes (.4 .3 .2 .1 → .1 .2 .3 .4) and it
+  moves 2 spreads along each of 3 fixed directions (``producers.vectors``); the ``image``
+  embedding and every other stream stay. Only models with embeddings (``embedding_model``)
+  carry them; on others nothing moves.
+
 - concept: the world changes, the model does not: inputs, predictions and confidence keep
   their distributions, but the true label now follows feature1 the other way (its weight in
   the true logit flips sign), so accuracy falls while no input or prediction stream drifts.
@@ -38,14 +43,16 @@ Scenarios = a kind × an intensity over time w(t) ∈ [0, 1] (see ``SCENARIOS``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from producers.vectors import EmbeddingFeature, sample_embedding
+
 Floats = NDArray[np.float64]
-Kind = Literal["none", "inputs", "categorical", "prediction", "concept", "quality"]
+Kind = Literal["none", "inputs", "categorical", "prediction", "concept", "quality", "embedding"]
 NEW_CATEGORY = "XX"  # the value the quality scenario introduces
 MISSING_SHARE, NEW_SHARE = 0.2, 0.1  # of events after the change (quality scenario)
 Timing = Literal["never", "step", "mixture", "ramp", "periodic"]
@@ -83,6 +90,7 @@ class ModelSpec:
     categorical: tuple[CategoricalFeature, ...]
     prediction_shift: float = 1.5  # logit added by the `prediction` kind
     noise: float = 0.5
+    embeddings: tuple[EmbeddingFeature, ...] = ()
 
 
 def default_model(model_id: int | str, index: int = 0) -> ModelSpec:
@@ -109,6 +117,17 @@ def default_model(model_id: int | str, index: int = 0) -> ModelSpec:
     )
 
 
+def embedding_model(model_id: int | str, index: int = 0, dim: int = 384) -> ModelSpec:
+    """``default_model`` with a ``text`` embedding (moved by the embedding scenario) and an
+    ``image`` one (never moved), both of ``dim`` dimensions."""
+    base = default_model(model_id, index)
+    vectors = (
+        EmbeddingFeature("text", dim, seed=1),
+        EmbeddingFeature("image", dim, seed=2, drifts=False),
+    )
+    return ModelSpec(base.model_id, base.numeric, base.categorical, embeddings=vectors)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """What drifts (``kind``), how it arrives over time (``timing``), and what it shifts."""
@@ -128,6 +147,8 @@ class Scenario:
             return PREDICTION_STREAMS
         if self.kind == "quality":  # the new category moves the first categorical's mix
             return frozenset({spec.categorical[0].name})
+        if self.kind == "embedding":
+            return frozenset(f"embedding.{e.name}" for e in spec.embeddings if e.drifts)
         return frozenset()  # none, and concept: no monitored stream moves
 
     def quality_streams(self, spec: ModelSpec) -> dict[str, str]:
@@ -164,6 +185,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("categorical", "categorical", "step", "country/device mix changes at drift_at"),
         Scenario(
             "prediction-only", "prediction", "step", "inputs stable; the model's output shifts"
+        ),
+        Scenario(
+            "embedding",
+            "embedding",
+            "step",
+            "the text embedding's cluster mix changes and it shifts along 3 directions at "
+            "drift_at; the image embedding and every other stream stay (models with embeddings)",
         ),
         Scenario(
             "concept",
@@ -222,6 +250,7 @@ class Sample:
     score: Floats
     confidence: Floats
     truth: NDArray[np.bool_] | None = None  # the true label: positive or not
+    embeddings: dict[str, Floats] = field(default_factory=dict)  # name -> (n, dim)
 
     @property
     def positive(self) -> NDArray[np.bool_]:
@@ -282,5 +311,7 @@ def sample(
         logit += w * spec.prediction_shift
     score = 1.0 / (1.0 + np.exp(-logit))
     p_true = 1.0 / (1.0 + np.exp(-(logit + true_logit)))
-    truth = rng.random(t.shape) < p_true  # the last draw: earlier values do not depend on it
-    return Sample(numeric, categorical, score, np.maximum(score, 1.0 - score), truth)
+    truth = rng.random(t.shape) < p_true  # earlier values do not depend on it
+    mixed = w if scenario.kind == "embedding" else np.zeros_like(t)
+    vectors = {e.name: sample_embedding(e, mixed, rng) for e in spec.embeddings}  # drawn last
+    return Sample(numeric, categorical, score, np.maximum(score, 1.0 - score), truth, vectors)

@@ -22,6 +22,8 @@ from drift import EventLimits, decode_record, histogram_from_bytes
 from drift.eventtime import event_time_error
 from drift.histogram import NumericHistogram
 from drift.policy import Thresholds
+from drift.vector_streams import VECTOR_METRICS
+from drift.vectors import VectorMoments
 from sinks import queries
 
 # orjson writes what orjson read (decoded events hold no integers beyond 64 bits): 3x json.dumps
@@ -29,8 +31,8 @@ _DUMPS = orjson.dumps
 
 log = logging.getLogger(__name__)
 
-# drift_runs has one column per metric of the detection policy
-METRIC_COLUMNS = tuple(Thresholds.DIRECTIONS)
+# drift_runs has one column per metric of the detection policy, and of the vector streams
+METRIC_COLUMNS = (*Thresholds.DIRECTIONS, *VECTOR_METRICS)
 
 
 # drift-results fields of the verdict, stored as they come (None when absent: results of a
@@ -109,6 +111,7 @@ class OutputWriter:
             raw = bytes.fromhex(hexed)
             hist = histogram_from_bytes(raw)
             kind = "numeric" if isinstance(hist, NumericHistogram) else "categorical"
+            kind = "vector" if isinstance(hist, VectorMoments) else kind
             cur.execute(
                 queries.UPSERT_BASELINE,
                 (

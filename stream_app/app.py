@@ -137,7 +137,6 @@ class DriftWorker(Rebalancing):
     def _handle(self, msgs: list[Message]) -> None:
         events, control = self.topics.events, []
         records: list[RawRecord] = []
-        batch = self.tx.batch()
         for msg in msgs:
             error = msg.error()
             if error is not None:
@@ -150,7 +149,6 @@ class DriftWorker(Rebalancing):
             assert topic is not None and partition is not None and offset is not None
             if partition not in self.owned:
                 continue  # not restored here: never processed, never committed by us
-            batch.consumed(topic, partition, offset)
             if topic == events:
                 records.append(
                     RawRecord(
@@ -159,11 +157,28 @@ class DriftWorker(Rebalancing):
                 )
             else:
                 control.append(msg)
-        for chunk in chunks(records, self.settings.batch_max_bytes):
+        s = self.settings
+        for chunk in chunks(records, s.batch_max_bytes):
+            for rec in chunk:  # offsets go in with the chunk's writes, not before
+                self.tx.batch().consumed(events, rec.partition, rec.offset)
             started = time.perf_counter()
             out = self.processor.process(chunk, now=time.time())
             self._emit(out, time.perf_counter() - started)
+            # a poll of heavy records (embeddings) can take longer than the transaction
+            # timeout: commit between chunks once the transaction is due, as _step would
+            open_batch = self.tx.open
+            if open_batch is not None and (
+                open_batch.records >= s.commit_max_records
+                or time.monotonic() - open_batch.started >= s.commit_interval_seconds
+            ):
+                commits = self.commits
+                self._commit()
+                if self.commits == commits:
+                    return  # aborted and reloaded: the rest of the poll is read again
         for msg in control:
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            assert topic is not None and partition is not None and offset is not None
+            self.tx.batch().consumed(topic, partition, offset)
             self._control(msg)
 
     def _control(self, msg: Message) -> None:

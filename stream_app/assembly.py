@@ -19,6 +19,7 @@ from stream_app.processor import (
     HistogramSettings,
     Processor,
     RawRecord,
+    VectorSettings,
 )
 from stream_app.windows import WindowSpec
 
@@ -53,13 +54,25 @@ def build_processor(s: WorkerSettings, store: changelog.StateStore) -> Processor
         HistogramSettings(
             s.relative_accuracy, s.max_categories, s.max_streams_per_model, s.max_models
         ),
-        EventLimits(),
+        EventLimits(
+            max_embeddings=s.max_embeddings,
+            max_embedding_dims=s.max_embedding_dims,
+            max_embedding_abs=s.max_embedding_abs,
+        ),
         store,
         EventTimeBounds(s.max_future_seconds, s.event_age_bound()),
         s.max_evaluations_per_advance,
         DedupSettings(s.dedup_horizon_seconds, s.dedup_max_ids_per_bucket),
         detection=DetectionSettings(
             tuple(s.fresh_buckets), s.freeze_drifted, s.seasonal_days, quality_policy(s)
+        ),
+        vectors=VectorSettings(
+            s.vector_projections,
+            s.max_vector_streams_per_model,
+            dict(s.embedding_dims),
+            s.multivariate,
+            s.multivariate_inputs,
+            s.multivariate_after,
         ),
     )
 

@@ -122,6 +122,26 @@ class WorkerSettings(BaseSettings):
     # limits (bounded state and series)
     max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")
     max_streams_per_model: int = Field(200, ge=1, description="streams kept per model")
+    # vector streams (docs/architecture.md, "Vector streams")
+    max_embeddings: int = Field(4, ge=0, description="named vectors per event")
+    max_embedding_dims: int = Field(1024, ge=1, description="dimensions of one embedding")
+    max_embedding_abs: float = Field(
+        100.0, gt=0, le=100.0, description="largest |value| of an embedding (fixed-point bound)"
+    )
+    embedding_dims: dict[str, int] = Field(
+        default_factory=dict, description='declared dimensions by name, e.g. {"text": 384}'
+    )
+    vector_projections: int = Field(16, ge=1, le=64, description="directions per vector stream")
+    max_vector_streams_per_model: int = Field(
+        4, ge=0, description="vector streams (embeddings, multivariate) kept per model"
+    )
+    multivariate: bool = Field(
+        False, description="keep the multivariate stream (standardised numeric inputs)"
+    )
+    multivariate_inputs: int = Field(16, ge=2, le=64, description="inputs of multivariate")
+    multivariate_after: int = Field(
+        1000, ge=10, description="values per input before multivariate's scales are fixed"
+    )
     # batching
     batch_size: int = Field(2000, ge=1, description="records taken per consume() call")
     batch_within: float = Field(0.5, gt=0, description="seconds consume() waits to fill a batch")

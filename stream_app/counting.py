@@ -17,10 +17,19 @@ from drift import Histogram, NumericHistogram
 from drift.categorical import CategoricalHistogram
 from drift.columnar_wire import ColumnarRecord, join
 from drift.columns import ColumnBatch, concat, to_columns
+from drift.embeddings import EMBEDDING
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
 from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
 from stream_app.tuning import HistogramSettings
+from stream_app.vector_state import (
+    MULTIVARIATE,
+    deltas,
+    embeddings_of,
+    fix_scales,
+    is_vector_stream,
+    standardised,
+)
 
 _NO_IDS = np.zeros(0, np.uint64)
 
@@ -95,6 +104,7 @@ class Counting(ProcessorBase):
         ts = np.where(np.isnan(cols.timestamps), ingest, cols.timestamps)
         starts = (ts // self.spec.bucket).astype(np.int64) * self.spec.bucket
         allowed = self._allowed_streams(rt, cols)
+        vectors = self._vectors(rt, gathered, cols, len(allowed))
         # every record of these runs was in this chunk, so the bucket holds all of its own
         spans = {p: runs[p] for p in {r.partition for r in gathered.records}}
         hashes = _id_hashes(gathered) if self.dedup.max_ids_per_bucket else None
@@ -118,6 +128,11 @@ class Counting(ProcessorBase):
             if len(fresh) == 0:
                 continue
             delta = _histograms(cols, fresh, self.hist, allowed)
+            for stream, (positions, x, cross) in vectors.items():
+                take = np.isin(positions, fresh)
+                if take.any():
+                    k, accuracy = self.vectors.projections, self.hist.relative_accuracy
+                    delta.update(deltas(stream, x[take], k, accuracy, cross))
             for name, h in delta.items():
                 held = rec.hists.get(name)
                 if held is None:
@@ -138,6 +153,37 @@ class Counting(ProcessorBase):
             elif side == "baseline":
                 rt.sums.add_to_baseline(delta)
         meta.watermark = max(meta.watermark, float(ts.max()))
+
+    def _vector_room(self, rt: Runtime, streams: int) -> bool:
+        """Room for one more vector stream (and its projections) within both caps."""
+        held = len(rt.meta.vector_dims) + (1 if rt.meta.scales else 0)
+        wanted = streams + 1 + self.vectors.projections
+        return held < self.vectors.max_streams and wanted <= self.hist.max_streams_per_model
+
+    def _vectors(
+        self, rt: Runtime, gathered: Gathered, cols: ColumnBatch, streams: int
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
+        """Per vector stream of the batch: (rows, vectors, with cross products). A new
+        embedding is admitted within the caps (else not counted) and fixes its dimension; the
+        gathering refused vectors of another dimension."""
+        meta = rt.meta
+        out: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
+        if self.vectors.multivariate and not meta.scales and self._vector_room(rt, streams):
+            accuracy = self.hist.relative_accuracy
+            meta.scales = fix_scales(rt.sums, cols, self.vectors, accuracy) or []
+            streams += (1 + self.vectors.projections) if meta.scales else 0
+        if meta.scales:
+            rows, x = standardised(cols, meta.scales)
+            if len(rows):
+                out[MULTIVARIATE] = (rows, x, True)
+        for name, (rows, values) in embeddings_of(gathered.parts).items():
+            if name not in meta.vector_dims:
+                if not self._vector_room(rt, streams):
+                    continue
+                meta.vector_dims[name] = len(values[0])
+                streams += 1 + self.vectors.projections
+            out[EMBEDDING + name] = (rows, np.asarray(values, np.float64), False)
+        return out
 
     def _first_ids(
         self, rt: Runtime, start: int, rows: np.ndarray, hashes: np.ndarray
@@ -167,6 +213,7 @@ class Counting(ProcessorBase):
             return {
                 n: "numeric" if isinstance(h, NumericHistogram) else "categorical"
                 for n, h in rec.hists.items()
+                if not is_vector_stream(n)
             }
         return {}
 

@@ -33,6 +33,8 @@ from drift.quality import (
     decide_quality,
     measure_quality,
 )
+from drift.vector_streams import projection_of
+from drift.vectors import VectorMoments
 from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
@@ -89,10 +91,13 @@ def judge_quality(
     if policy is None:
         return {}
     kinds = (NumericHistogram, CategoricalHistogram)
+    vectors = {i.stream for i in inputs if isinstance(i.recent, VectorMoments)}
     asked = [
         QualityInput(i.stream, i.recent, i.baseline, i.subwindows)
         for i in inputs
-        if isinstance(i.recent, kinds) and isinstance(i.baseline, kinds)
+        if isinstance(i.recent, kinds)
+        and isinstance(i.baseline, kinds)
+        and projection_of(i.stream, vectors) is None  # a vector's projections: not inputs
     ]
     return {q.stream: q for q in decide_quality(measure_quality(asked, policy), policy)}
 
@@ -190,9 +195,10 @@ def evaluate_model(
         if transition:
             alerts.append(_alert(meta, ev, transition, window[1]))
     signals = judge_quality(inputs, quality)
+    # a vector stream's projections are inputs folded into its one evaluation
+    by_stream = {i.stream: i for i in inputs}
     results = tuple(
-        _result(meta, ev, i, window, signals.get(ev.stream))
-        for ev, i in zip(evals, inputs, strict=True)
+        _result(meta, ev, by_stream[ev.stream], window, signals.get(ev.stream)) for ev in evals
     )
     return ModelReport(
         meta.model_id, window[1], tuple(evals), model_verdict(evals), results, tuple(alerts)

@@ -19,6 +19,9 @@ from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
 from drift.wire import DecodedStreams, decode_streams
 from stream_app.records import Output, RawRecord, Rejected, rejection
 from stream_app.runtime import Gathered, ProcessorBase
+from stream_app.state import ModelMeta, meta_key
+
+EMBEDDING_DIM = "embedding_dimension"
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,9 @@ class Gathering(ProcessorBase):
                     for k in rows
                 )
                 continue
+            rows = self._check_dims(model_id, rows, events, positions, refused)
+            if not rows:
+                continue
             chosen = events if len(rows) == len(events) else [events[k] for k in rows]
             by_model.setdefault(model_id, Gathered()).add(rec, chosen, decoded.numeric_names)
         if refused:
@@ -75,6 +81,8 @@ class Gathering(ProcessorBase):
         gathered = by_model.get(model_id)
         if gathered is None and model_id not in self.models:
             return False
+        if any(getattr(e, "embeddings", None) for e in decoded.events):
+            return False  # the general path checks their dimensions
         bounds = self.event_time
         if bounds is not None and rec.timestamp > 0:
             high = rec.timestamp + bounds.max_future
@@ -87,6 +95,45 @@ class Gathering(ProcessorBase):
             gathered = by_model[model_id] = Gathered()
         gathered.add(rec, decoded.events, decoded.numeric_names)
         return True
+
+    def _dims(self, model_id: str) -> dict[str, int]:
+        """The embedding dimensions fixed for ``model_id``: declared, counted before (its
+        meta), or first seen in this batch (kept in ``_batch_dims``)."""
+        held = self._batch_dims.get(model_id)
+        if held is None:
+            rt = self.models.get(model_id)
+            raw = None if rt is not None else self.store.get(meta_key(model_id))
+            meta = rt.meta if rt is not None else (ModelMeta.from_bytes(raw) if raw else None)
+            held = {**self.vectors.declared, **(meta.vector_dims if meta else {})}
+            self._batch_dims[model_id] = held
+        return held
+
+    def _check_dims(
+        self,
+        model_id: str,
+        rows: list[int],
+        events: list[Any],
+        positions: list[int] | None,
+        refused: list[tuple[int | None, str, str]],
+    ) -> list[int]:
+        """``rows`` without the events carrying an embedding of another dimension than the
+        one fixed for (model, name); those are refused as ``embedding_dimension``."""
+        if not any(getattr(events[k], "embeddings", None) for k in rows):
+            return rows
+        dims, kept = self._dims(model_id), []
+        for k in rows:
+            vectors = getattr(events[k], "embeddings", None) or {}
+            bad = [
+                f"embeddings.{name}: {len(v)} dimensions, the model's has {dims[name]}"
+                for name, v in vectors.items()
+                if dims.get(name, len(v)) != len(v)
+            ]
+            if not bad:
+                dims.update((name, len(v)) for name, v in vectors.items() if name not in dims)
+                kept.append(k)
+            else:
+                refused.append((k if positions is None else positions[k], EMBEDDING_DIM, bad[0]))
+        return kept
 
     def _bound_times(
         self,

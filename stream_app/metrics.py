@@ -36,6 +36,10 @@ GAUGES = {
     "wasserstein": "drift_wasserstein_normed",
     "ks_statistic": "drift_ks_statistic",
     "chi2_pvalue": "drift_chi2_pvalue",
+    # vector streams (embedding.<name>, multivariate)
+    "cosine_distance": "drift_cosine_distance",
+    "sliced_wasserstein": "drift_sliced_wasserstein",
+    "drifted_projections": "drift_drifted_projections",
 }
 
 

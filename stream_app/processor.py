@@ -36,7 +36,13 @@ from stream_app.state import (
     pinned_key,
     reference_key,
 )
-from stream_app.tuning import DedupSettings, DetectionSettings, EventTimeBounds, HistogramSettings
+from stream_app.tuning import (
+    DedupSettings,
+    DetectionSettings,
+    EventTimeBounds,
+    HistogramSettings,
+    VectorSettings,
+)
 from stream_app.windows import WindowSpec
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "Rejected",
     "Runtime",
     "Store",
+    "VectorSettings",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,12 +76,15 @@ class Processor(Gathering, Counting, WindowMovement, Baselines, Commands):
         max_evaluations: int = 24,
         dedup: DedupSettings | None = None,
         detection: DetectionSettings | None = None,
+        vectors: VectorSettings | None = None,
     ) -> None:
         self.spec, self.policy, self.hysteresis = spec, policy, hysteresis
         self.hist, self.limits, self.store = hist, limits, store
         self.event_time, self.max_evaluations = event_time, max(1, max_evaluations)
         self.dedup = dedup or DedupSettings()
         self.detection = detection or DetectionSettings()
+        self.vectors = vectors or VectorSettings()
+        self._batch_dims: dict[str, dict[str, int]] = {}  # embedding dims first seen in a batch
         self.models: dict[str, Runtime] = {}
         self._touched: set[str] = set()  # models changed in memory by the batch under way
         self._forgotten: set[str] = set()
@@ -165,6 +175,7 @@ class Processor(Gathering, Counting, WindowMovement, Baselines, Commands):
 
     def _process(self, records: list[RawRecord], now: float) -> Output:
         self._touched.clear()
+        self._batch_dims.clear()
         out = Output()
         by_model: dict[str, Gathered] = {}
         seen: set[tuple[int, int]] = set()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from drift import Histogram
 from drift.calibration import Subwindows
+from drift.vector_streams import projection_of
 from stream_app.evaluation import StreamInput
 from stream_app.records import Output
 from stream_app.runtime import ProcessorBase, Runtime
@@ -146,8 +147,18 @@ class Baselines(ProcessorBase):
             end,
         )
 
+    def _family(self, rt: Runtime, stream: str) -> list[str]:
+        """``stream`` and, for a vector stream, its projections: frozen and thawed together."""
+        names = rt.sums.streams() + list(rt.frozen)
+        return [stream, *sorted({n for n in names if projection_of(n, {stream})})]
+
     def _freeze(self, rt: Runtime, stream: str, end: int, out: Output) -> None:
-        """Keep judging ``stream`` against its baseline as it was when its alert opened."""
+        """Keep judging ``stream`` (with its projections) against its baseline as it was when
+        its alert opened."""
+        for name in self._family(rt, stream):
+            self._freeze_one(rt, name, end, out)
+
+    def _freeze_one(self, rt: Runtime, stream: str, end: int, out: Output) -> None:
         if stream in rt.frozen or (rt.pinned is not None and rt.meta.pinned):
             return
         if rt.meta.baseline_mode == "seasonal":
@@ -162,7 +173,8 @@ class Baselines(ProcessorBase):
         out.writes[key] = (rt.meta.partition, rt.frozen[stream].to_bytes())
 
     def _thaw(self, rt: Runtime, stream: str, out: Output) -> None:
-        if rt.frozen.pop(stream, None) is not None:
-            rt.meta.frozen = sorted(rt.frozen)
-            key = reference_key(rt.meta.model_id, "f", stream)
-            out.writes[key] = (rt.meta.partition, None)
+        for name in self._family(rt, stream):
+            if rt.frozen.pop(name, None) is not None:
+                rt.meta.frozen = sorted(rt.frozen)
+                key = reference_key(rt.meta.model_id, "f", name)
+                out.writes[key] = (rt.meta.partition, None)

@@ -18,7 +18,13 @@ from drift.columnar_wire import ColumnarRecord
 from stream_app.evaluation import StreamInput
 from stream_app.records import Output, RawRecord, Store
 from stream_app.state import BucketRecord, ModelMeta, PinnedBaseline, Reference
-from stream_app.tuning import DedupSettings, DetectionSettings, EventTimeBounds, HistogramSettings
+from stream_app.tuning import (
+    DedupSettings,
+    DetectionSettings,
+    EventTimeBounds,
+    HistogramSettings,
+    VectorSettings,
+)
 from stream_app.windows import WindowSpec
 
 
@@ -92,7 +98,9 @@ class ProcessorBase:
     max_evaluations: int
     dedup: DedupSettings
     detection: DetectionSettings
+    vectors: VectorSettings
     models: dict[str, Runtime]
+    _batch_dims: dict[str, dict[str, int]]
 
     def _runtime(self, model_id: str, partition: int) -> Runtime:
         raise NotImplementedError

@@ -165,6 +165,10 @@ class ModelMeta:
     baseline_mode: str = "rolling"  # or "seasonal"
     hours: list[int] = field(default_factory=list)  # seasonal roll-ups held
     accepted: dict[str, dict[str, Any]] = field(default_factory=dict)  # stream -> who, when
+    # vector streams: each embedding's fixed dimension, and the multivariate stream's fixed
+    # (input, centre, scale), set once (stream_app.vector_state)
+    vector_dims: dict[str, int] = field(default_factory=dict)
+    scales: list[tuple[str, float, float]] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -183,6 +187,8 @@ class ModelMeta:
                 "bm": self.baseline_mode,
                 "hr": sorted(self.hours),
                 "acc": self.accepted,
+                "vd": self.vector_dims,
+                "mv": self.scales,
             }
         )
 
@@ -206,6 +212,8 @@ class ModelMeta:
             str(d.get("bm", "rolling")),
             list(d.get("hr", [])),
             dict(d.get("acc", {})),
+            {str(k): int(v) for k, v in d.get("vd", {}).items()},
+            [(str(n), float(c), float(s)) for n, c, s in d.get("mv", [])],
         )
 
 

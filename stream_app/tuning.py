@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from drift.quality import QualityPolicy
@@ -50,3 +51,18 @@ class HistogramSettings:
     max_categories: int = 100
     max_streams_per_model: int = 200
     max_models: int = 1000
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """``projections``: directions each vector stream is projected on (K); ``max_streams``:
+    vector streams per model (embeddings and multivariate), which with the dimensions bounds
+    the memory; ``declared``: embedding dimensions fixed in advance, by name, for every model;
+    ``multivariate``: keep the ``multivariate`` stream of models with >= 2 numeric inputs."""
+
+    projections: int = 16
+    max_streams: int = 4
+    declared: Mapping[str, int] = field(default_factory=dict)
+    multivariate: bool = False
+    multivariate_inputs: int = 16
+    multivariate_after: int = 1000

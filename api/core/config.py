@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         description="nesting depth of an event's JSON (objects and arrays); deeper is 422 "
         "too_deep (orjson cannot encode beyond 254)",
     )
+    # the worker's embedding limits (same names, same defaults): what the API accepts the
+    # worker accepts
+    max_embeddings: int = Field(default=4, ge=0, description="named vectors per event")
+    max_embedding_dims: int = Field(default=1024, ge=1, description="dimensions of one embedding")
+    max_embedding_abs: float = Field(
+        default=100.0, gt=0, le=100.0, description="largest |value| of an embedding"
+    )
     webhook_max_body_bytes: int = Field(
         default=4_194_304, ge=1, description="POST /alertmanager/webhook body limit (413)"
     )

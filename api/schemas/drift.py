@@ -19,7 +19,15 @@ Metric = Literal[
     "ks_statistic",
     "chi2_pvalue",
 ]
-METRICS: tuple[str, ...] = get_args(Metric)
+METRICS: tuple[str, ...] = get_args(Metric)  # the policy's metrics (thresholds)
+VectorMetric = Literal[  # of vector streams (embedding.<name>, multivariate): no thresholds
+    "cosine_distance",
+    "sliced_wasserstein",
+    "drifted_projections",
+    "mean_shift",
+    "correlation_shift",
+]
+RUN_METRICS: tuple[str, ...] = (*METRICS, *get_args(VectorMetric))  # drift_runs columns
 Status = Literal["ok", "drift", "insufficient_data"]
 
 RUN_EXAMPLE: dict[str, Any] = {
@@ -83,7 +91,7 @@ class DriftRun(BaseModel):
     id: int
     model_id: str
     stream: str
-    stream_kind: str
+    stream_kind: str = Field(description="numeric, categorical or vector")
     window_start: datetime
     window_end: datetime
     baseline_start: datetime | None = None
@@ -101,6 +109,21 @@ class DriftRun(BaseModel):
     wasserstein: float | None = None
     ks_statistic: float | None = None
     chi2_pvalue: float | None = None
+    cosine_distance: float | None = Field(
+        default=None, description="vector streams: 1 - cosine similarity of the mean vectors"
+    )
+    sliced_wasserstein: float | None = Field(
+        default=None, description="vector streams: mean normed Wasserstein over the projections"
+    )
+    drifted_projections: float | None = Field(
+        default=None, description="vector streams: share of projections with p <= the FDR"
+    )
+    mean_shift: float | None = Field(
+        default=None, description="vector streams: diagonal Mahalanobis distance of the means"
+    )
+    correlation_shift: float | None = Field(
+        default=None, description="multivariate: the largest change of a correlation"
+    )
     recent_count: int
     baseline_count: int
     drifted_metrics: list[str]

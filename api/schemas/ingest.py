@@ -27,6 +27,10 @@ class InferenceEventIn(BaseModel):
     prediction: Any = Field(default=None, description='{"class", "score"}, or a bare number/string')
     confidence: float | None = Field(default=None, description="model confidence")
     metadata: dict[str, Any] | None = Field(default=None, description="stored, not monitored")
+    embeddings: dict[str, list[float]] | None = Field(
+        default=None,
+        description='named vectors, e.g. {"text": [0.12, ...]}: monitored as embedding.<name>',
+    )
 
 
 class BatchIn(BaseModel):

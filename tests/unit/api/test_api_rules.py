@@ -111,3 +111,18 @@ def test_docs_open_by_default_only_without_keys():
     assert Settings().docs_open
     assert not Settings(api_keys="k").docs_open
     assert Settings(api_keys="k", docs_public=True).docs_open
+
+
+def test_ingested_embeddings_are_checked_and_published():
+    import orjson
+
+    from api.core.errors import ApiError
+    from api.ingest import canonical, check
+
+    rules, now = EventRules(), 1_764_000_000.0
+    body = {"model_id": "m", "input_data": {"x": 1}, "embeddings": {"text": [0.5, -1, 2.25]}}
+    event = check(body, rules, now)
+    assert orjson.loads(canonical(event, now))["embeddings"] == {"text": [0.5, -1.0, 2.25]}
+    with pytest.raises(ApiError) as refused:
+        check({**body, "embeddings": {"text": [0.5, 1e6]}}, rules, now)
+    assert refused.value.code == "embedding_out_of_range" and refused.value.status == 422

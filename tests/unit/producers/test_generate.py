@@ -160,3 +160,22 @@ def test_cli_writes_jsonl_file(tmp_path):
     events = [e for line in out.read_bytes().splitlines() for e in orjson.loads(line)]
     assert len(events) == 1200 and {e["model_id"] for e in events} == {"a", "b"}
     assert min(e["timestamp"] for e in events) >= 1_764_000_000.0
+
+
+def test_embedding_scenario_events_carry_valid_vectors(tmp_path):
+    from drift.events import validate_event
+    from producers.scenarios import embedding_model
+
+    p = plan("embedding", models=(embedding_model(1, 0, dim=8),), duration=60.0)
+    events = [e for _, batch in records(p) for e in batch]
+    assert len(events) == 300
+    for event in events[:20]:
+        assert validate_event(event).embeddings.keys() == {"text", "image"}
+        assert len(event["embeddings"]["text"]) == 8
+    out = tmp_path / "events.jsonl"
+    argv = ["generate", "--scenario", "embedding", "--models", "a", "--duration", "1m",
+            "--rate", "1", "--embedding-dim", "16", "--start", "2025-11-24T16:00:00Z",
+            "--output", str(out), "--no-progress"]  # fmt: skip
+    assert driftmon_cli.main(argv) == 0
+    first = orjson.loads(out.read_bytes().splitlines()[0])[0]
+    assert len(first["embeddings"]["image"]) == 16

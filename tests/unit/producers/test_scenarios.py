@@ -59,6 +59,7 @@ AFTER = {
     "prediction-only": (10_000.0, 20_000.0),
     "concept": (10_000.0, 20_000.0),
     "quality": (10_000.0, 20_000.0),
+    "embedding": (10_000.0, 20_000.0),
 }
 
 
@@ -178,3 +179,29 @@ def test_the_quality_scenario_breaks_exactly_the_streams_it_names():
     events = build_events(SPEC, b, [0.0] * N, [str(i) for i in range(N)])
     nulls = sum(e["input_data"]["feature1"] is None for e in events)
     assert nulls == int(np.isnan(b.stream("feature1")).sum()) > 0
+
+
+def test_embedding_scenario_moves_the_text_embedding_only():
+    from drift.vectors import VectorMoments
+    from producers.scenarios import embedding_model
+
+    spec = embedding_model(1, dim=32)
+    scenario = SCENARIOS["embedding"]
+    assert scenario.shifted_streams(spec) == {"embedding.text"}
+    t0 = np.sort(np.random.default_rng(1).uniform(0, SCHEDULE.drift_at, 4000))
+    t1 = np.sort(np.random.default_rng(2).uniform(SCHEDULE.drift_at, 20_000, 4000))
+    a = sample(spec, scenario, t0, SCHEDULE, np.random.default_rng(3))
+    b = sample(spec, scenario, t1, SCHEDULE, np.random.default_rng(4))
+    assert a.embeddings["text"].shape == (4000, 32) and np.abs(a.embeddings["text"]).max() < 5
+
+    def mean_gap(name: str) -> float:
+        m = [VectorMoments(32), VectorMoments(32)]
+        m[0].update(a.embeddings[name])
+        m[1].update(b.embeddings[name])
+        se = np.sqrt(m[0].variance() / 4000 + m[1].variance() / 4000)
+        return float(np.max(np.abs(m[0].mean() - m[1].mean()) / se))
+
+    assert mean_gap("text") > 10 and mean_gap("image") < 5
+    # every other stream keeps its distribution, and models without embeddings carry none
+    assert all(p_value(s, a, b) > 1e-3 for s in STREAMS)
+    assert draw("embedding", 0.0, 1.0, seed=1).embeddings == {}
