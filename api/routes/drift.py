@@ -11,7 +11,7 @@ from api.core.encoding import FastJSON
 from api.deps import ReaderDep, SettingsDep
 from api.params import Cursor, Limit, ModelIdQuery, Since, StreamQuery, Until, window
 from api.schemas.common import errors
-from api.schemas.drift import DriftHistory, DriftLatest, Metric, Status, VectorMetric
+from api.schemas.drift import DriftHistory, DriftLatest, RunMetric, Status
 
 router = APIRouter(prefix="/drift", tags=["drift"], responses=errors(401, 422, 503))
 
@@ -30,7 +30,7 @@ async def history(
     model_id: ModelIdQuery = None,
     stream: StreamQuery = None,
     metric: Annotated[
-        Metric | VectorMetric | None,
+        RunMetric | None,
         Query(description="only runs having this metric; its value as `value`"),
     ] = None,
     status: Annotated[Status | None, Query(description="only runs with this status")] = None,

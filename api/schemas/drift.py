@@ -27,7 +27,8 @@ VectorMetric = Literal[  # of vector streams (embedding.<name>, multivariate): n
     "mean_shift",
     "correlation_shift",
 ]
-RUN_METRICS: tuple[str, ...] = (*METRICS, *get_args(VectorMetric))  # drift_runs columns
+RunMetric = Literal[Metric, VectorMetric]  # one flat Literal: a bad value names `metric`
+RUN_METRICS: tuple[str, ...] = get_args(RunMetric)  # drift_runs columns
 Status = Literal["ok", "drift", "insufficient_data"]
 
 RUN_EXAMPLE: dict[str, Any] = {
