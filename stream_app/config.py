@@ -141,9 +141,37 @@ class WorkerSettings(BaseSettings):
     sink_lag_seconds: float = Field(
         15.0, ge=0, description="how often to measure the sinks' backlog (0: never)"
     )
+    # labels and model performance (docs/architecture.md, "Performance")
+    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
+    label_horizon_seconds: float = Field(
+        7 * 86400.0, gt=0, description="labels later than this after their inference: too_late"
+    )
+    performance_interval_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="how often the sinks recompute dirty windows and verdicts (0: never)",
+    )
+    performance_window_seconds: int = Field(
+        3600, ge=60, description="window of inference event time performance is computed for"
+    )
+    performance_grace_seconds: float = Field(
+        3600.0, ge=0, description="how long a label whose inference is not logged is looked for"
+    )
+    performance_baseline_windows: int = Field(
+        24, ge=2, description="windows before the judged one its accuracy is compared with"
+    )
+    performance_min_labelled: int = Field(
+        100, ge=1, description="fewer labels in a window (or its baseline): insufficient_data"
+    )
+    performance_min_drop: float = Field(
+        0.02, ge=0, description="smallest accuracy drop (fraction) that can be degraded"
+    )
     # web / metrics
     web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
     web_port: int = Field(6066, description="port of /metrics")
+    sinks_web_port: int | None = Field(
+        None, ge=0, description="port of the sinks process's /metrics; unset: web_port + 1; 0: none"
+    )
     data_dir: str = Field("/tmp/driftmon-worker", description="unused (state is in memory)")
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
     grafana_token: str = Field("", description="Grafana service account token")

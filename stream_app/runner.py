@@ -17,7 +17,10 @@ import subprocess
 import sys
 import threading
 
+from prometheus_client import CollectorRegistry
+
 from drift.topics import Topics
+from stream_app import performance_sinks
 from stream_app.config import WorkerSettings
 from stream_app.sink_lag import sink_groups
 from stream_app.sinks import TopicSink
@@ -79,7 +82,9 @@ def run_sinks(settings: WorkerSettings, parent_pid: int | None = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    sinks = start_sinks(settings, Topics(settings.topic_prefix))
+    topics, registry = Topics(settings.topic_prefix), CollectorRegistry()
+    sinks = [*start_sinks(settings, topics), *performance_sinks.start(settings, topics, registry)]
+    performance_sinks.serve_metrics(settings, registry)
     log.info("sinks running: %s", ", ".join(s.name for s in sinks))
     while not stop.wait(0.5):
         if parent_pid is not None and os.getppid() != parent_pid:

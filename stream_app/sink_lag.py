@@ -25,6 +25,8 @@ def sink_groups(settings: WorkerSettings, topics: Topics) -> dict[str, tuple[str
     }
     if settings.inference_logs_enabled:
         groups["inference_logs"] = (f"{settings.app_id}-logs-sink", [topics.events])
+    if settings.labels_enabled:
+        groups["labels"] = (f"{settings.app_id}-labels-sink", [topics.labels])
     return groups
 
 
