@@ -29,13 +29,14 @@ HERE = Path(__file__).resolve().parent
 RULES_DIR = HERE / "rules"
 COMPOSE_WORKER_TARGETS = ["worker:6066"]
 COMPOSE_API_TARGETS = ["api:8000"]
+COMPOSE_SINKS_TARGETS = ["worker:6067"]  # `driftmon sinks`, the worker's child: web port + 1
 COMPOSE_ALERTMANAGER_URL = "http://alertmanager:9093"
 COMPOSE_RULE_FILES = ["rules/*.yml"]
 COMPOSE_WEBHOOK_URL = "http://api:8000/alertmanager/webhook"
 # compose writes DRIFT_ALERTMANAGER_API_KEY here (a tmpfs): the webhook's Bearer credentials
 COMPOSE_WEBHOOK_CREDENTIALS_FILE = "/tmp/driftmon-api-key"
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
-WORKER_JOB, API_JOB = "driftmon-worker", "driftmon-api"
+WORKER_JOB, API_JOB, SINKS_JOB = "driftmon-worker", "driftmon-api", "driftmon-sinks"
 
 HEADER = """\
 # Rendered by prometheus/config.py (render_prometheus_config) for docker-compose.
@@ -62,8 +63,10 @@ def render_prometheus_config(
     rule_files: list[str],
     scrape_interval: str = "15s",
     evaluation_interval: str = "15s",
+    sinks_targets: list[str] | None = None,
 ) -> str:
-    """prometheus.yml scraping the workers and the API, alerting to one Alertmanager."""
+    """prometheus.yml scraping the workers, the API and the sinks processes (label counters,
+    performance gauges; no job when ``sinks_targets`` is empty), alerting to one Alertmanager."""
     for name, value in (("scrape", scrape_interval), ("evaluation", evaluation_interval)):
         check_duration(value, f"{name}_interval")
     config = {
@@ -78,6 +81,10 @@ def render_prometheus_config(
             {"job_name": API_JOB, "static_configs": [{"targets": list(api_targets)}]},
         ],
     }
+    if sinks_targets:
+        config["scrape_configs"].append(
+            {"job_name": SINKS_JOB, "static_configs": [{"targets": list(sinks_targets)}]}
+        )
     return HEADER + dump(config)
 
 

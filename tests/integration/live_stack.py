@@ -343,6 +343,7 @@ def live_stack(
                 list(rules),
                 "1s",
                 "1s",
+                sinks_targets=[f"127.0.0.1:{worker.web_port + 1}"],
             ),
             rules,
         )
