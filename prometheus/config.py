@@ -69,6 +69,12 @@ def render_prometheus_config(
     performance gauges; no job when ``sinks_targets`` is empty), alerting to one Alertmanager."""
     for name, value in (("scrape", scrape_interval), ("evaluation", evaluation_interval)):
         check_duration(value, f"{name}_interval")
+    jobs: list[dict[str, Any]] = [
+        {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]},
+        {"job_name": API_JOB, "static_configs": [{"targets": list(api_targets)}]},
+    ]
+    if sinks_targets:
+        jobs.append({"job_name": SINKS_JOB, "static_configs": [{"targets": list(sinks_targets)}]})
     config = {
         "global": {
             "scrape_interval": scrape_interval,
@@ -76,15 +82,8 @@ def render_prometheus_config(
         },
         "rule_files": list(rule_files),
         "alerting": {"alertmanagers": [_alertmanager_endpoint(alertmanager_url)]},
-        "scrape_configs": [
-            {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]},
-            {"job_name": API_JOB, "static_configs": [{"targets": list(api_targets)}]},
-        ],
+        "scrape_configs": jobs,
     }
-    if sinks_targets:
-        config["scrape_configs"].append(
-            {"job_name": SINKS_JOB, "static_configs": [{"targets": list(sinks_targets)}]}
-        )
     return HEADER + dump(config)
 
 
