@@ -169,8 +169,8 @@ class WorkerSettings(BaseSettings):
     # web / metrics
     web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
     web_port: int = Field(6066, description="port of /metrics")
-    sinks_web_port: int | None = Field(
-        None, ge=0, description="port of the sinks process's /metrics; unset: web_port + 1; 0: none"
+    sinks_web_port: int = Field(
+        -1, ge=-1, description="port of the sinks process's /metrics; -1: web_port + 1; 0: none"
     )
     data_dir: str = Field("/tmp/driftmon-worker", description="unused (state is in memory)")
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")

@@ -55,10 +55,10 @@ def judge_settings(settings: WorkerSettings) -> JudgeSettings:
 
 
 def serve_metrics(settings: WorkerSettings, registry: CollectorRegistry) -> None:
-    """``/metrics`` of the sinks process on ``sinks_web_port`` (unset: web port + 1); a port
+    """``/metrics`` of the sinks process on ``sinks_web_port`` (-1: web port + 1); a port
     taken is logged, never fatal: the sinks keep storing."""
     port = settings.sinks_web_port
-    port = settings.web_port + 1 if port is None else port
+    port = settings.web_port + 1 if port < 0 else port
     if port == 0:
         return
     try:
