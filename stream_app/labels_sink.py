@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +94,13 @@ class LabelWriter:
         self,
         settings: PerformanceSettings,
         metrics: LabelMetrics,
-        dlq: Producer | None,
+        dlq: Callable[[], Producer] | None,
         dlq_topic: str,
         limits: EventLimits | None = None,
     ) -> None:
-        self.settings, self.metrics, self.dlq, self.dlq_topic = settings, metrics, dlq, dlq_topic
+        self.settings, self.metrics, self.dlq_topic = settings, metrics, dlq_topic
+        self._new_dlq = dlq  # built on the first refusal: most runs never need one
+        self.dlq: Producer | None = None
         self.limits = limits or EventLimits()
         # per record (partition, offset): what to send and count once the batch is committed
         self._pending: dict[tuple[str, int, int], _Decided] = {}
@@ -185,6 +187,8 @@ class LabelWriter:
             self.dlq.poll(0)
 
     def _copy(self, r: Refusal, msg: Message) -> None:
+        if self.dlq is None and self._new_dlq is not None:
+            self.dlq = self._new_dlq()
         if self.dlq is None:
             return
         headers: list[tuple[str, str | bytes | None]] = [

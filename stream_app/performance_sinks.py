@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, start_http_server
 
 from drift.topics import Topics
 from stream_app.config import WorkerSettings
 from stream_app.labels_sink import LabelMetrics, LabelWriter, dlq_producer
-from stream_app.metrics import serve
 from stream_app.performance_job import JudgeSettings, PerformanceJob, PerformanceMetrics
 from stream_app.performance_store import PerformanceSettings
 from stream_app.sink_lag import sink_groups
@@ -62,7 +61,7 @@ def serve_metrics(settings: WorkerSettings, registry: CollectorRegistry) -> None
     if port == 0:
         return
     try:
-        serve(registry, settings.web_host, port)
+        start_http_server(port, settings.web_host, registry)  # a daemon thread
     except OSError as exc:
         log.error("sinks /metrics not served on %s:%d: %s", settings.web_host, port, exc)
 
@@ -76,7 +75,7 @@ def start(settings: WorkerSettings, topics: Topics, registry: CollectorRegistry)
     writer = LabelWriter(
         perf,
         LabelMetrics(registry, settings.max_models),
-        dlq_producer(settings.kafka_bootstrap),
+        lambda: dlq_producer(settings.kafka_bootstrap),
         topics.labels_dlq,
     )
     sink = LabelsSink(
