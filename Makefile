@@ -39,3 +39,4 @@ bench: setup
 	$(VENV)/python bench/bench_processor.py
 	$(VENV)/python bench/bench_api.py
 	$(VENV)/python bench/bench_worker.py
+	$(VENV)/python bench/bench_labels.py
