@@ -60,7 +60,6 @@ class DriftResult(_Message):
     subwindows: int
     new_categories: dict[str, float]  # {"count", "share"}
     bins: dict[str, list[Any]] | None  # {"labels", "recent", "baseline"}
-    quality: dict[str, Any] | None = None  # data-quality signals (docs/architecture.md)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,7 @@ For each stream at each window end, against its baseline:
 * ``missing``: the share of missing values (null, NaN, a categorical ``None``) moved. Tested
   on the 2-column table (missing, present) by the calibrated G test of ``drift.calibration``
   (null and its between-hour variation from the baseline's sub-windows), effect = the absolute
-  change of the share, at least ``min_missing_change``; a baseline without missing values
-  would have that column pooled away, so a share rising from 0 is a binomial tail against the
-  rule-of-succession rate ``1 / (n_baseline + 2)``;
+  change of the share, at least ``min_missing_change``;
 * ``out_of_range`` (numeric): the share of recent values outside the baseline's range (below
   its lowest or above its highest bucket). Without change a few values fall outside by chance
   (about ``2 / n_baseline`` of them); the null rate is learnt from the sub-windows (each against
@@ -16,8 +14,7 @@ For each stream at each window end, against its baseline:
 * ``new_category`` (categorical): the share of recent values in categories the baseline never
   had, the same way (null rate from the sub-windows), at least ``min_new_share``;
 * ``appeared`` / ``vanished`` (schema change): a stream with data in the recent window and none
-  in the baseline (beside streams that have one: a new model's streams are not news), or the
-  reverse while the model still sends — no test needed.
+  in the baseline, or the reverse while the model still sends — no test needed.
 
 The p-values of all tests of a model go through Benjamini-Hochberg at ``fdr`` together, so a
 model with many streams is not flagged by chance more often than one with few.
@@ -137,12 +134,12 @@ def _rate(inp: QualityInput) -> float:
 
 
 def _one(
-    inp: QualityInput, policy: QualityPolicy, active: bool, established: bool = True
+    inp: QualityInput, policy: QualityPolicy, active: bool
 ) -> tuple[StreamQuality, CalibrationRequest | None]:
     recent, baseline, stream = inp.recent, inp.baseline, inp.stream
     n_r, n_b = _total(recent), _total(baseline)
     missing, base_missing = _share(recent.missing, n_r), _share(baseline.missing, n_b)
-    if n_b == 0 and n_r >= policy.min_recent and established:
+    if n_b == 0 and n_r >= policy.min_recent:
         return StreamQuality(stream, n_r, missing, base_missing, schema="appeared"), None
     if n_r == 0 and n_b >= policy.min_baseline and active:
         return StreamQuality(stream, 0, missing, base_missing, schema="vanished"), None
@@ -158,12 +155,8 @@ def _one(
         new = _new(recent, baseline)
         new_share = _share(new, recent.count)
         p["new_category"] = _tail(new, recent.count, _rate(inp))
-    if baseline.missing == 0 and recent.missing > 0:
-        # the G test's pooling would fold an empty missing column away: a share rising from 0
-        # is a binomial tail against the rule-of-succession rate 1 / (n_baseline + 2)
-        p["missing"] = _tail(recent.missing, n_r, 1.0 / (n_b + 2.0))
     q = StreamQuality(stream, n_r, missing, base_missing, out_share, new_share, None, p)
-    if baseline.missing == 0:
+    if recent.missing == 0 and baseline.missing == 0:
         return q, None
     subs = np.array([[h.missing, h.count] for h in _hists(inp.subwindows)], float).reshape(-1, 2)
     req = CalibrationRequest(
@@ -182,12 +175,10 @@ def measure_quality(
     """The signals of each of a model's streams with their p-values (issues are decided by
     :func:`decide_quality`). A stream without any recent value counts as vanished only while
     the model still sends: at least ``min_model_events`` (default ``policy.min_recent``) values
-    in its busiest stream. A stream appears only beside streams with a baseline (at least
-    ``policy.min_baseline`` values): a new model's streams have none and are not news."""
+    in its busiest stream."""
     busiest = max((_total(i.recent) for i in inputs), default=0)
     active = busiest >= (policy.min_recent if min_model_events is None else min_model_events)
-    established = max((_total(i.baseline) for i in inputs), default=0) >= policy.min_baseline
-    measured = [_one(inp, policy, active, established) for inp in inputs]
+    measured = [_one(inp, policy, active) for inp in inputs]
     asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
     out = [q for q, _ in measured]
     for (i, _), cal in zip(asked, calibrate_many([r for _, r in asked]), strict=True):

@@ -38,7 +38,6 @@ from stream_app.processor import (
     Processor,
     RawRecord,
 )
-from stream_app.quality_metrics import QualityMetrics
 from stream_app.sink_lag import SinkLagProbe, sink_groups
 from stream_app.transactions import TransactionLost, Transactions, producer_config, publish
 from stream_app.windows import WindowSpec
@@ -101,7 +100,6 @@ class DriftWorker:
         self.changelog = changelog.changelog_topic(s.app_id)
         self.registry = registry or CollectorRegistry()
         self.metrics = WorkerMetrics(self.registry, s.max_models)
-        self.quality_metrics = QualityMetrics(self.registry, s.max_models)
         self.store = changelog.StateStore()
         self.processor = build_processor(s, self.store)
         self.tx = Transactions(
@@ -290,7 +288,6 @@ class DriftWorker:
                 self.processor.limits.max_record_bytes,
             )
         self.metrics.observe(out, self._open_alerts(), elapsed)
-        self.quality_metrics.observe(out)
         self.metrics.slots(len(self.processor.models))
 
     # --- transactions ------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from drift import (
     AlertState,
@@ -24,13 +23,6 @@ from drift import (
 from drift.calibration import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
 from drift.messages import AlertTransition, DriftResult
-from drift.quality import (
-    QualityInput,
-    QualityPolicy,
-    StreamQuality,
-    decide_quality,
-    measure_quality,
-)
 from stream_app.state import ModelMeta
 
 ALERT_METRIC = "drift"  # one alert per (model, stream) on the policy verdict
@@ -66,36 +58,8 @@ def _opt(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _quality(q: StreamQuality | None) -> dict[str, Any] | None:
-    if q is None:
-        return None
-    return {
-        "issues": list(q.issues),
-        "missing_share": q.missing_share,
-        "baseline_missing_share": q.baseline_missing_share,
-        "out_of_range_share": q.out_of_range_share,
-        "new_category_share": q.new_category_share,
-        "p_values": {k: float(v) for k, v in q.p_values.items()},
-    }
-
-
-def quality_of(inputs: Sequence[StreamInput], policy: DetectionPolicy) -> dict[str, StreamQuality]:
-    """The data-quality signals of the judged streams (drift.quality), by stream."""
-    qp = QualityPolicy(
-        fdr=policy.fdr, min_recent=policy.min_recent, min_baseline=policy.min_baseline
-    )
-    measured = measure_quality(
-        [QualityInput(i.stream, i.recent, i.baseline, i.subwindows) for i in inputs], qp
-    )
-    return {q.stream: q for q in decide_quality(measured, qp)}
-
-
 def _result(
-    meta: ModelMeta,
-    ev: StreamEvaluation,
-    inp: StreamInput,
-    window: tuple[int, int],
-    quality: StreamQuality | None = None,
+    meta: ModelMeta, ev: StreamEvaluation, inp: StreamInput, window: tuple[int, int]
 ) -> DriftResult:
     return DriftResult(
         model_id=meta.model_id,
@@ -130,7 +94,6 @@ def _result(
             "recent": [float(v) for v in ev.bins.recent],
             "baseline": [float(v) for v in ev.bins.baseline],
         },
-        quality=_quality(quality),
     )
 
 
@@ -180,11 +143,7 @@ def evaluate_model(
         meta.alerts[ev.stream] = state
         if transition:
             alerts.append(_alert(meta, ev, transition, window[1]))
-    quality = quality_of(inputs, policy)
-    results = tuple(
-        _result(meta, ev, i, window, quality.get(ev.stream))
-        for ev, i in zip(evals, inputs, strict=True)
-    )
+    results = tuple(_result(meta, ev, i, window) for ev, i in zip(evals, inputs, strict=True))
     return ModelReport(
         meta.model_id, window[1], tuple(evals), model_verdict(evals), results, tuple(alerts)
     )

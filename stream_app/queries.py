@@ -10,14 +10,14 @@ INSERT INTO drift_runs (model_id, stream, stream_kind, window_start, window_end,
     baseline_end, baseline_mode, status, kl_divergence, cosine_similarity, psi, js_distance,
     hellinger, wasserstein, ks_statistic, chi2_pvalue, recent_count, baseline_count,
     drifted_metrics, bins, rule, p_value, q_value, score, score_limit, limits, test, effect,
-    null_center, null_spread, subwindows, new_categories, quality)
+    null_center, null_spread, subwindows, new_categories)
 VALUES (%(model_id)s, %(stream)s, %(stream_kind)s, to_timestamp(%(window_start)s),
     to_timestamp(%(window_end)s), to_timestamp(%(baseline_start)s), to_timestamp(%(baseline_end)s),
     %(baseline_mode)s, %(status)s, %(kl_divergence)s, %(cosine_similarity)s, %(psi)s,
     %(js_distance)s, %(hellinger)s, %(wasserstein)s, %(ks_statistic)s, %(chi2_pvalue)s,
     %(recent_count)s, %(baseline_count)s, %(drifted_metrics)s, %(bins)s, %(rule)s, %(p_value)s,
     %(q_value)s, %(score)s, %(score_limit)s, %(limits)s, %(test)s, %(effect)s, %(null_center)s,
-    %(null_spread)s, %(subwindows)s, %(new_categories)s, %(quality)s)
+    %(null_spread)s, %(subwindows)s, %(new_categories)s)
 ON CONFLICT (model_id, stream, window_end) DO UPDATE SET
     status = EXCLUDED.status, kl_divergence = EXCLUDED.kl_divergence,
     cosine_similarity = EXCLUDED.cosine_similarity, psi = EXCLUDED.psi,
@@ -30,7 +30,7 @@ ON CONFLICT (model_id, stream, window_end) DO UPDATE SET
     score_limit = EXCLUDED.score_limit, limits = EXCLUDED.limits, test = EXCLUDED.test,
     effect = EXCLUDED.effect, null_center = EXCLUDED.null_center,
     null_spread = EXCLUDED.null_spread, subwindows = EXCLUDED.subwindows,
-    new_categories = EXCLUDED.new_categories, quality = EXCLUDED.quality, computed_at = now()
+    new_categories = EXCLUDED.new_categories, computed_at = now()
 """
 
 OPEN_ALERT = """

@@ -60,7 +60,6 @@ def drift_run(result: dict[str, Any]) -> dict[str, Any]:
     row["limits"] = _jsonb(result.get("limits"))
     row["new_categories"] = _jsonb(result.get("new_categories"))
     row["bins"] = _jsonb(result.get("bins"))
-    row["quality"] = _jsonb(result.get("quality"))
     return row
 
 
