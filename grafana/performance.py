@@ -1,7 +1,7 @@
 """The performance row of the model dashboard (issue 15): realised against estimated accuracy
 per window (``performance_windows``: a window's realised accuracy fills in as its labels come,
 the estimate is there at once), how complete the labels are, and the verdict gauges of the
-sinks process (job ``driftmon-sinks``); and the worker's data-quality signals per stream."""
+sinks process (job ``driftmon-sinks``)."""
 
 from __future__ import annotations
 
@@ -76,23 +76,3 @@ def performance_row(board: dashboard_builder.Dashboard) -> None:
         DynamicConfigValue(id_val="max", value=1),
     ]
     board.with_panel(limit_series(verdict, "B", "blue").override_by_query("D", degraded_axis))
-    board.with_panel(
-        timeseries_panel(
-            "Data quality per stream",
-            prom(),
-            [
-                promql(f"drift_quality_share{{{MODEL}}}", "{{stream}} {{signal}}"),
-                promql(
-                    f"drift_quality_detected{{{MODEL}}} == 1",
-                    "flagged: {{stream}} {{signal}}",
-                    ref_id="B",
-                ),
-            ],
-            unit="percentunit",
-            description="The recent share behind each data-quality signal (missing, outside "
-            "the baseline's range, new categories) at the stream's last evaluation; flagged "
-            "series (1) are the worker's verdict (BH at DRIFT_FDR with the model's other "
-            "quality tests).",
-            span=24,
-        )
-    )

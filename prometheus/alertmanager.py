@@ -7,7 +7,7 @@ Slack, when ``prometheus.channels`` enables them. Routes, in order:
 1. ``model_id="<id>"`` for each entry of ``model_webhooks`` → that model owner's webhook
    (``continue: true``, so the routes below still apply);
 2. ``severity="critical"`` → ``driftmon-critical`` (a degraded model's accuracy included);
-3. ``component=~"performance|quality"`` → ``driftmon-performance`` (the model owners' channel;
+3. ``component="performance"`` → ``driftmon-performance`` (the model owners' channel;
    not continued: every receiver posts to the API once);
 4. ``component="monitor"`` → ``driftmon-ops``;
 5. anything else (warning and info drift alerts) → ``driftmon-webhook`` (an explicit last
@@ -28,7 +28,7 @@ from prometheus.channels import NotificationChannels
 from prometheus.yamltext import check_duration, dump
 
 WEBHOOK, CRITICAL, OPS = "driftmon-webhook", "driftmon-critical", "driftmon-ops"
-PERFORMANCE = "driftmon-performance"  # model performance and data quality: the model's owners
+PERFORMANCE = "driftmon-performance"  # model performance: the model's owners
 _MODEL_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HEADER = """\
@@ -90,7 +90,7 @@ def _routes(model_webhooks: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         *models,
         {"receiver": CRITICAL, "matchers": ['severity="critical"']},
-        {"receiver": PERFORMANCE, "matchers": ['component=~"performance|quality"']},
+        {"receiver": PERFORMANCE, "matchers": ['component="performance"']},
         {"receiver": OPS, "matchers": ['component="monitor"']},
         # Catch-all: a matched `continue` route would otherwise keep the root's receiver away.
         {"receiver": WEBHOOK},
@@ -103,13 +103,6 @@ INHIBIT_RULES: list[dict[str, Any]] = [
             'alertname=~"DriftmonTargetDown|DriftmonWorkerAbsent|DriftmonWorkerMetricsAbsent"'
         ],
         "target_matchers": ['component="drift"'],
-        "equal": ["job"],
-    },
-    {  # the same for the worker's data-quality verdicts
-        "source_matchers": [
-            'alertname=~"DriftmonTargetDown|DriftmonWorkerAbsent|DriftmonWorkerMetricsAbsent"'
-        ],
-        "target_matchers": ['component="quality"'],
         "equal": ["job"],
     },
     {  # the sinks process is down: its performance gauges are stale

@@ -27,7 +27,7 @@ REPO = PROM_DIR.parent
 RULE_FILES = sorted(PROM_DIR.glob("rules/*.yml"))
 TEST_FILES = sorted(PROM_DIR.glob("tests/*.yml"))
 SEVERITIES = {"critical", "warning", "info"}
-COMPONENTS = {"drift", "monitor", "performance", "quality"}
+COMPONENTS = {"drift", "monitor", "performance"}
 DASHBOARDS = ("driftmon-model/", "driftmon-pipeline/", "driftmon-overview/")
 
 
@@ -307,10 +307,6 @@ ROUTES = [
     (
         "driftmon-performance",
         ["alertname=ModelEstimatedAccuracyLow", "severity=warning", "component=performance"],
-    ),
-    (
-        "driftmon-performance",
-        ["alertname=DataQualityIssue", "severity=warning", "component=quality"],
     ),
     ("driftmon-webhook", ["alertname=SomethingElse"]),
 ]
