@@ -142,7 +142,15 @@ def test_concept_drift_degrades_performance_and_labels_replay_changes_nothing(
         assert sinks_gauge(worker, "drift_performance_accuracy") == right / lab
         base = sinks_gauge(worker, "drift_performance_baseline_accuracy")
         assert base is not None and base - right / lab > 0.05
-        # ... while no monitored stream drifted: the inputs and predictions stayed put
+        # ... while no monitored stream drifted: the inputs and predictions stayed put (the
+        # results sink may lag the performance job: wait for the runs of the drifted hour)
+        end = datetime.fromtimestamp(plan.start + HOURS * HOUR - 600, UTC)
+        wait_for(
+            lambda: query(db_dsn, "SELECT max(window_end) >= %s FROM drift_runs", (end,))[0][0],
+            180,
+            "the drift runs of the last hour",
+            worker,
+        )
         runs = query(
             db_dsn, "SELECT count(*), count(*) FILTER (WHERE status = 'drift') FROM drift_runs"
         )[0]
