@@ -40,3 +40,4 @@ bench: setup
 	$(VENV)/python bench/bench_api.py
 	$(VENV)/python bench/bench_worker.py
 	$(VENV)/python bench/bench_storage.py
+	$(VENV)/python bench/bench_labels.py

@@ -16,6 +16,7 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from grafana import datasources
 from grafana.panels import bar_panel, limit_series, log_scale, table_panel, timeseries_panel
+from grafana.performance import performance_row
 from grafana.targets import Sql, promql
 
 UID = "driftmon-model"
@@ -223,4 +224,5 @@ def build() -> dashboard_builder.Dashboard:
     _variables(board)
     _all_streams_row(board)
     _stream_row(board)
+    performance_row(board)
     return board

@@ -98,6 +98,7 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
             ["rules/*.yml"],
             scrape_interval=scrape,
             evaluation_interval=scrape,
+            sinks_targets=[f"127.0.0.1:{worker_port + 1}"],  # the worker's sinks child
         ),
         load_rules(for_="30s"),
     )

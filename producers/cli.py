@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
-from producers.client import INFERENCE_EVENTS, DriftClient
+from producers.client import INFERENCE_EVENTS, INFERENCE_LABELS, DriftClient
 from producers.errors import DriftError
 from producers.generate import JsonlSink, KafkaSink, Plan, Sink, run
 from producers.scenarios import (
@@ -99,6 +99,12 @@ def add_parser(sub: Any) -> None:
     add("--embedding-dim", type=int, default=384, help="embedding scenario: dimensions; 384")
     add("--seed", type=int, default=0, help="same seed and options, same data; 0")
     add("--speed", type=float, default=0.0, help="event s per wall s (1 = live); 0 = max speed")
+    add(
+        "--label-delay",
+        type=parse_duration,
+        help="also send each event's ground truth this long after it (e.g. 1d); none by default",
+    )
+    add("--label-share", type=float, default=1.0, help="share of events labelled; 1")
     add("--batch-size", type=int, default=100, help="inferences per record (JSON array); 100")
     add("--output", default="kafka", help="kafka (default), a JSONL file path, or - (stdout)")
     add(
@@ -115,6 +121,8 @@ def plan_from_args(args: argparse.Namespace, now: float | None = None) -> Plan:
     """The replay plan the options describe."""
     if args.duration <= 0 or args.rate <= 0 or args.batch_size < 1:
         raise SystemExit("--duration, --rate and --batch-size must be positive")
+    if not 0 <= args.label_share <= 1 or (args.label_delay or 0) < 0:
+        raise SystemExit("--label-share must be in [0, 1] and --label-delay not negative")
     now = time.time() if now is None else now
     default_drift = args.duration - 3600 if args.duration > 7200 else args.duration / 2
     start = args.start if args.start is not None else now - (0 if args.speed else args.duration)
@@ -135,6 +143,8 @@ def plan_from_args(args: argparse.Namespace, now: float | None = None) -> Plan:
         rate=args.rate,
         seed=args.seed,
         batch_size=args.batch_size,
+        label_delay=args.label_delay,
+        label_share=args.label_share,
     )
 
 
@@ -151,8 +161,14 @@ def _progress(stack: ExitStack, total: int, disabled: bool) -> Any:
 
 def _sink(stack: ExitStack, args: argparse.Namespace) -> Sink:
     if args.output == "kafka":
-        topic = args.topic or os.environ.get("DRIFT_TOPIC_PREFIX", "") + INFERENCE_EVENTS
-        client = DriftClient(args.bootstrap, topic=topic, batch_size=args.batch_size)
+        prefix = os.environ.get("DRIFT_TOPIC_PREFIX", "")
+        topic = args.topic or prefix + INFERENCE_EVENTS
+        client = DriftClient(
+            args.bootstrap,
+            topic=topic,
+            labels_topic=prefix + INFERENCE_LABELS,
+            batch_size=args.batch_size,
+        )
         stack.callback(client.close)
         return KafkaSink(client)
     single = args.batch_size == 1

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 # = drift.topics.INFERENCE_EVENTS (a unit test checks). Not imported: importing the `drift`
 # package pulls scipy, which the SDK's few dependencies do not include.
 INFERENCE_EVENTS = "inference-events"
+INFERENCE_LABELS = "inference-labels"  # = drift.topics.INFERENCE_LABELS
 
 
 def producer_config(
@@ -61,6 +62,8 @@ class DriftClient:
     ``config`` passes librdkafka settings through (``message_timeout_ms=30000``). Failed
     deliveries are listed in ``errors`` and raised as ``DeliveryError`` by ``flush()``/``close()``.
     ``columnar=False`` sends JSON arrays of row events instead of columnar records.
+    Labels (``log_label``) are batched the same way, as JSON arrays on ``labels_topic``, and
+    counted apart (``label_ledger``).
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class DriftClient:
         bootstrap_servers: str,
         *,
         topic: str = INFERENCE_EVENTS,
+        labels_topic: str = INFERENCE_LABELS,
         linger_ms: int = 20,
         batch_size: int = 100,
         max_delay: float = 1.0,
@@ -77,18 +81,20 @@ class DriftClient:
         **config: Any,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
-        self.topic = topic
+        self.topic, self.labels_topic = topic, labels_topic
         self.connect_timeout = connect_timeout
         self.validate = validate
         self.columnar = columnar
         self._config = producer_config(bootstrap_servers, linger_ms, config)
         self._buffers = ModelBuffers(batch_size, max_delay)
+        self._label_buffers = ModelBuffers(batch_size, max_delay)
         self._producer: Producer | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._closed = False
         self.ledger = DeliveryLedger()
+        self.label_ledger = DeliveryLedger()
 
     # -- public API -------------------------------------------------------------------------
     def log(
@@ -113,6 +119,24 @@ class DriftClient:
         """Queue complete event dicts of one model (as ``records.build_event`` makes them)."""
         self._enqueue(records.model_key(model_id), events)
 
+    def log_label(
+        self,
+        model_id: records.ModelId,
+        event_id: str,
+        label: str | float | bool,
+        timestamp: float | datetime | str | None = None,
+    ) -> None:
+        """Queue the ground truth of inference ``event_id`` (the id ``log`` returned)."""
+        if self._closed:
+            raise DriftError("DriftClient is closed")
+        key = records.model_key(model_id)
+        encoded = records.encode_event(records.build_label(model_id, event_id, label, timestamp))
+        producer = self._ensure_producer()
+        batch = self._label_buffers.add(key, encoded)
+        if batch is not None:
+            self._send_labels(key, batch)
+        producer.poll(0)
+
     @property
     def errors(self) -> list[DeliveryFailure]:
         """Every delivery failure so far (records the broker did not acknowledge)."""
@@ -130,8 +154,9 @@ class DriftClient:
 
     @property
     def pending(self) -> int:
-        """Inferences buffered or in flight, not yet acknowledged nor failed."""
-        return self.ledger.in_flight + len(self._buffers)
+        """Inferences and labels buffered or in flight, not yet acknowledged nor failed."""
+        labels = self.label_ledger.in_flight + len(self._label_buffers)
+        return self.ledger.in_flight + len(self._buffers) + labels
 
     def flush(self, timeout: float = 30.0) -> None:
         """Send every buffered inference and wait for the broker's acknowledgements.
@@ -140,7 +165,7 @@ class DriftClient:
         inferences are still pending at the deadline and the broker does not answer,
         FlushTimeout when it answers but was too slow.
         """
-        self._send_batches(self._buffers.take_all())
+        self._send_batches(self._buffers.take_all(), self._label_buffers.take_all())
         if self._producer is None:
             return
         self._producer.flush(timeout)
@@ -149,6 +174,7 @@ class DriftClient:
                 raise BrokerUnavailable(self.bootstrap_servers, "flush timed out", self.pending)
             raise FlushTimeout(self.pending, timeout)
         self.ledger.raise_new_failures()
+        self.label_ledger.raise_new_failures()
 
     def close(self, timeout: float = 30.0) -> None:
         """Flush, then stop. Inferences still undelivered at the deadline are purged and
@@ -164,6 +190,7 @@ class DriftClient:
         except (BrokerUnavailable, FlushTimeout) as exc:
             self._purge(str(exc))
             self.ledger.raise_new_failures()
+            self.label_ledger.raise_new_failures()
         finally:
             self._producer = None
 
@@ -225,32 +252,43 @@ class DriftClient:
         interval = max(self._buffers.max_delay / 2, 0.05)
         while not self._stop.wait(interval):
             try:
-                self._send_batches(self._buffers.take_stale())
+                self._send_batches(self._buffers.take_stale(), self._label_buffers.take_stale())
                 if self._producer is not None:
                     self._producer.poll(0)
             except Exception:  # keep the timer alive; the failure is counted in _send
                 logger.exception("sending a delayed batch failed")
 
-    def _send_batches(self, batches: list[Batch]) -> None:
+    def _send_batches(self, batches: list[Batch], labels: list[Batch] | None = None) -> None:
         for key, batch in batches:
             self._send(key, batch)
+        for key, batch in labels or []:
+            self._send_labels(key, batch)
 
     def _send(self, key: str, batch: list[Any]) -> None:
-        producer = self._ensure_producer()
         if self.columnar:
             value = records.encode_columnar(key, batch)
         else:
             value = batch[0] if self._buffers.batch_size == 1 else records.join_record(batch)
-        on_delivery = self.ledger.callback(len(batch))
+        self._produce(self.topic, key, value, self.ledger.callback(len(batch)), self.ledger)
+
+    def _send_labels(self, key: str, batch: list[bytes]) -> None:
+        value = records.join_record(batch)
+        ledger = self.label_ledger
+        self._produce(self.labels_topic, key, value, ledger.callback(len(batch)), ledger)
+
+    def _produce(
+        self, topic: str, key: str, value: bytes, on_delivery: Any, ledger: DeliveryLedger
+    ) -> None:
+        producer = self._ensure_producer()
         while True:
             try:
-                producer.produce(self.topic, value, key.encode(), on_delivery=on_delivery)
+                producer.produce(topic, value, key.encode(), on_delivery=on_delivery)
                 return
             except BufferError:  # local queue full: serve callbacks, then retry
                 producer.poll(0.1)
             except KafkaException as exc:
                 on_delivery(exc.args[0], None)
-                self.ledger.raise_new_failures()
+                ledger.raise_new_failures()
 
     def _purge(self, reason: str) -> None:
         """Drop what the broker never took, counting it through the delivery callbacks."""

@@ -5,10 +5,17 @@ slot), so a 26 h replay at rate 2 holds 187,200 inferences per model. Chunks of
 ``chunk_size`` events per model are sampled at once; records of ``batch_size`` inferences are
 written to a sink, interleaved across models in event-time order. Event ids are derived from
 the seed (``g<seed>-<model>-<n>``), so a replay is deterministic and re-sending it is idempotent.
+
+Labels (``label_delay`` set): a ``label_share`` of the events, drawn from a generator of their
+own (the events are the same with or without labels), get their ground truth (``Sample.truth``:
+``positive`` / ``negative``, the predicted class names) timed ``label_delay`` seconds after the
+event; label records go out in the same event-time order, so at ``speed`` 1 a label comes
+``label_delay`` after its inference.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +42,8 @@ class Plan:
     seed: int = 0
     batch_size: int = 100
     chunk_size: int = 20_000
+    label_delay: float | None = None  # seconds after its event a label comes; None: no labels
+    label_share: float = 1.0  # share of the events that get a label
 
     @property
     def per_model(self) -> int:
@@ -50,6 +59,8 @@ class Sink(Protocol):
 
     def write(self, model_id: int | str, events: list[Event]) -> None: ...
 
+    def write_labels(self, model_id: int | str, labels: list[Event]) -> None: ...
+
 
 class JsonlSink:
     """One line per record: a JSON array of events (an object when batch_size is 1)."""
@@ -62,6 +73,9 @@ class JsonlSink:
         value = events[0] if self.single and len(events) == 1 else events
         self.stream.write(orjson.dumps(value) + b"\n")
 
+    def write_labels(self, model_id: int | str, labels: list[Event]) -> None:
+        """Labels are not written to a JSONL file of inference records."""
+
 
 class KafkaSink:
     """Records through the SDK (idempotent producer, delivery counting)."""
@@ -71,6 +85,10 @@ class KafkaSink:
 
     def write(self, model_id: int | str, events: list[Event]) -> None:
         self.client.log_many(model_id, events)
+
+    def write_labels(self, model_id: int | str, labels: list[Event]) -> None:
+        for lab in labels:
+            self.client.log_label(model_id, lab["event_id"], lab["label"], lab["timestamp"])
 
 
 def _rng(plan: Plan, model_index: int, chunk_index: int) -> np.random.Generator:
@@ -121,6 +139,34 @@ def build_events(
 
 def chunk_events(plan: Plan, model_index: int, chunk_index: int) -> list[Event]:
     """The events of one model's chunk: a pure function of the plan (deterministic)."""
+    return _chunk(plan, model_index, chunk_index)[0]
+
+
+def chunk_labels(plan: Plan, model_index: int, chunk_index: int) -> list[Event]:
+    """The labels of one model's chunk (none without ``label_delay``), in event order."""
+    if plan.label_delay is None:
+        return []
+    events, truth = _chunk(plan, model_index, chunk_index)
+    return _labels(plan, model_index, chunk_index, events, truth)
+
+
+def _labels(plan: Plan, m: int, c: int, events: list[Event], truth: Any) -> list[Event]:
+    assert plan.label_delay is not None
+    rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(m, c, 1)))
+    chosen = rng.random(len(events)) < plan.label_share
+    return [
+        {
+            "model_id": e["model_id"],
+            "event_id": e["event_id"],
+            "label": "positive" if y else "negative",
+            "timestamp": round(e["timestamp"] + plan.label_delay, 3),
+        }
+        for e, y, keep in zip(events, truth.tolist(), chosen.tolist(), strict=True)
+        if keep
+    ]
+
+
+def _chunk(plan: Plan, model_index: int, chunk_index: int) -> tuple[list[Event], Any]:
     spec = plan.models[model_index]
     first = chunk_index * plan.chunk_size
     n = min(plan.chunk_size, plan.per_model - first)
@@ -130,20 +176,45 @@ def chunk_events(plan: Plan, model_index: int, chunk_index: int) -> list[Event]:
     sampled = sample(spec, plan.scenario, t, plan.schedule, rng)
     timestamps = np.round(plan.start + t, 3).tolist()
     ids = [f"g{plan.seed}-{spec.model_id}-{i}" for i in range(first, first + n)]
-    return build_events(spec, sampled, timestamps, ids)
+    return build_events(spec, sampled, timestamps, ids), sampled.truth
 
 
 def records(plan: Plan) -> Iterator[tuple[int | str, list[Event]]]:
     """(model id, batch of events), batches of all models interleaved in event-time order."""
+    for model_id, batch, is_label in items(plan):
+        if not is_label:
+            yield model_id, batch
+
+
+def items(plan: Plan) -> Iterator[tuple[int | str, list[Event], bool]]:
+    """(model id, batch, is a batch of labels): event batches as ``records`` yields them, and
+    label batches each before the first event batch timed after its first label."""
     chunks = -(-plan.per_model // plan.chunk_size)
+    due: list[tuple[float, int, int | str, list[Event]]] = []  # a heap by label time
+    order = 0
     for c in range(chunks):
-        per_model = [chunk_events(plan, m, c) for m in range(len(plan.models))]
+        per_model = []
+        for m, spec in enumerate(plan.models):
+            events, truth = _chunk(plan, m, c)
+            per_model.append(events)
+            if plan.label_delay is not None:
+                labels = _labels(plan, m, c, events, truth)
+                for i in range(0, len(labels), plan.batch_size):
+                    batch = labels[i : i + plan.batch_size]
+                    heapq.heappush(due, (batch[0]["timestamp"], order, spec.model_id, batch))
+                    order += 1
         longest = max((len(events) for events in per_model), default=0)
         for offset in range(0, longest, plan.batch_size):
             for spec, events in zip(plan.models, per_model, strict=True):
                 batch = events[offset : offset + plan.batch_size]
                 if batch:
-                    yield spec.model_id, batch
+                    while due and due[0][0] <= batch[0]["timestamp"]:
+                        _, _, model_id, labels = heapq.heappop(due)
+                        yield model_id, labels, True
+                    yield spec.model_id, batch, False
+    while due:
+        _, _, model_id, labels = heapq.heappop(due)
+        yield model_id, labels, True
 
 
 def run(
@@ -161,13 +232,16 @@ def run(
     """
     written = 0
     wall_start = clock()
-    for model_id, events in records(plan):
+    for model_id, batch, is_label in items(plan):
         if speed > 0:
-            due = wall_start + (events[0]["timestamp"] - plan.start) / speed
+            due = wall_start + (batch[0]["timestamp"] - plan.start) / speed
             if (wait := due - clock()) > 0:
                 sleep(wait)
-        sink.write(model_id, events)
-        written += len(events)
+        if is_label:
+            sink.write_labels(model_id, batch)
+            continue
+        sink.write(model_id, batch)
+        written += len(batch)
         if progress is not None:
-            progress(len(events))
+            progress(len(batch))
     return written

@@ -53,9 +53,12 @@ class HttpDriftClient:
             base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
         )
         self._buffers = ModelBuffers(batch_size, max_delay)
+        self._label_buffers = ModelBuffers(batch_size, max_delay)
         self.columnar = columnar
         self.delivered = 0
         self.failed = 0
+        self.labels_delivered = 0
+        self.labels_failed = 0
 
     def log(
         self,
@@ -81,10 +84,31 @@ class HttpDriftClient:
             self._post(model, events)
         return str(event["event_id"])
 
+    def log_label(
+        self,
+        model_id: records.ModelId,
+        event_id: str,
+        label: str | float | bool,
+        timestamp: float | datetime | str | None = None,
+    ) -> None:
+        """Queue the ground truth of inference ``event_id``; batches are posted to
+        ``POST /labels/batch`` like the inferences (size, age, ``flush()``)."""
+        key = records.model_key(model_id)
+        encoded = records.encode_event(records.build_label(model_id, event_id, label, timestamp))
+        batch = self._label_buffers.add(key, encoded)
+        due = self._label_buffers.take_stale()
+        if batch is not None:
+            due.append((key, batch))
+        for _, labels in due:
+            self._post_labels(labels)
+
     def flush(self) -> None:
-        """Send every buffered inference; raises IngestError if the API refused some."""
+        """Send every buffered inference and label; raises IngestError if the API refused
+        some."""
         for model, events in self._buffers.take_all():
             self._post(model, events)
+        for _, labels in self._label_buffers.take_all():
+            self._post_labels(labels)
 
     def close(self) -> None:
         """Flush, then close the HTTP connection pool."""
@@ -104,24 +128,26 @@ class HttpDriftClient:
     ) -> None:
         self.close()
 
-    def _post(self, key: str, events: list[Any]) -> None:
+    def _post_labels(self, labels: list[bytes]) -> None:
+        """One ``POST /labels/batch``; a 207 counts the accepted and raises for the rest."""
+        response = self._request("/labels/batch", records.join_record(labels), len(labels), True)
+        body = response.json()
+        self.labels_delivered += int(body.get("accepted", 0))
+        if response.status_code == 207:
+            self.labels_failed += int(body.get("rejected", 0))
+            reasons = sorted({e.get("reason", "?") for e in body.get("errors", [])})
+            raise IngestError(207, f"/labels/batch: {body.get('rejected')} refused: {reasons}")
+
+    def _request(self, path: str, body: bytes, n: int, labels: bool = False) -> Any:
         import httpx
 
-        single = self._buffers.batch_size == 1 and len(events) == 1
-        if single:
-            path, body = "/inference", events[0]
-        elif self.columnar:
-            rows = [records.snapshot(e) for e in events]
-            path, body = "/inference/batch", records.encode_columnar(key, rows)
-        else:
-            path, body = "/inference/batch", records.join_record(events)
         try:
             response = self._http.post(path, content=body)
         except httpx.TransportError as exc:
-            self.failed += len(events)
+            self._failed(n, labels)
             raise IngestUnavailable(0, f"cannot reach {self.base_url}{path}: {exc}") from exc
         if response.status_code >= 400:
-            self.failed += len(events)
+            self._failed(n, labels)
             error = {503: IngestUnavailable, 429: ModelQuotaExceeded}.get(
                 response.status_code, IngestError
             )
@@ -131,4 +157,22 @@ class HttpDriftClient:
                 f"{path}: {response.text[:500]}",
                 float(retry) if retry.isdigit() else None,
             )
+        return response
+
+    def _failed(self, n: int, labels: bool) -> None:
+        if labels:
+            self.labels_failed += n
+        else:
+            self.failed += n
+
+    def _post(self, key: str, events: list[Any]) -> None:
+        single = self._buffers.batch_size == 1 and len(events) == 1
+        if single:
+            path, body = "/inference", events[0]
+        elif self.columnar:
+            rows = [records.snapshot(e) for e in events]
+            path, body = "/inference/batch", records.encode_columnar(key, rows)
+        else:
+            path, body = "/inference/batch", records.join_record(events)
+        self._request(path, body, len(events))
         self.delivered += len(events)

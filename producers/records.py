@@ -89,6 +89,32 @@ def build_event(
     return event
 
 
+def build_label(
+    model_id: ModelId,
+    event_id: str,
+    label: str | float | bool,
+    timestamp: float | datetime | str | None = None,
+) -> Event:
+    """The ground truth of inference ``event_id`` as the labels topic carries it
+    (docs/architecture.md, "Performance"); ``timestamp``: when it was observed (default now)."""
+    model_key(model_id)
+    if not (isinstance(event_id, str | int) and not isinstance(event_id, bool)) or not (
+        0 < len(str(event_id)) <= 64
+    ):
+        raise InvalidInference("event_id must be the inference's id: 1-64 characters")
+    if isinstance(label, int | float) and not isinstance(label, bool):
+        if not math.isfinite(label):
+            raise InvalidInference(f"label must be finite, got {label!r}")
+    elif not isinstance(label, str | bool) or label == "":
+        raise InvalidInference(f"label must be a class name, a number or a boolean: {label!r}")
+    return {
+        "model_id": model_id,
+        "event_id": str(event_id),
+        "label": label,
+        "timestamp": _timestamp(timestamp),
+    }
+
+
 def validate_with_server_schema(event: Event) -> None:
     """Run ``drift.events.validate_event`` on ``event``; InvalidInference on rejection."""
     from drift import events as schema  # lazily: needs the server extra (scipy)

@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     prom = sub.add_parser("prometheus", help="render prometheus.yml")
     prom.add_argument("--worker-target", action="append", dest="workers")
     prom.add_argument("--api-target", action="append", dest="apis")
+    prom.add_argument("--sinks-target", action="append", dest="sinks")
     prom.add_argument("--alertmanager-url", default=config.COMPOSE_ALERTMANAGER_URL)
     prom.add_argument("--rule-file", action="append", dest="rule_files")
     prom.add_argument("--scrape-interval", default="15s")
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.rule_files or config.COMPOSE_RULE_FILES,
                 args.scrape_interval,
                 args.evaluation_interval,
+                args.sinks or config.COMPOSE_SINKS_TARGETS,
             )
         else:
             text = config.render_alertmanager_config(

@@ -6,9 +6,11 @@ Slack, when ``prometheus.channels`` enables them. Routes, in order:
 
 1. ``model_id="<id>"`` for each entry of ``model_webhooks`` → that model owner's webhook
    (``continue: true``, so the routes below still apply);
-2. ``severity="critical"`` → ``driftmon-critical``;
-3. ``component="monitor"`` → ``driftmon-ops``;
-4. anything else (warning and info drift alerts) → ``driftmon-webhook`` (an explicit last
+2. ``severity="critical"`` → ``driftmon-critical`` (a degraded model's accuracy included);
+3. ``component="performance"`` → ``driftmon-performance`` (the model owners' channel;
+   not continued: every receiver posts to the API once);
+4. ``component="monitor"`` → ``driftmon-ops``;
+5. anything else (warning and info drift alerts) → ``driftmon-webhook`` (an explicit last
    route: after a matched ``continue`` route the root's receiver would not apply).
 
 With API keys on, the API's webhook needs one: ``webhook_credentials_file`` makes every receiver
@@ -26,6 +28,7 @@ from prometheus.channels import NotificationChannels
 from prometheus.yamltext import check_duration, dump
 
 WEBHOOK, CRITICAL, OPS = "driftmon-webhook", "driftmon-critical", "driftmon-ops"
+PERFORMANCE = "driftmon-performance"  # model performance: the model's owners
 _MODEL_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 HEADER = """\
@@ -65,7 +68,10 @@ def _receivers(
         critical["slack_configs"] = [channels.slack.config()]
         ops["slack_configs"] = [channels.slack.config()]
     models = [{"name": _model_receiver(m), **_webhook(u)} for m, u in model_webhooks.items()]
-    return [{"name": WEBHOOK, **api()}, critical, ops, *models]
+    performance: dict[str, Any] = {"name": PERFORMANCE, **api()}
+    if channels.slack:
+        performance["slack_configs"] = [channels.slack.config()]
+    return [{"name": WEBHOOK, **api()}, critical, ops, performance, *models]
 
 
 def _model_receiver(model_id: str) -> str:
@@ -84,6 +90,7 @@ def _routes(model_webhooks: Mapping[str, str]) -> list[dict[str, Any]]:
     return [
         *models,
         {"receiver": CRITICAL, "matchers": ['severity="critical"']},
+        {"receiver": PERFORMANCE, "matchers": ['component="performance"']},
         {"receiver": OPS, "matchers": ['component="monitor"']},
         # Catch-all: a matched `continue` route would otherwise keep the root's receiver away.
         {"receiver": WEBHOOK},
@@ -96,6 +103,11 @@ INHIBIT_RULES: list[dict[str, Any]] = [
             'alertname=~"DriftmonTargetDown|DriftmonWorkerAbsent|DriftmonWorkerMetricsAbsent"'
         ],
         "target_matchers": ['component="drift"'],
+        "equal": ["job"],
+    },
+    {  # the sinks process is down: its performance gauges are stale
+        "source_matchers": ['alertname="DriftmonTargetDown"'],
+        "target_matchers": ['component="performance"'],
         "equal": ["job"],
     },
     {  # evaluations of a model stopped: its verdicts are old

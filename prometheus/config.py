@@ -29,13 +29,14 @@ HERE = Path(__file__).resolve().parent
 RULES_DIR = HERE / "rules"
 COMPOSE_WORKER_TARGETS = ["worker:6066"]
 COMPOSE_API_TARGETS = ["api:8000"]
+COMPOSE_SINKS_TARGETS = ["worker:6067"]  # `driftmon sinks`, the worker's child: DRIFT_SINKS_WEB_PORT
 COMPOSE_ALERTMANAGER_URL = "http://alertmanager:9093"
 COMPOSE_RULE_FILES = ["rules/*.yml"]
 COMPOSE_WEBHOOK_URL = "http://api:8000/alertmanager/webhook"
 # compose writes DRIFT_ALERTMANAGER_API_KEY here (a tmpfs): the webhook's Bearer credentials
 COMPOSE_WEBHOOK_CREDENTIALS_FILE = "/tmp/driftmon-api-key"
 DEFAULT_GRAFANA_URL = "http://localhost:3000"
-WORKER_JOB, API_JOB = "driftmon-worker", "driftmon-api"
+WORKER_JOB, API_JOB, SINKS_JOB = "driftmon-worker", "driftmon-api", "driftmon-sinks"
 
 HEADER = """\
 # Rendered by prometheus/config.py (render_prometheus_config) for docker-compose.
@@ -62,10 +63,18 @@ def render_prometheus_config(
     rule_files: list[str],
     scrape_interval: str = "15s",
     evaluation_interval: str = "15s",
+    sinks_targets: list[str] | None = None,
 ) -> str:
-    """prometheus.yml scraping the workers and the API, alerting to one Alertmanager."""
+    """prometheus.yml scraping the workers, the API and the sinks processes (label counters,
+    performance gauges; no job when ``sinks_targets`` is empty), alerting to one Alertmanager."""
     for name, value in (("scrape", scrape_interval), ("evaluation", evaluation_interval)):
         check_duration(value, f"{name}_interval")
+    jobs: list[dict[str, Any]] = [
+        {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]},
+        {"job_name": API_JOB, "static_configs": [{"targets": list(api_targets)}]},
+    ]
+    if sinks_targets:
+        jobs.append({"job_name": SINKS_JOB, "static_configs": [{"targets": list(sinks_targets)}]})
     config = {
         "global": {
             "scrape_interval": scrape_interval,
@@ -73,10 +82,7 @@ def render_prometheus_config(
         },
         "rule_files": list(rule_files),
         "alerting": {"alertmanagers": [_alertmanager_endpoint(alertmanager_url)]},
-        "scrape_configs": [
-            {"job_name": WORKER_JOB, "static_configs": [{"targets": list(worker_targets)}]},
-            {"job_name": API_JOB, "static_configs": [{"targets": list(api_targets)}]},
-        ],
+        "scrape_configs": jobs,
     }
     return HEADER + dump(config)
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def sink_groups(
-    app_id: str, topics: Topics, inference_logs: bool = True
+    app_id: str, topics: Topics, inference_logs: bool = True, labels: bool = False
 ) -> dict[str, tuple[str, list[str]]]:
     """sink name -> (consumer group, topics it stores)."""
     groups = {
@@ -30,6 +30,8 @@ def sink_groups(
     }
     if inference_logs:
         groups["inference_logs"] = (f"{app_id}-logs-sink", [topics.events])
+    if labels:
+        groups["labels"] = (f"{app_id}-labels-sink", [topics.labels])
     return groups
 
 

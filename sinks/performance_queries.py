@@ -73,7 +73,7 @@ SELECT truth, pred, {_BIN} AS b, count(*), coalesce(sum(confidence), 0),
        sum(CASE WHEN confidence IS NULL THEN 0
                 WHEN truth = pred THEN -ln(greatest(confidence, 1e-15))
                 ELSE -ln(greatest(1 - confidence, 1e-15)) END)
-FROM perf_joined WHERE NOT late GROUP BY 1, 2, 3
+FROM perf_joined WHERE NOT late GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 
 REGRESSED = """
@@ -81,6 +81,8 @@ SELECT count(*), sum(abs(p - t)), sum((p - t) ^ 2), sum(p - t)
 FROM perf_joined WHERE NOT late AND numeric
 """
 
+# (groups in a fixed order: the float sums over them are then the same on every recomputation,
+# so a replay changes no figure in its last bit)
 # the label-free estimate: accuracy per (predicted class, bin) on the labelled reference …
 REFERENCE = f"""
 SELECT {_PREDICTED}, {_BIN.replace("confidence", "i.confidence")},
@@ -89,7 +91,7 @@ FROM inference_logs i JOIN labels l ON l.model_id = i.model_id AND l.event_id = 
 WHERE i.model_id = %(m)s AND i.event_time >= %(ref_start)s AND i.event_time < %(start)s
   AND i.confidence IS NOT NULL
   AND l.label_time - i.event_time <= make_interval(secs => %(horizon)s)
-GROUP BY 1, 2
+GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 # … and the window's own inferences, labelled or not
@@ -98,7 +100,7 @@ SELECT {_NORM.format(c=_PRED.format(c="prediction"))}, {_BIN}, count(*), sum(con
 FROM inference_logs
 WHERE model_id = %(m)s AND event_time >= %(start)s AND event_time < %(end)s
   AND confidence IS NOT NULL
-GROUP BY 1, 2
+GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 UPSERT_WINDOW = """

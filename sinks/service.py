@@ -14,8 +14,10 @@ import threading
 from prometheus_client import CollectorRegistry, start_http_server
 
 from drift.topics import Topics
+from sinks import performance_sinks
 from sinks.lag import sink_groups, watch_lag
 from sinks.metrics import SinkMetrics
+from sinks.performance_sinks import Stoppable
 from sinks.retention import RetentionJob
 from sinks.settings import SinkSettings
 from sinks.topic_sink import TopicSink
@@ -25,7 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def _groups(settings: SinkSettings, topics: Topics) -> dict[str, tuple[str, list[str]]]:
-    return sink_groups(settings.app_id, topics, settings.inference_logs_enabled)
+    return sink_groups(
+        settings.app_id, topics, settings.inference_logs_enabled, settings.labels_enabled
+    )
 
 
 def _results_sink(settings: SinkSettings, topics: Topics) -> TopicSink:
@@ -113,7 +117,9 @@ def run_sinks(settings: SinkSettings, parent_pid: int | None = None) -> None:
     registry = CollectorRegistry()
     metrics = SinkMetrics(registry)
     serve_metrics(registry, settings)
-    sinks = start_sinks(settings, Topics(settings.topic_prefix))
+    topics = Topics(settings.topic_prefix)
+    sinks: list[Stoppable] = [*start_sinks(settings, topics)]
+    sinks += performance_sinks.start(settings, topics, registry)  # labels + performance job
     start_side_jobs(settings, metrics, stop)
     log.info("sinks running: %s", ", ".join(s.name for s in sinks))
     while not stop.wait(0.5):

@@ -56,6 +56,35 @@ class SinkSettings(BaseSettings):
     sink_lag_seconds: float = Field(
         15.0, ge=0, description="how often each sink measures its backlog (0: never)"
     )
+    # labels and model performance (docs/architecture.md, "Performance")
+    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
+    label_horizon_seconds: float = Field(
+        7 * 86400.0, gt=0, description="labels later than this after their inference: too_late"
+    )
+    performance_interval_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="how often the sinks recompute dirty windows and verdicts (0: never)",
+    )
+    performance_window_seconds: int = Field(
+        3600, ge=60, description="window of inference event time performance is computed for"
+    )
+    performance_grace_seconds: float = Field(
+        3600.0, ge=0, description="how long a label whose inference is not logged is looked for"
+    )
+    performance_baseline_windows: int = Field(
+        24, ge=2, description="windows before the judged one its accuracy is compared with"
+    )
+    performance_min_labelled: int = Field(
+        100, ge=1, description="fewer labels in a window (or its baseline): insufficient_data"
+    )
+    performance_min_drop: float = Field(
+        0.02, ge=0, description="smallest accuracy drop (fraction) that can be degraded"
+    )
+    fdr: float = Field(
+        0.001, gt=0, lt=1, description="false-discovery rate of the performance verdicts"
+    )
+    max_models: int = Field(1000, ge=1, description="models with label and performance series")
     web_host: str = Field("127.0.0.1", description="interface the sinks' /metrics listens on")
     sinks_web_port: int = Field(
         6067, ge=0, description="port of the sinks' /metrics (0: none; a port in use: none)"

@@ -286,5 +286,5 @@ def sink_lag_loop(worker: DriftWorker, stop: threading.Event) -> None:
     """Measure the sinks' backlog every ``sink_lag_seconds`` from outside the sinks (on a
     thread: admin calls block), so a sinks process that is gone shows as a growing backlog."""
     s = worker.settings
-    groups = sink_groups(s.app_id, worker.topics, s.inference_logs_enabled)
+    groups = sink_groups(s.app_id, worker.topics, s.inference_logs_enabled, s.labels_enabled)
     watch_lag(s.kafka_bootstrap, groups, worker.metrics.sink_lag, stop, s.sink_lag_seconds)

@@ -177,6 +177,7 @@ class WorkerSettings(BaseSettings):
     sink_lag_seconds: float = Field(
         15.0, ge=0, description="how often to measure the sinks' backlog from here (0: never)"
     )
+    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
     # web / metrics
     web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
     web_port: int = Field(6066, description="port of /metrics")

@@ -52,6 +52,10 @@ WORKER_SETTINGS: dict[str, Any] = {
     "alert_resolve_after": 2,
     "batch_within": 0.1,
     "sink_lag_seconds": 1,
+    # one-minute performance windows, recomputed every second (labels come at once)
+    "performance_interval_seconds": 1,
+    "performance_window_seconds": 60,
+    "performance_min_labelled": 20,
 }
 FOR = "2s"
 
@@ -198,14 +202,17 @@ def http_text(url: str) -> str | None:
 class Feeder(threading.Thread):
     """Posts ``RATE`` live events/s of one model through the API; ``mode`` picks the shape.
 
-    calm: x ~ N(0, 1), 30 % positive; drifted: x ~ N(3, 1), 80 % positive.
+    calm: x ~ N(0, 1), 30 % positive; drifted: x ~ N(3, 1), 80 % positive. With ``labels``
+    each batch is followed by its labels (``POST /labels/batch``), 90 % equal to the prediction.
     """
 
     def __init__(self, api_url: str, model_id: str = MODEL) -> None:
         super().__init__(name="feeder", daemon=True)
         self.api_url, self.model_id = api_url, model_id
         self.mode = "calm"
+        self.labels = False
         self.sent = 0
+        self.labelled = 0
         self.errors: list[str] = []
         self.stopping = threading.Event()
         self.rng = np.random.default_rng(11)
@@ -214,9 +221,11 @@ class Feeder(threading.Thread):
         drifted = self.mode == "drifted"
         x = self.rng.normal(3.0 if drifted else 0.0, 1.0, n)
         positive = self.rng.random(n) < (0.8 if drifted else 0.3)
+        first = self.sent + self.rng.integers(1 << 40)
         return [
             {
                 "model_id": self.model_id,
+                "event_id": f"f{first + i}",
                 "timestamp": now - TICK + TICK * i / n,
                 "input_data": {"x": float(xi)},
                 "prediction": {"class": "positive" if p else "negative", "score": 0.5},
@@ -230,13 +239,33 @@ class Feeder(threading.Thread):
         with httpx.Client(base_url=self.api_url, timeout=10) as client:
             next_tick = time.monotonic()
             while not self.stopping.is_set():
-                resp = client.post("/inference/batch", json=self.batch(time.time(), n))
+                batch = self.batch(time.time(), n)
+                resp = client.post("/inference/batch", json=batch)
                 if resp.status_code == 202:
                     self.sent += n
+                    if self.labels:
+                        self._label(client, batch)
                 elif len(self.errors) < 20:
                     self.errors.append(f"{resp.status_code}: {resp.text[:200]}")
                 next_tick += TICK
                 self.stopping.wait(max(0.0, next_tick - time.monotonic()))
+
+    def _label(self, client: httpx.Client, batch: list[dict[str, Any]]) -> None:
+        right = self.rng.random(len(batch)) < 0.9
+        flip = {"positive": "negative", "negative": "positive"}
+        labels = [
+            {
+                "model_id": e["model_id"],
+                "event_id": e["event_id"],
+                "label": e["prediction"]["class"] if r else flip[e["prediction"]["class"]],
+            }
+            for e, r in zip(batch, right.tolist(), strict=True)
+        ]
+        resp = client.post("/labels/batch", json=labels)
+        if resp.status_code == 202:
+            self.labelled += len(labels)
+        elif len(self.errors) < 20:
+            self.errors.append(f"labels {resp.status_code}: {resp.text[:200]}")
 
     def stop(self) -> None:
         self.stopping.set()
@@ -343,6 +372,7 @@ def live_stack(
                 list(rules),
                 "1s",
                 "1s",
+                sinks_targets=[f"127.0.0.1:{worker.sinks_web_port}"],
             ),
             rules,
         )

@@ -28,6 +28,7 @@ class WorkerProcess:
         self, bootstrap: str, dsn: str, prefix: str, log_dir: Path, **settings: Any
     ) -> None:
         self.web_port = free_port()
+        self.sinks_web_port = free_port()  # the sinks child's /metrics
         self.log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         env = {
             **os.environ,
@@ -36,6 +37,7 @@ class WorkerProcess:
             "DRIFT_TOPIC_PREFIX": f"{prefix}-",
             "DRIFT_APP_ID": f"{prefix}-app",
             "DRIFT_WEB_PORT": str(self.web_port),
+            "DRIFT_SINKS_WEB_PORT": str(self.sinks_web_port),
             "DRIFT_PARTITIONS": "4",
             "DRIFT_DATA_DIR": str(log_dir / f"{prefix}-data"),
             # the tests replay fixed event times (2026-09): history, not live traffic, so no

@@ -27,6 +27,7 @@ REPO = PROM_DIR.parent
 RULE_FILES = sorted(PROM_DIR.glob("rules/*.yml"))
 TEST_FILES = sorted(PROM_DIR.glob("tests/*.yml"))
 SEVERITIES = {"critical", "warning", "info"}
+COMPONENTS = {"drift", "monitor", "performance"}
 DASHBOARDS = ("driftmon-model/", "driftmon-pipeline/", "driftmon-overview/")
 
 
@@ -77,6 +78,7 @@ def compose_prometheus() -> str:
         config.COMPOSE_API_TARGETS,
         config.COMPOSE_ALERTMANAGER_URL,
         config.COMPOSE_RULE_FILES,
+        sinks_targets=config.COMPOSE_SINKS_TARGETS,
     )
 
 
@@ -123,6 +125,7 @@ def test_promtool_checks_rendered_local_config(tmp_path: Path) -> None:
         [str(path) for path in RULE_FILES],
         scrape_interval="1s",
         evaluation_interval="1s",
+        sinks_targets=["127.0.0.1:41005"],
     )
     (tmp_path / "prometheus.yml").write_text(text)
     out = promtool("check", "config", str(tmp_path / "prometheus.yml"), cwd=tmp_path)
@@ -132,6 +135,7 @@ def test_promtool_checks_rendered_local_config(tmp_path: Path) -> None:
     assert jobs == {
         "driftmon-worker": ["127.0.0.1:41001", "127.0.0.1:41002"],
         "driftmon-api": ["127.0.0.1:41003"],
+        "driftmon-sinks": ["127.0.0.1:41005"],
     }
     assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
         "127.0.0.1:41004"
@@ -236,7 +240,7 @@ def test_alert_labels_and_annotations() -> None:
     for rule in alerts():
         name = rule["alert"]
         assert rule["labels"]["severity"] in SEVERITIES, name
-        assert rule["labels"]["component"] in {"drift", "monitor"}, name
+        assert rule["labels"]["component"] in COMPONENTS, name
         notes = rule["annotations"]
         assert {"summary", "description", "value", "dashboard"} <= set(notes), name
         assert notes["value"] == "{{ $value }}", name
@@ -244,7 +248,7 @@ def test_alert_labels_and_annotations() -> None:
         assert notes["dashboard"].startswith(f"{config.DEFAULT_GRAFANA_URL}/d/"), name
         assert any(uid in notes["dashboard"] for uid in DASHBOARDS), name
         assert re.fullmatch(r"\d+[smh]", rule["for"]), name
-        if rule["labels"]["component"] == "drift":
+        if rule["labels"]["component"] != "monitor":
             assert "var-model_id={{ $labels.model_id }}" in notes["dashboard"], name
 
 
@@ -280,7 +284,8 @@ def test_inhibit_rules_name_existing_alerts() -> None:
             pattern = re.fullmatch(r'alertname=~?"(.+)"', matcher)
             assert pattern, matcher
             assert set(pattern.group(1).split("|")) <= names
-        assert 'component="drift"' in inhibit["target_matchers"]
+        targets = {f'component="{c}"' for c in COMPONENTS - {"monitor"}}
+        assert targets & set(inhibit["target_matchers"])
 
 
 ROUTES = [
@@ -295,6 +300,14 @@ ROUTES = [
     ),
     ("driftmon-webhook", ["alertname=DriftDetected", "severity=warning", "component=drift"]),
     ("driftmon-webhook", ["alertname=DriftPSIHigh", "severity=info", "model_id=m1"]),
+    (
+        "driftmon-critical",
+        ["alertname=ModelPerformanceDegraded", "severity=critical", "component=performance"],
+    ),
+    (
+        "driftmon-performance",
+        ["alertname=ModelEstimatedAccuracyLow", "severity=warning", "component=performance"],
+    ),
     ("driftmon-webhook", ["alertname=SomethingElse"]),
 ]
 

@@ -62,3 +62,21 @@ def test_a_batch_publishes_the_valid_labels_and_names_the_refused_ones(api: Api)
     assert [v["label"] for v in values] == [True, False, True, False, True]
     assert values[1]["timestamp"] == 1_796_083_201
     assert api.client.post("/labels/batch", json=batch[:2]).status_code == 202
+
+
+def test_the_http_sdk_posts_batches_of_labels(api: Api):
+    from producers import HttpDriftClient, IngestError
+
+    with HttpDriftClient(str(api.client.base_url), batch_size=5) as client:
+        for i in range(7):
+            client.log_label("m1", f"e-{i}", i % 2 == 0, 1_796_083_200 + i)
+    assert (client.labels_delivered, client.labels_failed) == (7, 0)
+    got = [
+        json.loads(m.value()) for m in consume(api.settings.kafka_bootstrap, api.topics.labels, 7)
+    ]
+    assert sorted(v["event_id"] for v in got) == [f"e-{i}" for i in range(7)]
+    refused = HttpDriftClient(str(api.client.base_url), batch_size=2)
+    refused.log_label("m1", "ok", "a")
+    with pytest.raises(IngestError, match="1 refused"):
+        refused.log_label("m1", "x" * 64, "b", timestamp="not a time")
+    assert (refused.labels_delivered, refused.labels_failed) == (1, 1)

@@ -54,6 +54,7 @@ def scenario(
     started = datetime.now(UTC) - timedelta(seconds=5)
     with live_stack(kafka, postgres, tmp_path_factory.mktemp("panels")) as stack:
         feeder = Feeder(stack.api.url)
+        feeder.labels = True  # performance panels: labels for every event, windows of 1 min
         feeder.start()
         try:
             produce(stack.bootstrap, Topics(f"{stack.prefix}-").events, [(MODEL, b"not json")])
@@ -66,6 +67,12 @@ def scenario(
                 30,
                 "late events counted by the worker",
             )
+            for gauge in ("baseline_accuracy", "estimated_accuracy", "degraded"):
+                stack.poll(  # a labelled window after an earlier labelled one: 1-2 minutes
+                    lambda g=gauge: stack.prom_query(f"drift_performance_{g}"),
+                    180,
+                    f"drift_performance_{gauge} scraped from the sinks process",
+                )
         finally:
             feeder.stop()
         assert not feeder.errors, feeder.errors

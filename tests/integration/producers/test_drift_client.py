@@ -10,7 +10,7 @@ from confluent_kafka import Consumer
 
 from drift.columnar import is_columnar, to_rows
 from drift.schema import EventLimits
-from producers import BrokerUnavailable, DeliveryError, DriftClient, UnknownTopic
+from producers import BrokerUnavailable, DeliveryError, DriftClient, InvalidInference, UnknownTopic
 
 pytestmark = pytest.mark.integration
 
@@ -151,3 +151,26 @@ def test_close_with_broker_down_counts_the_lost_inferences(own_broker, topic_pre
     assert lost.value.lost == 25
     assert client.delivered == 30 and client.failed == 25
     assert sum(f.inferences for f in client.errors) == 25
+
+
+def test_log_label_sends_batched_arrays_of_labels_keyed_by_model(kafka, topic, topic_prefix):
+    labels_topic = f"{topic_prefix}-inference-labels"
+    kafka.create_topics([labels_topic], partitions=3)
+    with DriftClient(
+        kafka.bootstrap, topic=topic, labels_topic=labels_topic, batch_size=10, max_delay=0.2
+    ) as client:
+        for i in range(25):
+            client.log_label("m1" if i % 5 else "m2", f"e{i}", "yes" if i % 2 else "no", 1.0e9 + i)
+        client.log_label("m1", "e-int", 3)  # a numeric label, timestamped now
+        with pytest.raises(InvalidInference):
+            client.log_label("m1", "e", None)  # type: ignore[arg-type]
+    assert (client.label_ledger.delivered, client.label_ledger.failed) == (26, 0)
+    assert client.delivered == 0  # inferences are counted apart
+    messages = consume_all(kafka.bootstrap, labels_topic, 26)
+    got = [(msg.key(), item) for msg in messages for item in orjson.loads(msg.value())]
+    assert all(len(orjson.loads(msg.value())) <= 10 for msg in messages)
+    assert len(got) == 26
+    assert all(key.decode() == item["model_id"] for key, item in got)
+    by_id = {item["event_id"]: item for _, item in got}
+    assert by_id["e7"] == {"model_id": "m1", "event_id": "e7", "label": "yes", "timestamp": 1e9 + 7}
+    assert by_id["e-int"]["label"] == 3 and abs(by_id["e-int"]["timestamp"] - time.time()) < 60

@@ -168,3 +168,24 @@ def test_a_datasource_without_uid_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="NoUid"):
         datasources.provisioned_datasources(tmp_path)
+
+
+def test_model_dashboard_shows_realised_against_estimated_accuracy(
+    committed: dict[str, dict],
+) -> None:
+    panels = {p.get("title"): p for p in dashboards.all_panels(committed["driftmon-model"])}
+    accuracy = panels["Realised vs estimated accuracy per window"]["targets"][0]
+    assert accuracy["format"] == "time_series"
+    assert "FROM performance_windows" in accuracy["rawSql"]
+    assert "accuracy AS realised" in accuracy["rawSql"]
+    assert "estimated_accuracy AS estimated" in accuracy["rawSql"]
+    assert "labelled_share" in panels["Labelled share per window"]["targets"][0]["rawSql"]
+    verdict = panels["Accuracy verdict of the newest labelled window"]
+    exprs = {t["refId"]: t["expr"] for t in verdict["targets"]}
+    assert [e.split("{")[0] for _, e in sorted(exprs.items())] == [
+        "drift_performance_accuracy",
+        "drift_performance_baseline_accuracy",
+        "drift_performance_estimated_accuracy",
+        "drift_performance_degraded",
+    ]
+    assert all('model_id="$model_id"' in e for e in exprs.values())

@@ -179,3 +179,50 @@ def test_embedding_scenario_events_carry_valid_vectors(tmp_path):
     assert driftmon_cli.main(argv) == 0
     first = orjson.loads(out.read_bytes().splitlines()[0])[0]
     assert len(first["embeddings"]["image"]) == 16
+
+
+def test_labels_are_the_ground_truth_delayed_and_leave_the_events_unchanged():
+    from producers.generate import chunk_labels, items
+
+    labelled = plan(scenario="concept", label_delay=1800.0, label_share=0.5)
+    assert list(records(labelled)) == list(records(plan(scenario="concept")))
+    stream = list(items(labelled))
+    labels = [lab for _, b, is_label in stream if is_label for lab in b]
+    events = {e["event_id"]: e for _, b, is_label in stream if not is_label for e in b}
+    assert len(labels) == len({lab["event_id"] for lab in labels})
+    assert abs(len(labels) / len(events) - 0.5) < 0.01  # the share
+    for lab in labels:
+        e = events[lab["event_id"]]
+        assert lab["model_id"] == e["model_id"]
+        assert lab["timestamp"] == pytest.approx(e["timestamp"] + 1800.0, abs=1e-3)
+    # in event-time order: a label batch comes before the first event batch after its label
+    sent = [(b[0]["timestamp"], is_label) for _, b, is_label in stream]
+    ends = [t for t, is_label in sent if not is_label]
+    last_event = ends[-1]
+    for i, (t, is_label) in enumerate(sent):
+        if is_label and t <= last_event:
+            later = [u for u, lab in sent[i + 1 :] if not lab]
+            earlier = [u for u, lab in sent[:i] if not lab]
+            assert later and later[0] >= t and (not earlier or earlier[-1] <= t + 50 / 5.0)
+    # the truth is Sample.truth of the same draws: calibrated before drift_at, not after
+    right = [
+        (lab["label"] == events[lab["event_id"]]["prediction"]["class"], lab["timestamp"] - 1800)
+        for lab in labels
+    ]
+    before = np.mean([r for r, t in right if t < START + 3600])
+    after = np.mean([r for r, t in right if t >= START + 3600])
+    assert before > after + 0.1
+    assert chunk_labels(plan(), 0, 0) == []
+
+
+def test_cli_label_options():
+    from producers.cli import plan_from_args
+
+    def parse(*argv: str):
+        return driftmon_cli.build_parser(["generate"]).parse_args(["generate", *argv])
+
+    p = plan_from_args(parse("--label-delay", "1d", "--label-share", "0.3"), now=START)
+    assert (p.label_delay, p.label_share) == (86_400.0, 0.3)
+    assert plan_from_args(parse(), now=START).label_delay is None
+    with pytest.raises(SystemExit):
+        plan_from_args(parse("--label-share", "2"), now=START)

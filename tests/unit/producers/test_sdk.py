@@ -186,3 +186,4 @@ def test_sdk_imports_stay_light():
 
 def test_default_topic_matches_the_topic_registry():
     assert client_module.INFERENCE_EVENTS == topics.INFERENCE_EVENTS
+    assert client_module.INFERENCE_LABELS == topics.INFERENCE_LABELS
