@@ -205,13 +205,17 @@ def test_python_services_run_driftmon_commands():
 
 def test_prometheus_and_grafana_reach_real_services():
     prom = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
-    worker_port = environment(SERVICES["worker"])["DRIFT_WEB_PORT"]
+    worker = environment(SERVICES["worker"])
+    ports = {
+        "driftmon-worker": worker["DRIFT_WEB_PORT"],
+        "driftmon-sinks": worker["DRIFT_SINKS_WEB_PORT"],
+    }
     for job in prom["scrape_configs"]:
         for target in job["static_configs"][0]["targets"]:
             host, port = target.split(":")
             assert host in SERVICES, target
-            if host == "worker":
-                assert port == worker_port
+            if host == "worker":  # the worker's /metrics, and its sinks child's
+                assert port == ports[job["job_name"]], target
     datasources = (ROOT / "grafana" / "provisioning" / "datasources" / "driftmon.yml").read_text()
     for host in re.findall(r"url: (?:http://)?([a-z0-9-]+):\d+", datasources):
         assert host in SERVICES, host
