@@ -1,9 +1,6 @@
 """The worker's Prometheus metrics (names in docs/architecture.md), on a registry passed in,
-and the small HTTP server that serves them at ``/metrics``.
-
-``drift_consumer_lag_records`` is set by the worker's loop: end offset (high watermark, as last
-fetched) minus committed offset, per topic partition it owns.
-"""
+and the small HTTP server that serves them at ``/metrics``. The loop sets
+``drift_consumer_lag_records``: high watermark minus committed offset per partition it owns."""
 
 from __future__ import annotations
 
