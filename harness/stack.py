@@ -83,7 +83,7 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
     kafka, pg = KafkaBroker(), PostgresServer()
     kafka.start()
     pg.start()
-    api_port, worker_port = free_port(), free_port()
+    api_port, worker_port, sinks_port = free_port(), free_port(), free_port()
     am = AlertmanagerServer(
         render_alertmanager_config(
             f"http://127.0.0.1:{api_port}/alertmanager/webhook", "0s", "5s", "1h"
@@ -98,7 +98,7 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
             ["rules/*.yml"],
             scrape_interval=scrape,
             evaluation_interval=scrape,
-            sinks_targets=[f"127.0.0.1:{worker_port + 1}"],  # the worker's sinks child
+            sinks_targets=[f"127.0.0.1:{sinks_port}"],  # the worker's sinks child
         ),
         load_rules(for_="30s"),
     )
@@ -122,6 +122,7 @@ def up(worker_env: dict[str, str] | None = None, scrape: str = "5s") -> StackSta
         "DRIFT_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "DRIFT_DATABASE_URL": pg.dsn(),
         "DRIFT_WEB_PORT": str(worker_port),
+        "DRIFT_SINKS_WEB_PORT": str(sinks_port),
         "DRIFT_PARTITIONS": "8",
         "DRIFT_INSECURE_LOCAL": "1",  # a throwaway local stack: writes need no API key
         **(worker_env or {}),
