@@ -17,6 +17,16 @@ export function h(tag, attrs, ...children) {
 
 export const seconds = (iso) => Date.parse(iso) / 1000;
 
+// uPlot time axes in UTC: the tz of the dates, and ticks as HH:MM with the date at midnight and
+// on the first tick
+export const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
+export const hhmm = (u, ticks) =>
+  ticks.map((t, i) => {
+    const iso = new Date(t * 1000).toISOString();
+    const hm = iso.slice(11, 16);
+    return hm === "00:00" || i === 0 ? `${iso.slice(5, 10)} ${hm}` : hm;
+  });
+
 export function time(iso) {
   if (!iso) return "—";
   const d = new Date(iso);

@@ -1,20 +1,12 @@
 // Model page: drift scores over time per stream with the limit line and drift windows marked,
 // the latest evaluation of every stream, and the model's performance (performance.js).
 import { history as runsOf, request } from "./api.js";
-import { badge, h, num, seconds, time } from "./format.js";
+import { badge, h, hhmm, num, seconds, time, utc } from "./format.js";
 import { LABELS, METRICS, SHORT, limitOf, metricValue, ratio } from "./scores.js";
 import { performanceCard } from "./performance.js";
 import { link, update } from "./state.js";
 
 const DEFAULT_METRICS = ["kl_divergence", "cosine_similarity"];
-const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
-// time ticks as HH:MM (UTC), the date at midnight and on the first tick
-const hhmm = (u, ticks) =>
-  ticks.map((t, i) => {
-    const iso = new Date(t * 1000).toISOString();
-    const hm = iso.slice(11, 16);
-    return hm === "00:00" || i === 0 ? `${iso.slice(5, 10)} ${hm}` : hm;
-  });
 
 // Shade [t - step, t] of every window whose verdict was drift (behind the series).
 function driftBands(times, drifted, step) {

@@ -1,15 +1,7 @@
 // Model performance per window: realised (from labels) next to the label-free estimate, with
 // the labelled share that says how complete each window is (GET /models/{id}/performance).
 import { query, request } from "./api.js";
-import { h, num, pct, seconds, time } from "./format.js";
-
-const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
-const hhmm = (u, ticks) =>
-  ticks.map((t, i) => {
-    const iso = new Date(t * 1000).toISOString();
-    const hm = iso.slice(11, 16);
-    return hm === "00:00" || i === 0 ? `${iso.slice(5, 10)} ${hm}` : hm;
-  });
+import { h, hhmm, num, pct, seconds, time, utc } from "./format.js";
 
 const fin = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 

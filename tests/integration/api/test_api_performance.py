@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-import orjson
 import psycopg
 import pytest
 
 from drift.labels import LabelEvent
 from sinks.performance_store import PerformanceSettings, compute_dirty, store_labels
+from tests.integration.performance.perf_support import log_inferences
 
 pytestmark = pytest.mark.integration
 HOUR = 3600
@@ -36,17 +36,10 @@ def _fill(dsn: str, hours: int, per_hour: int, concept_from: int) -> None:
         times = T0 + hour * HOUR + rng.uniform(0, HOUR, per_hour)
         for i in range(per_hour):
             eid = f"h{hour}-{i}"
-            events.append((eid, float(times[i]), str(pred[i]), float(conf[i])))
+            events.append((eid, float(times[i]), str(pred[i]), float(conf[i]), str(truth[i])))
             labels.append(LabelEvent("m", eid, str(truth[i]), float(times[i]) + 86_400))
     with psycopg.connect(dsn) as conn:
-        with conn.cursor().copy(
-            "COPY inference_logs (model_id, event_id, event_time, input_data, prediction,"
-            " confidence) FROM STDIN"
-        ) as copy:
-            for eid, t, p, c in events:
-                copy.write_row(
-                    ("m", eid, datetime.fromtimestamp(t, UTC), "{}", orjson.dumps(p).decode(), c)
-                )
+        log_inferences(conn, "m", events)
         settings = PerformanceSettings()
         store_labels(conn, labels, settings, T0 + (hours + 24) * HOUR)
         conn.commit()

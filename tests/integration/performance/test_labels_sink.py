@@ -15,12 +15,9 @@ from prometheus_client import CollectorRegistry
 from drift.topics import Topics
 from sinks import performance_sinks
 from sinks.settings import SinkSettings
-from tests.integration.performance.perf_support import (
-    log_inferences,
-    produce,
-    read_topic,
-    wait_for,
-)
+from tests.integration.api.api_support import consume
+from tests.integration.performance.perf_support import log_inferences
+from tests.integration.workers import produce, wait_for
 
 pytestmark = pytest.mark.integration
 HOUR = 3600
@@ -119,7 +116,7 @@ def test_labels_sink_stores_refuses_and_the_job_exports_performance(kafka, db_ds
             assert conn.execute("SELECT matched FROM labels WHERE event_id = 'x2'").fetchone() == (
                 False,
             )
-        dlq = read_topic(kafka.bootstrap, topics.labels_dlq, 3)
+        dlq = consume(kafka.bootstrap, topics.labels_dlq, 3)
         reasons = Counter(dict(m.headers())["reason"].decode() for m in dlq)
         assert reasons == {"too_late": 1, "missing_label": 1, "bad_json": 1}
         assert (

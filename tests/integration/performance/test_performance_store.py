@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import numpy as np
-import orjson
 import psycopg
 import pytest
 
@@ -20,6 +19,7 @@ from sinks.performance_store import (
     retry_unmatched,
     store_labels,
 )
+from tests.integration.performance.perf_support import log_inferences
 
 pytestmark = pytest.mark.integration
 HOUR = 3600
@@ -40,14 +40,10 @@ def _events(rng, hour: int, n: int, concept: float = 0.0):
 
 
 def _log(conn, events, as_object: bool = False) -> None:
-    with conn.cursor().copy(
-        "COPY inference_logs (model_id, event_id, event_time, input_data, prediction, confidence)"
-        " FROM STDIN"
-    ) as copy:
-        for eid, t, p, c, _ in events:
-            copy.write_row(
-                ("m", eid, datetime.fromtimestamp(t, UTC), "{}", orjson.dumps(p).decode(), c)
-            )
+    """Log ``events``; ``as_object``: their predictions as ``{"class", "score"}`` objects."""
+    if as_object:
+        events = [(eid, t, {"class": p, "score": c}, c, y) for eid, t, p, c, y in events]
+    log_inferences(conn, "m", events)
 
 
 def _labels(events, delay: float = 86_400.0) -> list[LabelEvent]:

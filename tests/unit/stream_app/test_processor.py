@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import orjson
 import pytest
@@ -16,6 +18,7 @@ from stream_app.processor import (
     RawRecord,
 )
 from stream_app.state import BucketRecord, bucket_key
+from stream_app.tuning import DetectionSettings
 from stream_app.windows import WindowSpec
 
 pytestmark = pytest.mark.unit
@@ -692,10 +695,6 @@ def test_missing_values_and_a_new_category_are_quality_issues_of_exactly_those_s
 
 
 def test_data_quality_is_not_judged_when_turned_off():
-    from dataclasses import replace
-
-    from stream_app.tuning import DetectionSettings
-
     rng = np.random.default_rng(4)
     store = DictStore()
     proc = make(store)
