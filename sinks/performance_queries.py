@@ -68,25 +68,32 @@ WHERE i.model_id = %(m)s AND i.event_time >= %(start)s AND i.event_time < %(end)
 
 _BIN = "least(width_bucket(confidence, 0, 1, 10), 10) - 1"
 
+# An exact sum: floats add in the order the plan delivers rows, and a replay (new statistics,
+# another plan) changes that order and so a figure's last bit. Each term is rounded to numeric
+# once (15 digits, the same every time) and numeric sums are exact, so every recomputation
+# gives the same double.
+_SUM = "sum(({x})::numeric)::double precision"
+_LOSS = """CASE WHEN confidence IS NULL THEN 0
+    WHEN truth = pred THEN -ln(greatest(confidence, 1e-15))
+    ELSE -ln(greatest(1 - confidence, 1e-15)) END"""
+
 CLASSIFIED = f"""
-SELECT truth, pred, {_BIN} AS b, count(*), coalesce(sum(confidence), 0),
-       sum(CASE WHEN confidence IS NULL THEN 0
-                WHEN truth = pred THEN -ln(greatest(confidence, 1e-15))
-                ELSE -ln(greatest(1 - confidence, 1e-15)) END)
+SELECT truth, pred, {_BIN} AS b, count(*), coalesce({_SUM.format(x="confidence")}, 0),
+       {_SUM.format(x=_LOSS)}
 FROM perf_joined WHERE NOT late GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 
-REGRESSED = """
-SELECT count(*), sum(abs(p - t)), sum((p - t) ^ 2), sum(p - t)
+REGRESSED = f"""
+SELECT count(*), {_SUM.format(x="abs(p - t)")}, {_SUM.format(x="(p - t) ^ 2")},
+       {_SUM.format(x="p - t")}
 FROM perf_joined WHERE NOT late AND numeric
 """
 
-# (groups in a fixed order: the float sums over them are then the same on every recomputation,
-# so a replay changes no figure in its last bit)
+# (groups in a fixed order, exact sums: the same figures on every recomputation)
 # the label-free estimate: accuracy per (predicted class, bin) on the labelled reference …
 REFERENCE = f"""
 SELECT {_PREDICTED}, {_BIN.replace("confidence", "i.confidence")},
-       count(*), sum(i.confidence), sum(({_TRUTH} = {_PREDICTED})::int)
+       count(*), {_SUM.format(x="i.confidence")}, sum(({_TRUTH} = {_PREDICTED})::int)
 FROM inference_logs i JOIN labels l ON l.model_id = i.model_id AND l.event_id = i.event_id
 WHERE i.model_id = %(m)s AND i.event_time >= %(ref_start)s AND i.event_time < %(start)s
   AND i.confidence IS NOT NULL
@@ -96,7 +103,8 @@ GROUP BY 1, 2 ORDER BY 1, 2
 
 # … and the window's own inferences, labelled or not
 WINDOW = f"""
-SELECT {_NORM.format(c=_PRED.format(c="prediction"))}, {_BIN}, count(*), sum(confidence)
+SELECT {_NORM.format(c=_PRED.format(c="prediction"))}, {_BIN}, count(*),
+       {_SUM.format(x="confidence")}
 FROM inference_logs
 WHERE model_id = %(m)s AND event_time >= %(start)s AND event_time < %(end)s
   AND confidence IS NOT NULL
