@@ -126,7 +126,7 @@ export async function modelPage(view, modelId) {
     h("h1", {}, `Model ${detail.display_name || modelId}`, " ", h("span", { class: "muted" }, `baseline ${detail.baseline_mode}`)),
     h("section", { class: "card" }, h("h2", {}, "Latest evaluation per stream"), latestTable(detail.streams, view, detail.thresholds)),
     performance,
-    h("section", { class: "card" }, picker(selected), h("p", { class: "muted" }, "Blue: the score of each window; red dashed: the limit it was judged against; shaded: windows judged drift.")),
+    h("section", { class: "card" }, picker(selected), h("p", { class: "muted" }, "Blue: the score of each window; red dashed: the limit it was judged against; shaded: windows judged drift. Vector streams (embedding.<name>, multivariate) show their own four metrics whatever is picked.")),
     cards.length ? cards : h("p", { class: "muted" }, "no drift evaluations in this range"),
   );
 }
