@@ -136,7 +136,7 @@ class WorkerSettings(BaseSettings):
         4, ge=0, description="vector streams (embeddings, multivariate) kept per model"
     )
     multivariate: bool = Field(
-        False, description="keep the multivariate stream (standardised numeric inputs)"
+        True, description="keep the multivariate stream (standardised numeric inputs)"
     )
     multivariate_inputs: int = Field(16, ge=2, le=64, description="inputs of multivariate")
     multivariate_after: int = Field(

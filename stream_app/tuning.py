@@ -58,11 +58,12 @@ class VectorSettings:
     """``projections``: directions each vector stream is projected on (K); ``max_streams``:
     vector streams per model (embeddings and multivariate), which with the dimensions bounds
     the memory; ``declared``: embedding dimensions fixed in advance, by name, for every model;
-    ``multivariate``: keep the ``multivariate`` stream of models with >= 2 numeric inputs."""
+    ``multivariate``: keep the ``multivariate`` stream of models with >= 2 numeric inputs (on
+    by default; ``DRIFT_MULTIVARIATE=0`` switches it off)."""
 
     projections: int = 16
     max_streams: int = 4
     declared: Mapping[str, int] = field(default_factory=dict)
-    multivariate: bool = False
+    multivariate: bool = True
     multivariate_inputs: int = 16
     multivariate_after: int = 1000
