@@ -83,9 +83,11 @@ def test_kill_9_mid_stream_loses_and_doubles_nothing(kafka, db_dsn, topic_prefix
         want = {(m, s, e) for m in MODELS for s in STREAMS for e in ends}
         wait_for(lambda: set(window_rows(db_dsn)) >= want, 90, "every window's row", worker)
         after = window_rows(db_dsn)
+        every = window_rows(db_dsn, vectors=True)  # multivariate's too (on by default)
     finally:
         worker.stop()
     assert counted_at_kill < len(MODELS) * total, "killed after the backlog was consumed"
     assert len(after) == len(set(after)), "duplicate (model, stream, window_end) rows"
+    assert len(every) == len(set(every)), "duplicate rows of a vector stream"
     assert set(after) == want
     assert before and before < want, "the kill came after every window was stored"
