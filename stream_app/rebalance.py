@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from drift.topics import Topics
 from stream_app import changelog
@@ -66,12 +66,31 @@ class Rebalancing:
         if not tps:
             return []
         started = time.monotonic()
-        found = self.consumer.committed(tps, timeout=60)
+        found = self._ask_committed(tps)
         self.committed = {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
         log.info(
             "committed offsets of %d partitions in %.1f s", len(tps), time.monotonic() - started
         )
         return list(found)
+
+    def _ask_committed(self, tps: list[TopicPartition], attempts: int = 5) -> list[TopicPartition]:
+        """The group's committed offsets, asked again while the coordinator cannot answer.
+
+        Right after a broker restart the coordinator may time out; a reload cannot go on
+        without these offsets (it seeks back to them), and the worker cannot count anything
+        meanwhile, so it waits for them instead of exiting. After ``attempts`` failures (5 min)
+        the error stops the worker (its restart is exact)."""
+        assert self.consumer is not None
+        for attempt in range(1, attempts + 1):
+            try:
+                return list(self.consumer.committed(tps, timeout=60))
+            except KafkaException as exc:
+                error = exc.args[0]
+                if attempt == attempts or error.fatal():
+                    raise
+                log.warning("committed offsets not answered (%s): asking again", error)
+                time.sleep(1.0)
+        raise AssertionError("unreachable")
 
     def _restore(self, partitions: frozenset[int]) -> None:
         s = self.settings
