@@ -5,6 +5,9 @@ events/s per model) as the Kafka loop would hand them over, and prints inference
 500 inferences per record, as rows (one event / a JSON array) and as columnar records; then at 1
 and 100 per record with one 384-dimension embedding per inference beside the same runs without,
 and the evaluation time of one model (20 inputs) with and without an embedding stream.
+``--multivariate`` instead runs 1 and 500 per record (rows and columnar) with the
+``multivariate`` stream on and off (the default) in turn, ``--repeat`` times, and prints the
+medians and the evaluation time of one model with and without a ``multivariate`` stream.
 ``--profile FILE`` writes a cProfile of the 1-per-record columnar run. Prints figures;
 asserts nothing. Run: ``python bench/bench_processor.py [--seconds 3]``.
 """
@@ -32,7 +35,8 @@ from stream_app.processor import (
     Processor,
     RawRecord,
 )
-from stream_app.vector_state import deltas
+from stream_app.tuning import VectorSettings
+from stream_app.vector_state import MULTIVARIATE, deltas
 from stream_app.windows import WindowSpec
 
 INPUTS, MODELS, T0 = 20, 4, 1_790_000_000.0
@@ -90,7 +94,7 @@ def batches(
     return out
 
 
-def processor(store: Store) -> Processor:
+def processor(store: Store, multivariate: bool = False) -> Processor:
     return Processor(
         WindowSpec(bucket=300, recent=3600, baseline=6 * 3600, lateness=60),
         DetectionPolicy(),
@@ -99,10 +103,18 @@ def processor(store: Store) -> Processor:
         EventLimits(),
         store,
         event_time=EventTimeBounds(max_future=300.0, max_age=0.0),
+        vectors=VectorSettings(multivariate=multivariate),
     )
 
 
-def rate(per_record: int, columnar: bool, seconds: float, profile: str = "", dim: int = 0) -> float:
+def rate(
+    per_record: int,
+    columnar: bool,
+    seconds: float,
+    profile: str = "",
+    dim: int = 0,
+    multivariate: bool = False,
+) -> float:
     """Inferences/s of ``Processor.process`` over about ``seconds`` of batches."""
     batch_events = 500 if per_record == 1 else 5000
     if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
@@ -110,7 +122,7 @@ def rate(per_record: int, columnar: bool, seconds: float, profile: str = "", dim
     n = 200 if per_record == 1 else 40
     runs = batches(per_record, columnar, n, batch_events, dim)
     store = Store()
-    proc = processor(store)
+    proc = processor(store, multivariate)
     profiler = cProfile.Profile() if profile else None
     done, start = 0, time.perf_counter()
     if profiler:
@@ -133,7 +145,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
     parser.add_argument("--profile", default="", help="cProfile file of 1/record columnar")
     parser.add_argument("--dim", type=int, default=384, help="embedding dimensions")
+    parser.add_argument(
+        "--multivariate", action="store_true", help="instead: with and without multivariate"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each (--multivariate)")
     args = parser.parse_args()
+    if args.multivariate:
+        return multivariate_cost(args.seconds, args.repeat)
     for per_record in (1, 500):
         rows = rate(per_record, False, args.seconds)
         cols = rate(per_record, True, args.seconds)
@@ -160,9 +178,39 @@ def main() -> int:
     return 0
 
 
-def evaluation_ms(dim: int, repeats: int = 5) -> float:
+def multivariate_cost(seconds: float, repeat: int) -> int:
+    """Inferences/s with ``multivariate`` on and off, interleaved, ``repeat`` times each."""
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
+    for per_record in (1, 500):
+        for columnar in (False, True):
+            on, off = [], []
+            for _ in range(repeat):
+                on.append(rate(per_record, columnar, seconds, multivariate=True))
+                off.append(rate(per_record, columnar, seconds, multivariate=False))
+            mon, moff = float(np.median(on)), float(np.median(off))
+            fmt = "columnar" if columnar else "rows"
+            print(
+                f"Processor.process {per_record:>3}/record {fmt:8}: multivariate on "
+                f"{mon:>9,.0f}/s  off {moff:>9,.0f}/s  ({mon / moff:.2f}x; medians of "
+                f"{repeat}, on {min(on):,.0f}-{max(on):,.0f}, off {min(off):,.0f}-{max(off):,.0f})"
+            )
+    with_mv, without = [], []
+    for _ in range(repeat):
+        with_mv.append(evaluation_ms(0, multivariate=True))
+        without.append(evaluation_ms(0))
+    print(
+        f"evaluation of one model (20 inputs, 24 sub-windows): {np.median(without):.1f} ms; "
+        f"with a multivariate stream (16 inputs, cross products, K=16): "
+        f"{np.median(with_mv):.1f} ms (medians of {repeat})"
+    )
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
+    return 0
+
+
+def evaluation_ms(dim: int, repeats: int = 5, multivariate: bool = False) -> float:
     """ms per ``measure_model`` + ``decide`` of one model: 20 numeric inputs and, with
-    ``dim``, one embedding stream, judged on 1 h recent / 24 h baseline of 1,000 inferences an
+    ``dim``, one embedding stream (with ``multivariate``, the stream of its first 16 inputs
+    standardised, with cross products), judged on 1 h recent / 24 h baseline of 1,000 inferences an
     hour (24 sub-windows), as the worker does at each window end."""
     rng = np.random.default_rng(1)
     policy = DetectionPolicy()
@@ -177,6 +225,8 @@ def evaluation_ms(dim: int, repeats: int = 5) -> float:
         if dim:
             v = rng.normal(0.0, 0.05, (1000, dim))
             out.update(deltas("embedding.text", v, 16, 0.01, False))
+        if multivariate:
+            out.update(deltas(MULTIVARIATE, x[:, :16], 16, 0.01, True))
         return out
 
     hours = [hour() for _ in range(25)]

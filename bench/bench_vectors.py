@@ -14,7 +14,12 @@ its 24 hours as sub-windows). Scenarios:
 * tabular inputs (6 standardised features, cross products kept), no drift;
 * tabular, the correlation of two features flips (+0.6 -> -0.6), every marginal unchanged.
 
-Printed: share of evaluations flagged (no drift, n stated) and evaluations until flagged.
+Printed: share of evaluations flagged without drift, with n and its exact (Clopper-Pearson)
+95 % upper bound, and evaluations until flagged. The default (4 seeds x 24 h: 4 x 289 = 1,156
+evaluations per no-drift scenario) meets the issue's n >= 1,000 for its bar of <= 1 % flagged.
+The evaluations of one seed share most of their data (windows slide by 5 minutes), so they are
+not independent: the bound is that of n independent evaluations, optimistic by the
+autocorrelation; the seeds are independent.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import beta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -147,10 +153,16 @@ def run(
     return flags, times
 
 
+def upper_bound(flagged: int, n: int, level: float = 0.95) -> float:
+    """One-sided exact (Clopper-Pearson) upper bound of a binomial share: the p at which
+    P(X <= flagged) = 1 - level; 1 when every evaluation was flagged."""
+    return 1.0 if flagged >= n else float(beta.ppf(level, flagged + 1, n - flagged))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--hours", type=int, default=12, help="evaluated hours per seed")
+    parser.add_argument("--hours", type=int, default=24, help="evaluated hours per seed")
     parser.add_argument("--rate", type=int, default=1000, help="vectors per hour")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 3 hours")
@@ -163,13 +175,19 @@ def main() -> None:
         (f"embedding, {args.dim} dims, 3 clusters", embedding(args.dim, ""), args.dim, False),
         ("tabular, 6 features with cross products", tabular(""), 6, True),
     ]:
-        flags, times = [], []
+        flags, times, per_seed = [], [], []
         for s in range(seeds):
             f, t = run(draw, dim, cross, args.rate, hours, 1000 + s, None)
             flags += f
             times += t
+            per_seed.append(str(sum(f)))
         ms = statistics.median(times) * 1e3
-        print(f"{label:45s} {np.mean(flags):6.2%} (n={len(flags)}), {ms:.1f} ms per evaluation")
+        k, n = sum(flags), len(flags)
+        bound = upper_bound(k, n)
+        print(
+            f"{label:45s} {k / n:6.2%} ({k} of n={n}; 95% upper bound {bound:.2%}; "
+            f"per seed {'/'.join(per_seed)}), {ms:.1f} ms per evaluation"
+        )
     print("\n## Change after the first 25 h: evaluations (5 min) until flagged")
     for label, draw, dim, cross in [
         (

@@ -15,6 +15,8 @@ reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
 ``--embeddings 384`` instead runs rows at 1 and 100 per record with one 384-dim embedding per
 inference, beside the same without (polls bounded to ~2,000 inferences with embeddings).
+``--multivariate`` runs each chosen scenario with ``DRIFT_MULTIVARIATE`` on and (the default)
+off in turn, ``--repeat`` times, and prints the medians (one topic per run, the same ceiling).
 ``--sinks`` runs (b) again with the worker's PostgreSQL sinks on (its own PostgreSQL; the sinks,
 ``inference_logs`` included, run as the worker's child process) and prints the worker's rate
 against the run without sinks, and the rate at which ``inference_logs`` filled.
@@ -245,9 +247,11 @@ def scenario(
     dsn: str | None = None,
     columnar: bool = False,
     dim: int = 0,
+    settings: dict[str, object] | None = None,
 ) -> tuple[float, float]:
     """(worker inferences/s, bare consumer inferences/s) of one scenario; ``dim``: one
-    embedding per inference (polls then bounded to ~2,000 inferences: see below)."""
+    embedding per inference (polls then bounded to ~2,000 inferences: see below);
+    ``settings``: more ``DRIFT_*`` settings of the worker."""
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
@@ -259,6 +263,7 @@ def scenario(
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
     sinks: dict[str, object] = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
+    sinks.update(settings or {})
     if dim:  # a poll of embeddings must be processed well within the transaction timeout
         sinks["batch_size"] = max(1, 2000 // per_record)
     worker = Worker(kafka.bootstrap, prefix, workdir, **sinks)
@@ -334,6 +339,40 @@ def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int, columnar: b
     )
 
 
+def multivariate_cost(
+    kafka: KafkaBroker, workdir: Path, args: argparse.Namespace, formats: list[str]
+) -> None:
+    """Each chosen scenario with ``DRIFT_MULTIVARIATE`` on and off, interleaved, medians."""
+    summary = []
+    for fmt in formats:
+        for key, per_record, n_events in (("a", 1, args.events_a), ("b", 500, args.events_b)):
+            if args.only not in (None, key):
+                continue
+            runs: dict[bool, list[float]] = {True: [], False: []}
+            for i in range(args.repeat):
+                for on in (True, False):
+                    name = f"({key}) {per_record}/record {fmt} mv={'on' if on else 'off'} #{i}"
+                    rate, _ = scenario(
+                        kafka,
+                        workdir,
+                        name,
+                        n_events // per_record,
+                        per_record,
+                        "",
+                        columnar=fmt == "columnar",
+                        settings={"multivariate": str(on).lower()},
+                    )
+                    runs[on].append(rate)
+            summary.append((f"({key}) {per_record:>3}/record {fmt:8}", runs))
+    for name, runs in summary:
+        on, off = float(np.median(runs[True])), float(np.median(runs[False]))
+        print(
+            f"{name}: multivariate on {on:>9,.0f}/s  off {off:>9,.0f}/s  ({on / off:.2f}x; "
+            f"medians of {len(runs[True])}; on {min(runs[True]):,.0f}-{max(runs[True]):,.0f}, "
+            f"off {min(runs[False]):,.0f}-{max(runs[False]):,.0f})"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events-a", type=int, default=100_000, help="inferences in (a)")
@@ -357,6 +396,10 @@ def main() -> int:
         "the same without",
     )
     parser.add_argument("--events-e", type=int, default=40_000, help="inferences per run")
+    parser.add_argument(
+        "--multivariate", action="store_true", help="each scenario with multivariate on and off"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (--multivariate)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))
@@ -366,6 +409,8 @@ def main() -> int:
         formats = [f for f in ("rows", "columnar") if args.format in (None, f)]
         if args.soak:
             soak(kafka, workdir, args.soak, args.soak_rate, formats[-1] == "columnar")
+        elif args.multivariate:
+            multivariate_cost(kafka, workdir, args, formats)
         elif args.embeddings:
             rows = []
             for per_record in (1, 100):

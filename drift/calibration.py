@@ -183,17 +183,18 @@ def pool_columns(
     k = baseline.size
     total = baseline.sum()
     expected = n_small * baseline / total if total > 0 else np.zeros(k)
-    group = np.zeros(k, np.int64)
-    if ordered:
-        g, acc = 0, 0.0
-        for j in range(k):
-            group[j] = g
-            acc += expected[j]
+    if ordered:  # on Python floats: the same sums, without numpy's per-element cost
+        groups, g, acc = [], 0, 0.0
+        for j, e in enumerate(expected.tolist()):
+            groups.append(g)
+            acc += e
             if acc >= min_expected and j < k - 1:
                 g, acc = g + 1, 0.0
+        ordered_group = np.array(groups, np.int64)
         if acc < min_expected and g > 0:
-            group[group == g] = g - 1
-        return group
+            ordered_group[ordered_group == g] = g - 1
+        return ordered_group
+    group = np.zeros(k, np.int64)
     keep = [j for j in range(k - 1) if expected[j] >= min_expected]
     pooled = k if not keep else len(keep)
     for rank, j in enumerate(keep):
@@ -418,9 +419,13 @@ def _nulls(items: Sequence[_Pooled]) -> None:
 
 
 def _pool(req: CalibrationRequest) -> _Pooled:
-    subs = req.subs[req.subs.sum(1) > 0] if req.subs.size else np.zeros((0, req.recent.size))
+    if req.subs.size:
+        sizes = req.subs.sum(1)
+        subs, sizes = req.subs[sizes > 0], sizes[sizes > 0]
+    else:
+        subs, sizes = np.zeros((0, req.recent.size)), np.zeros(0)
     n_r = float(req.recent.sum())
-    n_small = min(n_r, float(subs.sum(1).min())) if len(subs) else n_r
+    n_small = min(n_r, float(sizes.min())) if len(subs) else n_r
     parts = {k: v for k, v in req.fresh.items() if req.min_fresh <= v.sum() < n_r}
     for row in parts.values():
         n_small = min(n_small, float(row.sum()))
@@ -481,28 +486,23 @@ def _rows_tests(items: Sequence[_Pooled]) -> list[list[RowTests]]:
         tails = np.where(np.arange(width)[None, :] < k[:, None], tails, 1.0)
         p_other = np.minimum(1.0, k * tails.min(1))
     name = "trend" if ordered else "share"
+    # columns as Python floats once (the same values as float() of each element)
+    omnibus, others = p_omnibus.tolist(), None if p_other is None else p_other.tolist()
+    aucs = tt.auc.tolist() if ordered else None
+    widths, hs = k.tolist(), h.tolist()
+    fields = (tt.g, tt.df, phi, v, tt.n_eff, tt.tvd)
+    rows = list(zip(*(f.tolist() for f in fields), strict=True))
     out: list[list[RowTests]] = []
     at = 0
     for t in sizes:
         tests = []
         for i in range(at, at + t):
-            p = {"omnibus": float(p_omnibus[i])}
-            if p_other is not None and (ordered or k[i] > 2):
-                p[name] = float(p_other[i])
-            auc = float(tt.auc[i]) if ordered else None
-            tests.append(
-                RowTests(
-                    p,
-                    float(tt.g[i]),
-                    float(tt.df[i]),
-                    float(phi[i]),
-                    float(v[i]),
-                    float(tt.n_eff[i]),
-                    float(tt.tvd[i]),
-                    auc,
-                    int(h[i]),
-                )
-            )
+            p = {"omnibus": omnibus[i]}
+            if others is not None and (ordered or widths[i] > 2):
+                p[name] = others[i]
+            auc = aucs[i] if aucs is not None else None
+            g_i, df_i, phi_i, v_i, n_i, tvd_i = rows[i]
+            tests.append(RowTests(p, g_i, df_i, phi_i, v_i, n_i, tvd_i, auc, int(hs[i])))
         out.append(tests)
         at += t
     return out

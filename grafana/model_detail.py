@@ -148,6 +148,32 @@ def _all_streams_row(board: dashboard_builder.Dashboard) -> None:
     )
 
 
+def _vector_row(board: dashboard_builder.Dashboard) -> None:
+    """Vector streams (embedding.<name>, multivariate): their metrics from the worker's gauges,
+    which only vector streams carry (so the legends list only them)."""
+    prom = datasources.prometheus
+    board.with_row(dashboard_builder.Row("Vector streams of $model_id"))
+    for title, metric, unit, description in (
+        ("Cosine distance per vector stream", "drift_cosine_distance", "short",
+         "1 - cosine similarity of the recent and baseline mean vectors."),
+        ("Sliced Wasserstein per vector stream", "drift_sliced_wasserstein", "short",
+         "Mean normed Wasserstein distance over the random projections."),
+        ("Drifted projections per vector stream", "drift_drifted_projections", "percentunit",
+         "Share of the random projections whose calibrated p-value is at most DRIFT_FDR."),
+    ):  # fmt: skip
+        board.with_panel(
+            timeseries_panel(
+                title,
+                prom(),
+                [promql(f"{metric}{{{MODEL}}}", "{{stream}}")],
+                unit=unit,
+                description=description + " No fixed limit: the verdict is drift_score against "
+                "drift_score_limit (first row), as for every stream.",
+                span=8,
+            )
+        )
+
+
 def _verdict_panels(board: dashboard_builder.Dashboard) -> None:
     prom = datasources.prometheus
     score = timeseries_panel(
@@ -223,6 +249,7 @@ def build() -> dashboard_builder.Dashboard:
     board = dashboard_builder.Dashboard("AI Drift Monitor — model detail").uid(UID)
     _variables(board)
     _all_streams_row(board)
+    _vector_row(board)
     _stream_row(board)
     performance_row(board)
     return board

@@ -81,7 +81,10 @@ SELECT model_id, stream,
        min(window_end) FILTER (WHERE status = 'drift'),
        max(kl_divergence) FILTER (WHERE status = 'drift'),
        min(cosine_similarity) FILTER (WHERE status = 'drift'),
-       max(psi) FILTER (WHERE status = 'drift')
+       max(psi) FILTER (WHERE status = 'drift'),
+       max(mean_shift) FILTER (WHERE status = 'drift'),
+       max(correlation_shift) FILTER (WHERE status = 'drift'),
+       max(sliced_wasserstein) FILTER (WHERE status = 'drift')
 FROM drift_runs GROUP BY model_id, stream ORDER BY model_id, stream
 """
 ALERTS_SQL = (
@@ -105,10 +108,13 @@ def summary(state: StackState) -> tuple[str, dict[str, list[str]]]:
         verdict = "DRIFT" if hits else "no drift"
         lines.append(f"\nmodel {model}: {verdict} ({len(mine)} streams, {evaluations} evaluations)")
         for r in hits:
-            lines.append(
-                f"  {r[1]:28} drifted in {r[2]} windows from {r[5]:%Y-%m-%d %H:%M} UTC; "
-                f"KL max {r[6]:.3f}, cosine min {r[7]:.3f}, PSI max {r[8]:.3f}"
-            )
+            lines.append(f"  {r[1]:28} drifted in {r[2]} windows from {r[5]:%Y-%m-%d %H:%M} UTC; ")
+            if r[6] is None:  # a vector stream (multivariate, embedding.<name>): no KL / PSI
+                named = [("sliced Wasserstein", r[11]), ("mean shift", r[9])]
+                named.append(("correlation shift", r[10]))
+                lines[-1] += ", ".join(f"{k} max {v:.3f}" for k, v in named if v is not None)
+            else:
+                lines[-1] += f"KL max {r[6]:.3f}, cosine min {r[7]:.3f}, PSI max {r[8]:.3f}"
         quiet = [r[1] for r in mine if r[2] == 0]
         if quiet:
             lines.append(f"  stable: {', '.join(quiet)}")

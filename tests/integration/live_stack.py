@@ -204,6 +204,8 @@ class Feeder(threading.Thread):
 
     calm: x ~ N(0, 1), 30 % positive; drifted: x ~ N(3, 1), 80 % positive. With ``labels``
     each batch is followed by its labels (``POST /labels/batch``), 90 % equal to the prediction.
+    With ``embeddings`` (a dimension) every event carries ``embeddings.v`` ~ N(0, I) in every
+    mode: the vector stream ``embedding.v`` never drifts.
     """
 
     def __init__(self, api_url: str, model_id: str = MODEL) -> None:
@@ -211,6 +213,7 @@ class Feeder(threading.Thread):
         self.api_url, self.model_id = api_url, model_id
         self.mode = "calm"
         self.labels = False
+        self.embeddings = 0
         self.sent = 0
         self.labelled = 0
         self.errors: list[str] = []
@@ -222,7 +225,8 @@ class Feeder(threading.Thread):
         x = self.rng.normal(3.0 if drifted else 0.0, 1.0, n)
         positive = self.rng.random(n) < (0.8 if drifted else 0.3)
         first = self.sent + self.rng.integers(1 << 40)
-        return [
+        vectors = self.rng.normal(0.0, 1.0, (n, self.embeddings)).round(4).tolist()
+        events = [
             {
                 "model_id": self.model_id,
                 "event_id": f"f{first + i}",
@@ -233,6 +237,10 @@ class Feeder(threading.Thread):
             }
             for i, (xi, p) in enumerate(zip(x, positive, strict=True))
         ]
+        if self.embeddings:
+            for event, vector in zip(events, vectors, strict=True):
+                event["embeddings"] = {"v": vector}
+        return events
 
     def run(self) -> None:
         n = int(RATE * TICK)

@@ -1,28 +1,14 @@
-// Model page: drift scores over time per stream with the limit line and drift windows marked,
+// Model page: drift scores over time per stream with the limit line and drift windows marked
+// (vector streams: their own metrics, vectors.js),
 // the latest evaluation of every stream, and the model's performance (performance.js).
 import { history as runsOf, request } from "./api.js";
 import { badge, h, hhmm, num, seconds, time, utc } from "./format.js";
 import { LABELS, METRICS, SHORT, limitOf, metricValue, ratio } from "./scores.js";
 import { performanceCard } from "./performance.js";
 import { link, update } from "./state.js";
+import { driftBands, isVector, vectorCharts } from "./vectors.js";
 
 const DEFAULT_METRICS = ["kl_divergence", "cosine_similarity"];
-
-// Shade [t - step, t] of every window whose verdict was drift (behind the series).
-function driftBands(times, drifted, step) {
-  return (u) => {
-    const { ctx, bbox } = u;
-    ctx.save();
-    ctx.fillStyle = "rgba(198, 40, 40, 0.13)";
-    times.forEach((t, i) => {
-      if (!drifted[i]) return;
-      const x0 = u.valToPos(t - step, "x", true);
-      const x1 = u.valToPos(t, "x", true);
-      ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), bbox.height);
-    });
-    ctx.restore();
-  };
-}
 
 function chart(runs, metric, view, thresholds, width) {
   const times = runs.map((r) => seconds(r.window_end));
@@ -125,7 +111,13 @@ export async function modelPage(view, modelId) {
       "section",
       { class: "card stream-charts", dataset: { stream: name } },
       h("h2", {}, h("a", { href: link(["stream", modelId, name]) }, name), " ", badge(perStream.get(name).at(-1).status)),
-      h("div", { class: "charts" }, selected.map((m) => chart(perStream.get(name), m, view, detail.thresholds, width))),
+      h(
+        "div",
+        { class: "charts" },
+        isVector(perStream.get(name).at(-1))
+          ? vectorCharts(perStream.get(name), view, width)
+          : selected.map((m) => chart(perStream.get(name), m, view, detail.thresholds, width)),
+      ),
     ),
   );
   return h(
@@ -134,7 +126,7 @@ export async function modelPage(view, modelId) {
     h("h1", {}, `Model ${detail.display_name || modelId}`, " ", h("span", { class: "muted" }, `baseline ${detail.baseline_mode}`)),
     h("section", { class: "card" }, h("h2", {}, "Latest evaluation per stream"), latestTable(detail.streams, view, detail.thresholds)),
     performance,
-    h("section", { class: "card" }, picker(selected), h("p", { class: "muted" }, "Blue: the score of each window; red dashed: the limit it was judged against; shaded: windows judged drift.")),
+    h("section", { class: "card" }, picker(selected), h("p", { class: "muted" }, "Blue: the score of each window; red dashed: the limit it was judged against; shaded: windows judged drift. Vector streams (embedding.<name>, multivariate) show their own four metrics whatever is picked.")),
     cards.length ? cards : h("p", { class: "muted" }, "no drift evaluations in this range"),
   );
 }

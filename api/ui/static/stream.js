@@ -1,5 +1,7 @@
-// Stream view: recent vs baseline distribution, the bins that moved most, and baseline actions.
-import { request } from "./api.js";
+// Stream view: recent vs baseline distribution, the bins that moved most, and baseline actions
+// (a vector stream: its metrics over time instead, vectors.js).
+import { history as runsOf, request } from "./api.js";
+import { isVector, vectorCharts, vectorFacts, vectorTable } from "./vectors.js";
 import { link } from "./state.js";
 import { badge, h, num, pct, time } from "./format.js";
 import { METRICS, LABELS, limitOf, metricValue, ratio } from "./scores.js";
@@ -173,13 +175,46 @@ function actions(modelId, stream, refresh) {
   return h("div", {}, h("div", { class: "actions" }, pin, unpin, h("span", { class: "muted" }, "|"), accept, h("label", {}, "by ", by)), result);
 }
 
+// A vector stream has no distribution: its metrics over the range, the newest run's figures.
+async function vectorPage(view, modelId, stream, model) {
+  const { items } = await runsOf({ model_id: modelId, stream }, view.range.from, view.range.to);
+  const runs = [...items].reverse();
+  const run = runs.at(-1) || model.streams.find((r) => r.stream === stream);
+  const width = Math.max(280, Math.floor((view.width - 600) / 2)); // two charts a row
+  return h(
+    "div",
+    { id: "vector-stream" },
+    h("h1", {}, stream, " ", h("span", { class: "muted" }, `vector stream of model ${modelId}`)),
+    h(
+      "div",
+      { class: "row" },
+      h(
+        "section",
+        { class: "card" },
+        h("h2", {}, "Metrics over time"),
+        runs.length ? h("div", { class: "charts" }, vectorCharts(runs, view, width)) : h("p", { class: "muted" }, "no drift evaluations in this range"),
+      ),
+      h(
+        "section",
+        { class: "card", style: "max-width:460px" },
+        h("h2", {}, "Latest evaluation"),
+        vectorFacts(run),
+        h("h2", { style: "margin-top:12px" }, "Metrics"),
+        vectorTable(run),
+        h("h2", { style: "margin-top:12px" }, "Baseline"),
+        actions(modelId, stream, view.refresh),
+      ),
+    ),
+  );
+}
+
 export async function streamPage(view, modelId, stream) {
+  const model = await request(`/models/${encodeURIComponent(modelId)}`);
+  const newest = model.streams.find((r) => r.stream === stream);
+  if (newest && isVector(newest)) return vectorPage(view, modelId, stream, model);
   const q = new URLSearchParams({ stream });
   if (view.params.get("at")) q.set("at", view.params.get("at"));
-  const [model, run] = await Promise.all([
-    request(`/models/${encodeURIComponent(modelId)}`),
-    request(`/ui/api/models/${encodeURIComponent(modelId)}/distribution?${q}`),
-  ]);
+  const run = await request(`/ui/api/models/${encodeURIComponent(modelId)}/distribution?${q}`);
   const width = Math.max(420, view.width - 540);
   const hasBins = run.bins && Array.isArray(run.bins.labels) && run.bins.labels.length;
   return h(

@@ -55,6 +55,7 @@ def scenario(
     with live_stack(kafka, postgres, tmp_path_factory.mktemp("panels")) as stack:
         feeder = Feeder(stack.api.url)
         feeder.labels = True  # performance panels: labels for every event, windows of 1 min
+        feeder.embeddings = 8  # the vector-stream panels: embedding.v, no drift
         feeder.start()
         try:
             produce(stack.bootstrap, Topics(f"{stack.prefix}-").events, [(MODEL, b"not json")])

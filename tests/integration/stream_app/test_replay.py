@@ -18,7 +18,9 @@ T0 = 1_790_000_000 // 3600 * 3600
 HOURS = 26
 SHIFT_AT = T0 + 25 * 3600
 RATE = 2  # inferences per event-time second per model
-SHIFTED = {"stable": set(), "sudden": {"input.a"}, "categorical": {"input.c"}}
+# a and b are numeric, so with DRIFT_MULTIVARIATE on every model has the multivariate stream; a's
+# mean shift moves it, the categorical c does not
+SHIFTED = {"stable": set(), "sudden": {"input.a", "multivariate"}, "categorical": {"input.c"}}
 
 
 def model_events(model: str, rng: np.random.Generator):
@@ -60,6 +62,7 @@ def test_26_hours_three_models_drift_exactly_where_shifted(kafka, db_dsn, topic_
         tmp_path,
         idle_close_seconds=3,
         inference_logs_enabled="false",
+        multivariate="true",  # opt-in; exact and judged like every stream on replay
     )
     worker.start()
     end = T0 + HOURS * 3600
@@ -89,7 +92,8 @@ def test_26_hours_three_models_drift_exactly_where_shifted(kafka, db_dsn, topic_
     by_stream: dict[tuple[str, str], dict[int, tuple[str, list[str]]]] = defaultdict(dict)
     for model, stream, window_end, status, metrics in rows:
         by_stream[(model, stream)][window_end] = (status, metrics)
-    assert len(by_stream) == 3 * 6, sorted(by_stream)  # a, b, c, class, score, confidence
+    # a, b, c, class, score, confidence, multivariate
+    assert len(by_stream) == 3 * 7, sorted(by_stream)
     for (model, stream), windows in by_stream.items():
         assert len(windows) == HOURS * 12, (model, stream, len(windows))  # every 5-min window
         drifted = sorted(e for e, (s, _) in windows.items() if s == "drift")

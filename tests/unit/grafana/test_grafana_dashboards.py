@@ -110,6 +110,23 @@ def test_model_dashboard_draws_the_verdict_against_its_limit(committed: dict[str
     assert "p_value" in table and "score_limit" in table and "baseline_mode" in table
 
 
+def test_model_dashboard_has_a_row_of_vector_stream_metrics(committed: dict[str, dict]) -> None:
+    board = committed["driftmon-model"]
+    rows = [p["title"] for p in board["panels"] if p.get("type") == "row"]
+    assert "Vector streams of $model_id" in rows
+    panels = {p.get("title"): p for p in dashboards.all_panels(board)}
+    for title, metric in (
+        ("Cosine distance per vector stream", "drift_cosine_distance"),
+        ("Sliced Wasserstein per vector stream", "drift_sliced_wasserstein"),
+        ("Drifted projections per vector stream", "drift_drifted_projections"),
+    ):
+        [target] = panels[title]["targets"]
+        assert target["expr"] == metric + '{model_id="$model_id"}'
+        assert target["legendFormat"] == "{{stream}}"
+    unit = panels["Drifted projections per vector stream"]["fieldConfig"]["defaults"]["unit"]
+    assert unit == "percentunit"
+
+
 def test_overview_covers_scores_status_alerts_and_traffic(committed: dict[str, dict]) -> None:
     texts = " ".join(q for _, _, q in iter_queries(committed["driftmon-overview"]))
     for needle in ("drift_kl_divergence", "drift_cosine_similarity", "drift_psi",
