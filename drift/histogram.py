@@ -130,6 +130,17 @@ class NumericHistogram:
     def empty_like(self) -> NumericHistogram:
         return NumericHistogram(self._mapping.relative_accuracy, self._mapping.min_value)
 
+    @classmethod
+    def from_arrays(
+        cls, mapping: LogMapping, keys: NDArray[np.int64], counts: NDArray[np.int64], missing: int
+    ) -> NumericHistogram:
+        """A histogram holding ``keys`` (sorted, distinct) and their positive ``counts`` as they
+        are (not copied: they must never be mutated afterwards); for ``drift.histogram_block``."""
+        result = cls.__new__(cls)
+        result._mapping, result._keys, result._counts = mapping, keys, counts
+        result._missing, result._total = missing, int(counts.sum())
+        return result
+
     def copy(self) -> NumericHistogram:
         result = NumericHistogram.__new__(NumericHistogram)
         result._mapping = self._mapping

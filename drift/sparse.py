@@ -27,6 +27,17 @@ def tally(keys: Keys) -> tuple[Keys, Keys]:
     return present + low, binned[present]
 
 
+def total(keys: list[Keys], counts: list[Keys]) -> tuple[Keys, Keys]:
+    """Sorted distinct keys and summed counts of several sparse count arrays (one sort)."""
+    k, c = np.concatenate(keys), np.concatenate(counts)
+    if k.size == 0:
+        return k, c
+    order = np.argsort(k, kind="stable")
+    k, c = k[order], c[order]
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    return k[starts], np.add.reduceat(c, starts)
+
+
 def combine(
     keys: Keys, counts: Keys, other_keys: Keys, other_counts: Keys, sign: int
 ) -> tuple[Keys, Keys]:

@@ -18,6 +18,8 @@ from drift.categorical import CategoricalHistogram
 from drift.columnar_wire import ColumnarRecord, join
 from drift.columns import ColumnBatch, concat, to_columns
 from drift.embeddings import EMBEDDING
+from drift.histogram_block import add_block, split_block, tally_block
+from drift.mapping import LogMapping
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
 from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
@@ -68,18 +70,46 @@ _NO_ID = bytes(8)
 def _histograms(
     cols: ColumnBatch, rows: np.ndarray, settings: HistogramSettings, allowed: set[str]
 ) -> dict[str, Histogram]:
+    """The categorical streams' histograms of ``rows`` (numeric ones: ``_NumericBlock``)."""
     out: dict[str, Histogram] = {}
-    for name, values in cols.numeric.items():
-        if name in allowed:
-            h = NumericHistogram(settings.relative_accuracy)
-            h.update(values[rows])
-            out[name] = h
     for name, cats in cols.categorical.items():
         if name in allowed:
             c = CategoricalHistogram(settings.max_categories)
             c.update([cats[i] for i in rows])
             out[name] = c
     return out
+
+
+class _NumericBlock:
+    """A batch's numeric streams as one (streams, events) array, counted per bucket in one
+    pass (``drift.histogram_block``): the same histograms as one ``update`` per stream."""
+
+    def __init__(self, cols: ColumnBatch, allowed: set[str], accuracy: float) -> None:
+        self.names = [name for name in cols.numeric if name in allowed]
+        self.mapping = LogMapping(accuracy)
+        self.values = np.stack([cols.numeric[name] for name in self.names]) if self.names else None
+
+    def count(self, rows: np.ndarray, rec: BucketRecord) -> dict[str, Histogram]:
+        """Add ``rows`` to the bucket's histograms; returns what was added, per stream."""
+        if self.values is None:
+            return {}
+        x = self.values if len(rows) == self.values.shape[1] else self.values[:, rows]
+        codes, counts, missing = tally_block(x, self.mapping)
+        delta = split_block(codes, counts, missing, self.mapping)
+        held = [rec.hists.get(name) for name in self.names]
+        if all(
+            h is None or (isinstance(h, NumericHistogram) and h.mapping == self.mapping)
+            for h in held
+        ):
+            merged = add_block(held, codes, counts, missing, self.mapping)  # type: ignore[arg-type]
+            rec.hists.update(zip(self.names, merged, strict=True))
+        else:  # another kind or accuracy held: merged one by one (and refused as before)
+            for name, h, d in zip(self.names, held, delta, strict=True):
+                if h is None:
+                    rec.hists[name] = d.copy()
+                else:
+                    h += d  # type: ignore[operator,unused-ignore]
+        return dict(zip(self.names, delta, strict=True))
 
 
 def _held(applied: dict[int, Spans], parts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -110,6 +140,7 @@ class Counting(ProcessorBase):
         hashes = _id_hashes(gathered) if self.dedup.max_ids_per_bucket else None
         if meta.next_end is None:
             meta.next_end = int(starts.min()) + self.spec.bucket
+        block = _NumericBlock(cols, allowed, self.hist.relative_accuracy)
         for start in np.unique(starts).tolist():
             rows = np.flatnonzero(starts == start)
             side = self.spec.side(start, meta.next_end)
@@ -127,18 +158,20 @@ class Counting(ProcessorBase):
                     out.duplicates[meta.model_id] += repeated
             if len(fresh) == 0:
                 continue
-            delta = _histograms(cols, fresh, self.hist, allowed)
+            delta = block.count(fresh, rec)
+            others = _histograms(cols, fresh, self.hist, allowed)
             for stream, (positions, x, cross) in vectors.items():
                 take = np.isin(positions, fresh)
                 if take.any():
                     k, accuracy = self.vectors.projections, self.hist.relative_accuracy
-                    delta.update(deltas(stream, x[take], k, accuracy, cross))
-            for name, h in delta.items():
+                    others.update(deltas(stream, x[take], k, accuracy, cross))
+            for name, h in others.items():
                 held = rec.hists.get(name)
                 if held is None:
                     rec.hists[name] = h
                 else:
                     held += h  # type: ignore[operator,unused-ignore]
+            delta.update(others)
             for partition, taken in spans.items():
                 rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
             room = self.dedup.max_ids_per_bucket - len(rec.ids)
@@ -218,7 +251,9 @@ class Counting(ProcessorBase):
         return {}
 
     def _allowed_streams(self, rt: Runtime, cols: ColumnBatch) -> set[str]:
-        known = set(rt.sums.streams())
+        # the window sums hold streams of held buckets only (a bucket leaves after its
+        # histograms left the sums), so the buckets name every stream known
+        known: set[str] = set()
         for rec in rt.buckets.values():
             known.update(rec.hists)
         room = self.hist.max_streams_per_model - len(known)
