@@ -2,9 +2,10 @@
 
 Feeds one processor batches of raw records (4 models, 20 numeric inputs, event time 100
 events/s per model) as the Kafka loop would hand them over, and prints inferences/s at 1 and
-500 inferences per record, as rows (one event / a JSON array) and as columnar records; then at 1
-and 100 per record with one 384-dimension embedding per inference beside the same runs without,
-and the evaluation time of one model (20 inputs) with and without an embedding stream.
+500 inferences per record, as rows (one event / a JSON array), as columnar records and with
+binary columns; then at 1 and 100 per record with one 384-dimension embedding per inference
+beside the same runs without, and the evaluation time of one model (20 inputs) with and without
+an embedding stream.
 ``--multivariate`` instead runs 1 and 500 per record (rows and columnar) with the
 ``multivariate`` stream on and off (the default) in turn, ``--repeat`` times, and prints the
 medians and the evaluation time of one model with and without a ``multivariate`` stream.
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
 from drift.calibration import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
+from producers.records import binary_column
 from stream_app.processor import (
     EventTimeBounds,
     HistogramSettings,
@@ -52,13 +54,18 @@ class Store(dict[str, bytes]):
 
 
 def value(
-    model: str, x: np.ndarray, ts: float, columnar: bool, vectors: np.ndarray | None = None
+    model: str, x: np.ndarray, ts: float, columnar: bool | str, vectors: np.ndarray | None = None
 ) -> bytes:
+    """One record: rows (``columnar`` False), array columns (True) or binary columns
+    ("binary": numbers as base64 float64, the SDK's default)."""
     if columnar:
-        columns = {f"input.f{i}": x[:, i].tolist() for i in range(INPUTS)}
+        columns: dict[str, object] = {f"input.f{i}": x[:, i].tolist() for i in range(INPUTS)}
+        columns = {"timestamp": [ts] * len(x), **columns}
+        if columnar == "binary":
+            columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
         if vectors is not None:
             columns["embedding.text"] = vectors.tolist()
-        return orjson.dumps({"model_id": model, "columns": {"timestamp": [ts] * len(x), **columns}})
+        return orjson.dumps({"model_id": model, "columns": columns})
     events = [
         {"model_id": model, "timestamp": ts, "input_data": dict(zip(NAMES, row, strict=True))}
         for row in x.tolist()
@@ -73,7 +80,7 @@ NAMES = [f"f{i}" for i in range(INPUTS)]
 
 
 def batches(
-    per_record: int, columnar: bool, n_batches: int, batch_events: int, dim: int = 0
+    per_record: int, columnar: bool | str, n_batches: int, batch_events: int, dim: int = 0
 ) -> list:
     """Lists of RawRecords, ``batch_events`` inferences each (one Kafka poll's worth); ``dim``:
     one embedding of that many dimensions per inference (0: none)."""
@@ -109,7 +116,7 @@ def processor(store: Store, multivariate: bool = False) -> Processor:
 
 def rate(
     per_record: int,
-    columnar: bool,
+    columnar: bool | str,
     seconds: float,
     profile: str = "",
     dim: int = 0,
@@ -155,9 +162,11 @@ def main() -> int:
     for per_record in (1, 500):
         rows = rate(per_record, False, args.seconds)
         cols = rate(per_record, True, args.seconds)
+        binary = rate(per_record, "binary", args.seconds)
         print(
             f"Processor.process {per_record:>3}/record: rows {rows:>10,.0f} inferences/s  "
-            f"columnar {cols:>10,.0f} inferences/s  ({cols / rows:.2f}x)"
+            f"columnar {cols:>10,.0f} inferences/s  ({cols / rows:.2f}x)  "
+            f"binary columns {binary:>10,.0f} inferences/s  ({binary / rows:.2f}x)"
         )
     for per_record in (1, 100):
         plain = rate(per_record, False, args.seconds)

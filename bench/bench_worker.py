@@ -4,12 +4,15 @@ Starts its own Kafka (harness), preloads a topic, runs one worker process with t
 and times how fast its counted events (`drift_events_total` on /metrics) reach the total:
 
 * (a) one inference per Kafka record, (b) 500 inferences per record; 20 numeric inputs each,
-  each in both record formats: rows (an event / a JSON array) and columnar records,
-* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run, and the
-  worker's rate as a share of it (issue #14 targets: ≥ 50% at 500 per record, ≥ 10% at one).
+  each in three record formats: rows (an event / a JSON array), columnar records with array
+  columns, and columnar records with binary columns (base64 float64: what the SDK sends for
+  records of ≥ 16 events),
+* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run (the
+  median of three reads), and the worker's rate as a share of it (issue #14 targets: ≥ 50% at
+  500 per record, ≥ 10% at one).
 
-Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar`` runs one format.
-``--soak 300`` instead feeds a worker (columnar records unless ``--format rows``) at a fixed
+Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar|binary`` runs one.
+``--soak 300`` instead feeds a worker (binary columnar records, or ``--format``) at a fixed
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
@@ -27,6 +30,7 @@ Run: ``python bench/bench_worker.py [--events-a 100000] [--events-b 2000000] [--
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import subprocess
 import sys
@@ -48,29 +52,50 @@ sys.path.insert(0, str(REPO))
 from drift.topics import Topics  # noqa: E402
 from harness import KafkaBroker  # noqa: E402
 from harness.process import free_port  # noqa: E402
+from producers.records import binary_column  # noqa: E402
 
 INPUTS = 20
 PARTITIONS = 8
 T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: a backlog replays at full speed
 TS = b"-1.0"  # timestamp placeholder in the record templates
+_BINARY_TS: dict[int, bytes] = {}  # per record length: the placeholder binary time column
+FORMATS = ("rows", "columnar", "binary")
+
+
+def _f8(values: np.ndarray) -> bytes:
+    return base64.b64encode(values.astype("<f8").tobytes())
+
+
+def stamped(template: bytes, ts: float, per_record: int) -> bytes:
+    """A template with its placeholder times (TS, or a binary column of -1.0) set to ``ts``."""
+    if per_record in _BINARY_TS and _BINARY_TS[per_record] in template:
+        return template.replace(_BINARY_TS[per_record], _f8(np.full(per_record, ts)))
+    return template.replace(TS, repr(ts).encode())
 
 
 def templates(
-    model: str, per_record: int, count: int = 8, columnar: bool = False, dim: int = 0
+    model: str, per_record: int, count: int = 8, fmt: str = "rows", dim: int = 0
 ) -> list[bytes]:
-    """Serialised records of ``per_record`` events whose timestamp is the placeholder TS;
+    """Serialised records of ``per_record`` events whose timestamp is the placeholder TS (or,
+    ``fmt="binary"``, a binary column of -1.0: ``stamped``); ``fmt``: rows, columnar (array
+    columns) or binary (columns of numbers binary, as the SDK sends them by default);
     ``dim``: one embedding of that many dimensions per event (0: none)."""
     rng = np.random.default_rng(abs(hash(model)) % 2**32)
     out = []
     for _ in range(count):
         x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
         vectors = rng.normal(0.0, 0.05, (per_record, dim)).round(4).tolist() if dim else None
-        if columnar:
-            columns = {f"input.f{i}": [float(v) for v in x[:, i]] for i in range(INPUTS)}
+        if fmt != "rows":
+            columns: dict[str, object] = {
+                f"input.f{i}": [float(v) for v in x[:, i]] for i in range(INPUTS)
+            }
+            columns = {"timestamp": [-1.0] * per_record, **columns}
+            if fmt == "binary":
+                _BINARY_TS[per_record] = _f8(np.full(per_record, -1.0))
+                columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
             if vectors is not None:
                 columns["embedding.text"] = vectors
-            record = {"model_id": model, "columns": {"timestamp": [-1.0] * per_record, **columns}}
-            out.append(orjson.dumps(record))
+            out.append(orjson.dumps({"model_id": model, "columns": columns}))
             continue
         events: list[dict[str, object]] = [
             {
@@ -92,16 +117,15 @@ def records(
     per_record: int,
     t0: float,
     dt: float,
-    columnar: bool,
+    fmt: str,
     dim: int = 0,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs round-robin over models; event time advances ``dt`` per record."""
-    pools = {m: templates(m, per_record, columnar=columnar, dim=dim) for m in models}
+    pools = {m: templates(m, per_record, fmt=fmt, dim=dim) for m in models}
     for k in range(n_records):
         model = models[k % len(models)]
-        ts = repr(t0 + (k // len(models)) * dt).encode()
         pool = pools[model]
-        yield model.encode(), pool[k % len(pool)].replace(TS, ts)
+        yield model.encode(), stamped(pool[k % len(pool)], t0 + (k // len(models)) * dt, per_record)
 
 
 def producer(bootstrap: str) -> Producer:
@@ -132,8 +156,14 @@ def preload(bootstrap: str, topic: str, pairs: Iterator[tuple[bytes, bytes]]) ->
     return n
 
 
-def bare_consumer_rate(bootstrap: str, topic: str, n_records: int) -> float:
-    """Records/s of a plain consumer reading the whole topic (values untouched)."""
+def bare_consumer_rate(bootstrap: str, topic: str, n_records: int, reads: int = 3) -> float:
+    """Records/s of a plain consumer reading the whole topic (values untouched): the median
+    of ``reads`` reads, each by a new group (one read alone varied up to 2x between runs)."""
+    rates = sorted(_bare_read(bootstrap, topic, n_records) for _ in range(reads))
+    return rates[len(rates) // 2]
+
+
+def _bare_read(bootstrap: str, topic: str, n_records: int) -> float:
     c = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -245,7 +275,7 @@ def scenario(
     per_record: int,
     profile: str,
     dsn: str | None = None,
-    columnar: bool = False,
+    fmt: str = "rows",
     dim: int = 0,
     settings: dict[str, object] | None = None,
 ) -> tuple[float, float]:
@@ -258,7 +288,7 @@ def scenario(
     models = [f"model-{i}" for i in range(4)]
     dt = per_record * 0.01  # 100 events/s of event time per model
     t = time.perf_counter()
-    pairs = records(models, n_records, per_record, T0, dt, columnar, dim)
+    pairs = records(models, n_records, per_record, T0, dt, fmt, dim)
     preload(kafka.bootstrap, topics.events, pairs)
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
@@ -301,14 +331,14 @@ def with_sinks(kafka: KafkaBroker, workdir: Path, n_events: int, without: float)
         pg.close()
 
 
-def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int, columnar: bool) -> None:
+def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int, fmt: str) -> None:
     """Feed one worker ``rate`` inferences/s (500 a record) for ``seconds``; print its RSS."""
     prefix, per_record, models = f"soak{uuid.uuid4().hex[:6]}-", 500, ["m0", "m1", "m2", "m3"]
     topics = Topics(prefix)
     kafka.create_topics(topics.all(), partitions=PARTITIONS)
     windows = {"bucket_seconds": 10, "recent_seconds": 60, "baseline_seconds": 300}
     worker = Worker(kafka.bootstrap, prefix, workdir, lateness_seconds=0, **windows)
-    pools = {m: templates(m, per_record, columnar=columnar) for m in models}
+    pools = {m: templates(m, per_record, fmt=fmt) for m in models}
     p, sent = producer(kafka.bootstrap), 0
     samples: list[tuple[float, float]] = []
     worker.start()
@@ -316,8 +346,8 @@ def soak(kafka: KafkaBroker, workdir: Path, seconds: int, rate: int, columnar: b
     try:
         while (elapsed := time.monotonic() - start) < seconds and worker.alive():
             while sent < int(elapsed * rate / per_record):  # event time runs 10x wall time
-                model, ts = models[sent % len(models)], repr(T0 + elapsed * 10).encode()
-                value = pools[model][sent % 8].replace(TS, ts)
+                model = models[sent % len(models)]
+                value = stamped(pools[model][sent % 8], T0 + elapsed * 10, per_record)
                 p.produce(topics.events, key=model.encode(), value=value)
                 sent += 1
             p.poll(0)
@@ -359,7 +389,7 @@ def multivariate_cost(
                         n_events // per_record,
                         per_record,
                         "",
-                        columnar=fmt == "columnar",
+                        fmt=fmt,
                         settings={"multivariate": str(on).lower()},
                     )
                     runs[on].append(rate)
@@ -381,7 +411,7 @@ def main() -> int:
     parser.add_argument("--soak-rate", type=int, default=20_000, help="inferences/s in the soak")
     parser.add_argument("--profile", default="", help="cProfile the workers into PREFIX-a/b.prof")
     parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
-    parser.add_argument("--format", choices=["rows", "columnar"], help="run only one format")
+    parser.add_argument("--format", choices=FORMATS, help="run only one format")
     parser.add_argument(
         "--sinks",
         action="store_true",
@@ -406,9 +436,9 @@ def main() -> int:
     kafka = KafkaBroker(partitions=PARTITIONS)
     kafka.start()
     try:
-        formats = [f for f in ("rows", "columnar") if args.format in (None, f)]
+        formats = [f for f in FORMATS if args.format in (None, f)]
         if args.soak:
-            soak(kafka, workdir, args.soak, args.soak_rate, formats[-1] == "columnar")
+            soak(kafka, workdir, args.soak, args.soak_rate, formats[-1])
         elif args.multivariate:
             multivariate_cost(kafka, workdir, args, formats)
         elif args.embeddings:
@@ -425,15 +455,14 @@ def main() -> int:
             summary = []
             for fmt in formats:
                 prof = {k: f"{args.profile}-{fmt}-{k}.prof" if args.profile else "" for k in "ab"}
-                col = fmt == "columnar"
                 if args.only != "b":
                     name = f"(a) 1/record   {fmt:8}"
-                    a = scenario(kafka, workdir, name, args.events_a, 1, prof["a"], columnar=col)
+                    a = scenario(kafka, workdir, name, args.events_a, 1, prof["a"], fmt=fmt)
                     summary.append((name, *a))
                 if args.only != "a" or args.sinks:
                     name = f"(b) 500/record {fmt:8}"
                     n = args.events_b // 500
-                    b = scenario(kafka, workdir, name, n, 500, prof["b"], columnar=col)
+                    b = scenario(kafka, workdir, name, n, 500, prof["b"], fmt=fmt)
                     summary.append((name, *b))
                     if args.sinks:
                         with_sinks(kafka, workdir, args.events_b, b[0])

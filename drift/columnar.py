@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from drift import fields
+from drift import binary_columns, fields
 from drift.embeddings import EMBEDDING
 from drift.schema import EventLimits, InvalidEvent
 
@@ -42,10 +42,12 @@ def shape(obj: dict[str, Any], limits: EventLimits) -> tuple[dict[str, list[Any]
     columns = obj["columns"]
     if type(columns) is not dict or not columns:
         raise InvalidEvent("bad_columns", "columns must be a non-empty object", "columns")
+    columns = binary_columns.expand(columns)
     lengths = set()
     for name, values in columns.items():
         if type(values) is not list:
-            raise InvalidEvent("bad_columns", f"column {name!r:.80} is not an array", "columns")
+            message = f'column {name!r:.80} is neither an array nor {{"f8": "<base64>"}}'
+            raise InvalidEvent("bad_columns", message, "columns")
         if name not in _SCALARS and not name.startswith((INPUT, PREDICTION, EMBEDDING)):
             message = (
                 f"unknown column {name!r:.80}: expected input.<name>, prediction[.<key>], "
@@ -104,10 +106,10 @@ def subset(raw: bytes, rows: list[int]) -> bytes | None:
     """Columnar record ``raw`` with only ``rows`` (None when that cannot be had)."""
     try:
         obj = orjson.loads(raw)
-        columns = obj["columns"]
+        columns = binary_columns.expand(obj["columns"])
         if len(rows) == len(next(iter(columns.values()))):
             return None
         obj["columns"] = {name: [values[i] for i in rows] for name, values in columns.items()}
         return orjson.dumps(obj)
-    except (orjson.JSONDecodeError, TypeError, KeyError, IndexError, AttributeError):
+    except (orjson.JSONDecodeError, TypeError, KeyError, IndexError, AttributeError, InvalidEvent):
         return None

@@ -35,6 +35,8 @@ _FLOATS = frozenset({float, _NONE})
 _NUMBERS = frozenset({float, int, _NONE})
 _TEXT = frozenset({str, _NONE})
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}  # stream names plus confidence, shared
+_BINARY_SCALARS = ("timestamp", "confidence", "prediction")
+_BINARY_KEYS = (INPUT, PREDICTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,18 @@ class ColumnarRecord:
     @property
     def event_ids(self) -> list[str | None] | None:
         return self.columns.get("event_id")
+
+    def time_range(self) -> tuple[float, float] | None:
+        """(earliest, latest) of the record's event times; None: it has none."""
+        times = self.columns.get("timestamp")
+        if times is None:
+            return None
+        if type(times) is np.ndarray:
+            present = times[~np.isnan(times)]
+            return (float(present.min()), float(present.max())) if len(present) else None
+        if None in times:
+            times = [t for t in times if t is not None]
+        return (min(times), max(times)) if times else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +103,11 @@ def _layout(names: tuple[str, ...], limits: EventLimits) -> _Layout | None:
     return _Layout(streams, tuple(k for k in streams if k != "prediction"))
 
 
-def _numbers(values: list[Any], low: float, high: float) -> bool:
+def _numbers(values: list[Any] | np.ndarray, low: float, high: float) -> bool:
     """Every value a number in [low, high] (integers exact as floats) or null."""
+    if type(values) is np.ndarray:  # a binary column: finite floats or NaN (null)
+        present = values[~np.isnan(values)]
+        return not len(present) or (low <= present.min() and present.max() <= high)
     types = set(map(type, values))
     if not types <= _NUMBERS:
         return False
@@ -100,7 +117,15 @@ def _numbers(values: list[Any], low: float, high: float) -> bool:
     return not (int in types and present and max(map(abs, present)) >= _BIG)
 
 
+def _nulls(values: list[Any] | np.ndarray) -> int:
+    if isinstance(values, np.ndarray):
+        return int(np.isnan(values).sum())
+    return values.count(None)
+
+
 def _text(values: list[Any], shortest: int, longest: int) -> bool:
+    if type(values) is np.ndarray:
+        return False
     if not set(map(type, values)) <= _TEXT:
         return False
     lengths = [len(v) for v in values if v is not None]
@@ -113,6 +138,43 @@ def _flat(obj: Any) -> bool:
     )
 
 
+class _Binary(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A binary column ``{"f8": "<base64>"}`` (``drift.binary_columns``): msgspec decodes the
+    base64 in C."""
+
+    f8: bytes
+
+
+@lru_cache(maxsize=4096)
+def _may_be_binary(names: tuple[str, ...]) -> bool:
+    return all(k in _BINARY_SCALARS or k.startswith(_BINARY_KEYS) for k in names)
+
+
+def _arrays(columns: dict[str, Any]) -> dict[str, Any] | None:
+    """``columns`` with each binary column as its float64 array; None when one is not valid
+    (a name that cannot be binary, a partial value, an infinity): the general path says why.
+    All binary columns of a record are read in one ``np.frombuffer`` (a record of one event
+    then costs one numpy call, not one per column)."""
+    names = tuple(k for k, v in columns.items() if type(v) is _Binary)
+    if not names or not _may_be_binary(names):
+        return columns if not names else None
+    blobs = [columns[k].f8 for k in names]
+    sizes = set(map(len, blobs))
+    if any(size & 7 for size in sizes):
+        return None
+    values = np.frombuffer(b"".join(blobs), dtype="<f8").astype(np.float64, copy=False)
+    if np.isinf(values).any():
+        return None
+    out = dict(columns)
+    if len(sizes) == 1:  # the usual case: every binary column holds the record's n values
+        out.update(zip(names, values.reshape(len(names), -1), strict=True))
+        return out
+    start = 0
+    for name, blob in zip(names, blobs, strict=True):
+        out[name], start = values[start : start + len(blob) // 8], start + len(blob) // 8
+    return out
+
+
 @lru_cache(maxsize=8)
 def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
     """Typed decoders (msgspec, checks in C): every column of floats or null; of flat scalars.
@@ -122,11 +184,12 @@ def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
     scalar = float | text | bool | None
     out = []
     for leaf in (float | None, float | text | None):
+        column = tuple[leaf, ...] | _Binary  # type: ignore[valid-type]
         struct = msgspec.defstruct(
             "Columnar",
             [
                 ("model_id", str),
-                ("columns", dict[str, tuple[leaf, ...]]),  # type: ignore[valid-type]
+                ("columns", dict[str, column]),
                 ("metadata", dict[str, scalar] | None, None),
             ],
             gc=False,
@@ -143,7 +206,10 @@ def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], 
             obj = decoder.decode(raw)
         except (msgspec.DecodeError, RecursionError):
             continue
-        return obj.model_id, obj.columns, floats
+        columns = obj.columns
+        if b'"f8"' in raw and (columns := _arrays(columns)) is None:
+            return None
+        return obj.model_id, columns, floats
     return None
 
 
@@ -192,9 +258,9 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
         return None
     names = layout.streams
     bare = columns.get("prediction")
-    if bare is not None and bare.count(None) == n:
+    if bare is not None and _nulls(bare) == n:
         names = layout.no_bare  # a bare prediction only ever null is no stream (as rows)
-    if confidence is not None and confidence.count(None) != n:
+    if confidence is not None and _nulls(confidence) != n:
         names = _NAMES.setdefault(names, (*names, "confidence"))  # one object: ``join``
     if floats:  # the common case: nothing more to check
         return ColumnarRecord(model, n, columns, names)
@@ -222,9 +288,21 @@ def _kind_seen(parts: Sequence[ColumnarRecord], name: str) -> Kind:
     """The kind of the first part holding a value of stream ``name`` (numeric: none does)."""
     for p in parts:
         values = p.columns.get(name)
-        if values is not None and values.count(None) != p.n:
+        if values is not None and _nulls(values) != p.n:
             return "numeric" if name in p.numeric else "categorical"
     return "numeric"
+
+
+def _or_nulls(column: Sequence[Any] | np.ndarray | None, n: int) -> Sequence[Any] | np.ndarray:
+    return [None] * n if column is None else column
+
+
+def _floats(columns: Sequence[Sequence[Any] | np.ndarray]) -> np.ndarray:
+    """The columns of the parts as one float64 array (null: NaN); binary columns are
+    concatenated as arrays, array columns read in one ``np.array`` call."""
+    if any(type(c) is np.ndarray for c in columns):
+        return np.concatenate([np.asarray(c, dtype=np.float64) for c in columns])
+    return np.array(list(chain.from_iterable(columns)), dtype=np.float64)
 
 
 def join(parts: Sequence[ColumnarRecord], known_kinds: Mapping[str, Kind]) -> ColumnBatch:
@@ -232,14 +310,13 @@ def join(parts: Sequence[ColumnarRecord], known_kinds: Mapping[str, Kind]) -> Co
     ``np.array`` call per stream. A stream's kind is ``known_kinds[stream]`` or that of its
     first value (as ``to_columns`` decides); rows of the other kind, or of a record without
     the stream, are missing."""
-    times = [p.columns.get("timestamp") or [None] * p.n for p in parts]
-    batch = ColumnBatch(np.array(list(chain.from_iterable(times)), dtype=np.float64))
+    times = [_or_nulls(p.columns.get("timestamp"), p.n) for p in parts]
+    batch = ColumnBatch(_floats(times))
     first = parts[0]
     if all(p.numeric is first.numeric and not p.categorical for p in parts):  # one layout
         for name in first.numeric:
             if known_kinds.get(name, "numeric") == "numeric":
-                values = chain.from_iterable(p.columns[name] for p in parts)
-                batch.numeric[name] = np.array(list(values), dtype=np.float64)
+                batch.numeric[name] = _floats([p.columns[name] for p in parts])
             else:
                 batch.categorical[name] = [None] * len(batch.timestamps)
         return batch
@@ -252,7 +329,7 @@ def join(parts: Sequence[ColumnarRecord], known_kinds: Mapping[str, Kind]) -> Co
             for p, mine in zip(parts, held, strict=True)
         ]
         if kind == "numeric":
-            batch.numeric[name] = np.array(list(chain.from_iterable(lists)), dtype=np.float64)
+            batch.numeric[name] = _floats(lists)
         else:
             batch.categorical[name] = list(chain.from_iterable(lists))
     return batch

@@ -61,7 +61,9 @@ class DriftClient:
 
     ``config`` passes librdkafka settings through (``message_timeout_ms=30000``). Failed
     deliveries are listed in ``errors`` and raised as ``DeliveryError`` by ``flush()``/``close()``.
-    ``columnar=False`` sends JSON arrays of row events instead of columnar records.
+    ``columnar=False`` sends JSON arrays of row events instead of columnar records;
+    ``binary=False`` writes a columnar record's columns of numbers as JSON arrays instead of
+    binary columns (base64 float64: readable on the topic, slower for the worker to read).
     Labels (``log_label``) are batched the same way, as JSON arrays on ``labels_topic``, and
     counted apart (``label_ledger``).
     """
@@ -78,6 +80,7 @@ class DriftClient:
         connect_timeout: float = 5.0,
         validate: bool = False,
         columnar: bool = True,
+        binary: bool = True,
         **config: Any,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -85,6 +88,7 @@ class DriftClient:
         self.connect_timeout = connect_timeout
         self.validate = validate
         self.columnar = columnar
+        self.binary = binary
         self._config = producer_config(bootstrap_servers, linger_ms, config)
         self._buffers = ModelBuffers(batch_size, max_delay)
         self._label_buffers = ModelBuffers(batch_size, max_delay)
@@ -266,7 +270,7 @@ class DriftClient:
 
     def _send(self, key: str, batch: list[Any]) -> None:
         if self.columnar:
-            value = records.encode_columnar(key, batch)
+            value = records.encode_columnar(key, batch, self.binary)
         else:
             value = batch[0] if self._buffers.batch_size == 1 else records.join_record(batch)
         self._produce(self.topic, key, value, self.ledger.callback(len(batch)), self.ledger)

@@ -2,11 +2,11 @@
 
 For applications that cannot reach Kafka. Inferences are buffered (per model, like the Kafka
 client) and sent with ``POST /inference/batch`` (a columnar record of one model's inferences,
-or with ``columnar=False`` a JSON array) when ``batch_size`` are
-waiting, when the oldest waited ``max_delay`` seconds (checked on each ``log()``; there is no
-timer thread), and on ``flush()``/``close()``; ``batch_size=1`` posts each one to
-``POST /inference``. The API answers 202 once the broker acknowledged, so a returned
-``flush()`` means the inferences are stored in Kafka. Needs httpx.
+its columns of numbers binary unless ``binary=False``; with ``columnar=False`` a JSON array)
+when ``batch_size`` are waiting, when the oldest waited ``max_delay`` seconds (checked on
+each ``log()``; there is no timer thread), and on ``flush()``/``close()``; ``batch_size=1``
+posts each one to ``POST /inference``. The API answers 202 once the broker acknowledged, so a
+returned ``flush()`` means the inferences are stored in Kafka. Needs httpx.
 
 The API key is ``api_key`` or, when not given, the ``DRIFT_API_KEY`` environment variable; the
 API refuses writes without one unless it runs with ``DRIFT_INSECURE_LOCAL=1``.
@@ -41,6 +41,7 @@ class HttpDriftClient:
         timeout: float = 10.0,
         transport: Any = None,
         columnar: bool = True,
+        binary: bool = True,
     ) -> None:
         import httpx  # optional dependency of the SDK; creating a client opens no connection
 
@@ -55,6 +56,7 @@ class HttpDriftClient:
         self._buffers = ModelBuffers(batch_size, max_delay)
         self._label_buffers = ModelBuffers(batch_size, max_delay)
         self.columnar = columnar
+        self.binary = binary
         self.delivered = 0
         self.failed = 0
         self.labels_delivered = 0
@@ -171,7 +173,7 @@ class HttpDriftClient:
             path, body = "/inference", events[0]
         elif self.columnar:
             rows = [records.snapshot(e) for e in events]
-            path, body = "/inference/batch", records.encode_columnar(key, rows)
+            path, body = "/inference/batch", records.encode_columnar(key, rows, self.binary)
         else:
             path, body = "/inference/batch", records.join_record(events)
         self._request(path, body, len(events))

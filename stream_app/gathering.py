@@ -187,10 +187,8 @@ class Gathering(ProcessorBase):
         if bounds is not None and rec.timestamp > 0:
             high = rec.timestamp + bounds.max_future
             low = rec.timestamp - bounds.max_age if bounds.max_age > 0 else -math.inf
-            times = part.timestamps
-            if times and None in times:
-                times = [t for t in times if t is not None]
-            if times and (max(times) > high or min(times) < low):  # type: ignore[operator,type-var]
+            span = part.time_range()
+            if span is not None and (span[1] > high or span[0] < low):
                 return False
         gathered = by_model.get(model_id)
         if gathered is None:

@@ -38,8 +38,20 @@ _BATCH_SCHEMA: dict[str, Any] = {
                 "columns": {
                     "type": "object",
                     "description": "timestamp, event_id, input.<name>, prediction or "
-                    "prediction.<key>, confidence, metadata: arrays, row i = event i",
-                    "additionalProperties": {"type": "array"},
+                    "prediction.<key>, confidence, metadata, embedding.<name>: arrays, row i = "
+                    'event i; a column of numbers may be binary: {"f8": base64 of little-endian '
+                    "float64 values, NaN = null}",
+                    "additionalProperties": {
+                        "oneOf": [
+                            {"type": "array"},
+                            {
+                                "type": "object",
+                                "required": ["f8"],
+                                "additionalProperties": False,
+                                "properties": {"f8": {"type": "string", "format": "byte"}},
+                            },
+                        ]
+                    },
                 },
                 "metadata": {"type": "object", "description": "shared by every event"},
             },

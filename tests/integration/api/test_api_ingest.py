@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from api_support import Api, consume
 
@@ -116,6 +118,22 @@ def test_batch_columnar_record_is_judged_row_by_row(api: Api):
     bad = {"model_id": "m3", "columns": {"input.x": [1], "confidence": [0.5, 0.5]}}
     resp = api.client.post("/inference/batch", json=bad)
     assert resp.status_code == 422 and resp.json()["error"]["code"] == "bad_columns"
+
+
+def test_batch_columnar_record_with_binary_columns_means_its_arrays(api: Api):
+    values = np.array([0.5, np.nan, 0.7], dtype="<f8").tobytes()
+    f8 = {"f8": base64.b64encode(values).decode()}
+    body = {"model_id": "m4", "columns": {"input.feature1": f8, "event_id": ["b1", "b2", "b3"]}}
+    resp = api.client.post("/inference/batch", json=body)
+    assert resp.status_code == 202, resp.text
+    msgs = consume(api.settings.kafka_bootstrap, api.topics.events, 1)
+    events = [e for m in msgs for e in json.loads(m.value())]
+    assert [e["input_data"]["feature1"] for e in events] == [0.5, None, 0.7]
+    broken = {"model_id": "m4", "columns": {"input.feature1": {"f8": "AAAA"}}}
+    resp = api.client.post("/inference/batch", json=broken)
+    error = resp.json()["error"]
+    assert resp.status_code == 422 and error["code"] == "bad_columns"
+    assert "not a whole number of 8-byte values" in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 import pytest
 
-from drift import topics
+from drift import binary_columns, topics
 from producers import (
     DriftClient,
     HttpDriftClient,
@@ -95,6 +95,13 @@ def test_http_client_posts_batches_with_the_api_key():
     assert [x for b in bodies for x in b["columns"]["input.x"]] == list(range(10))
     assert client.delivered == 10
     transport, seen = recording_transport()
+    with HttpDriftClient("http://api:8000/", "k1", batch_size=20, transport=transport) as client:
+        ids = [client.log("m1", {"x": i}, 1, 0.5) for i in range(20)]
+    [body] = [orjson.loads(r.content) for r in seen]
+    assert set(body["columns"]["input.x"]) == {"f8"}  # binary from BINARY_MIN_EVENTS events
+    assert binary_columns.expand(body["columns"])["input.x"] == list(range(20))
+    assert body["columns"]["event_id"] == ids and client.delivered == 20
+    transport, seen = recording_transport()
     with HttpDriftClient(
         "http://api:8000/", batch_size=4, transport=transport, columnar=False
     ) as c:
@@ -126,7 +133,7 @@ def test_columnar_records_hold_every_field_and_fall_back_to_rows():
     mixed = records.build_event("m", {"x": 1}, "a", None, 10.0)
     assert records.columnar("m", [nested]) is None
     assert records.columnar("m", [events[0], mixed]) is None
-    assert isinstance(orjson.loads(records.encode_columnar("m", [nested])), list)
+    assert isinstance(orjson.loads(records.encode_columnar("m", [nested, nested])), list)
 
 
 def test_http_client_single_events_and_errors():

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from drift import DetectionPolicy, EventLimits, Hysteresis, decode_record
-from producers.records import columnar
+from producers.records import columnar, with_binary_columns
 from stream_app.processor import (
     EventTimeBounds,
     HistogramSettings,
@@ -63,10 +63,16 @@ def events(model: str, seconds: int, per_record: int, rng: np.random.Generator) 
     return out
 
 
-def raw(model: str, records: list[list], as_columns: list[bool], offset0: int) -> list[RawRecord]:
+def raw(
+    model: str, records: list[list], as_columns: list[bool | str], offset0: int
+) -> list[RawRecord]:
+    """Per record: rows (False), array columns (True) or binary columns ("binary")."""
     out = []
     for j, (evs, col) in enumerate(zip(records, as_columns, strict=True)):
-        value = orjson.dumps(columnar(model, evs) if col else evs)
+        if col == "binary":
+            value = orjson.dumps(with_binary_columns(columnar(model, evs) or {}))
+        else:
+            value = orjson.dumps(columnar(model, evs) if col else evs)
         broker = max(e["timestamp"] or 0.0 for e in evs) + 1.0
         out.append(RawRecord(0, offset0 + j, model.encode(), value, broker))
     return out
@@ -97,11 +103,14 @@ def test_rows_and_columns_give_the_same_state_counts_and_results(per_record):
     rows = raw("m1", recs, [False] * n, 0)
     cols = raw("m1", recs, [True] * n, 0)
     mixed = raw("m1", recs, [j % 3 == 0 for j in range(n)], 0)
+    binary = raw("m1", recs, ["binary"] * n, 0)
+    assert b'"f8"' in binary[0].value
+    all_three = raw("m1", recs, [(False, True, "binary")[j % 3] for j in range(n)], 0)
     replayed = rows[:40] + rows[20:]  # a replay of offsets the state already holds
     base_store, base_counts, base_results = run(rows, 50)
     assert base_counts["counted"] > 500 and base_counts["duplicates"] > 0
     assert any(r for r, _ in base_results) and any(a for _, a in base_results)
-    for variant in (cols, mixed):
+    for variant in (cols, mixed, binary, all_three):
         assert run(variant, 50) == (base_store, base_counts, base_results)
     assert run(cols, 7) == run(rows, 7)  # other chunks: other offset spans, same otherwise
     columns_replayed = cols[:40] + cols[20:]
@@ -117,11 +126,25 @@ def test_a_partly_valid_columnar_record_dead_letters_only_its_refused_rows():
         {**good, "timestamp": T0, "input_data": {"x": True}},  # a boolean: categorical
     ]
     outs = []
-    for value in (orjson.dumps(evs), orjson.dumps(columnar("m1", evs))):
+    as_columns = columnar("m1", evs) or {}
+    encodings = (
+        orjson.dumps(evs),
+        orjson.dumps(as_columns),
+        orjson.dumps(with_binary_columns(as_columns)),
+    )
+    for value in encodings:
         proc = make(DictStore())
         outs.append(proc.process([RawRecord(0, 5, b"m1", value, T0 + 1)], now=0.0))
-    as_rows, as_columns = outs
+    as_rows, as_columns, as_binary = outs
     assert dict(as_columns.counted) == dict(as_rows.counted) == {"m1": 2}
+    assert dict(as_binary.counted) == {"m1": 2}
+    [bin_rej] = as_binary.rejected
+    assert (bin_rej.reason, bin_rej.error, bin_rej.counts, bin_rej.dlq_value) == (
+        as_columns.rejected[0].reason,
+        as_columns.rejected[0].error,
+        as_columns.rejected[0].counts,
+        as_columns.rejected[0].dlq_value,
+    )
     [rows_rej], [cols_rej] = as_rows.rejected, as_columns.rejected
     assert cols_rej.reason == rows_rej.reason == "bad_confidence,timestamp_in_future"
     assert cols_rej.counts == rows_rej.counts
