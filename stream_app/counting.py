@@ -40,6 +40,8 @@ def _id_hashes(gathered: Gathered) -> np.ndarray | None:
     """Per event the 64-bit hash of its explicit event id (``state.id_hash``), 0 without one
     (None: no event has one). Ids the decoder made up from the record's partition and offset
     are not explicit: the bucket's offset spans de-duplicate those."""
+    if all(isinstance(p, ColumnarRecord) and p.event_ids is None for p in gathered.parts):
+        return None  # columnar records without an event_id column: no event has one
     ids = [
         i
         for part in gathered.parts
