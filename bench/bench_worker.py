@@ -15,7 +15,8 @@ Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar|bina
 ``--soak 300`` instead feeds a worker (binary columnar records, or ``--format``) at a fixed
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
-``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
+``--ids`` gives every inference an explicit event id (as the SDK does: the worker then also
+de-duplicates by id). ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
 ``--embeddings 384`` instead runs rows at 1 and 100 per record with one 384-dim embedding per
 inference, beside the same without (polls bounded to ~2,000 inferences with embeddings).
 ``--multivariate`` runs each chosen scenario with ``DRIFT_MULTIVARIATE`` on and (the default)
@@ -38,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import httpx
@@ -58,6 +60,8 @@ INPUTS = 20
 PARTITIONS = 8
 T0 = 1_790_000_000 // 3600 * 3600  # event time in the past: a backlog replays at full speed
 TS = b"-1.0"  # timestamp placeholder in the record templates
+_ID = "@ID@"  # event id placeholder
+IDS = b'"@ID@"'
 _BINARY_TS: dict[int, bytes] = {}  # per record length: the placeholder binary time column
 FORMATS = ("rows", "columnar", "binary")
 
@@ -66,20 +70,28 @@ def _f8(values: np.ndarray) -> bytes:
     return base64.b64encode(values.astype("<f8").tobytes())
 
 
-def stamped(template: bytes, ts: float, per_record: int) -> bytes:
-    """A template with its placeholder times (TS, or a binary column of -1.0) set to ``ts``."""
+def stamped(template: bytes, ts: float, per_record: int, seq: int = 0) -> bytes:
+    """A template with its placeholder times (TS, or a binary column of -1.0) set to ``ts``
+    and its placeholder event ids (``IDS``) set to ids unique to record ``seq``."""
     if per_record in _BINARY_TS and _BINARY_TS[per_record] in template:
-        return template.replace(_BINARY_TS[per_record], _f8(np.full(per_record, ts)))
-    return template.replace(TS, repr(ts).encode())
+        value = template.replace(_BINARY_TS[per_record], _f8(np.full(per_record, ts)))
+    else:
+        value = template.replace(TS, repr(ts).encode())
+    if IDS not in value:
+        return value
+    parts = value.split(IDS)
+    ids = [b'"%d-%d"' % (seq, i) for i in range(len(parts) - 1)]
+    return b"".join(chain.from_iterable(zip(parts, [*ids, b""], strict=True)))
 
 
 def templates(
-    model: str, per_record: int, count: int = 8, fmt: str = "rows", dim: int = 0
+    model: str, per_record: int, count: int = 8, fmt: str = "rows", dim: int = 0, ids: bool = False
 ) -> list[bytes]:
     """Serialised records of ``per_record`` events whose timestamp is the placeholder TS (or,
     ``fmt="binary"``, a binary column of -1.0: ``stamped``); ``fmt``: rows, columnar (array
     columns) or binary (columns of numbers binary, as the SDK sends them by default);
-    ``dim``: one embedding of that many dimensions per event (0: none)."""
+    ``dim``: one embedding of that many dimensions per event (0: none); ``ids``: an explicit
+    event id per event (placeholders, as the SDK sends a uuid per event)."""
     rng = np.random.default_rng(abs(hash(model)) % 2**32)
     out = []
     for _ in range(count):
@@ -95,6 +107,8 @@ def templates(
                 columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
             if vectors is not None:
                 columns["embedding.text"] = vectors
+            if ids:
+                columns["event_id"] = [_ID] * per_record
             out.append(orjson.dumps({"model_id": model, "columns": columns}))
             continue
         events: list[dict[str, object]] = [
@@ -107,6 +121,8 @@ def templates(
         ]
         for event, v in zip(events, vectors or [], strict=False):
             event["embeddings"] = {"text": v}
+        for event in events if ids else []:
+            event["event_id"] = _ID
         out.append(orjson.dumps(events[0] if per_record == 1 else events))
     return out
 
@@ -119,13 +135,15 @@ def records(
     dt: float,
     fmt: str,
     dim: int = 0,
+    ids: bool = False,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs round-robin over models; event time advances ``dt`` per record."""
-    pools = {m: templates(m, per_record, fmt=fmt, dim=dim) for m in models}
+    pools = {m: templates(m, per_record, fmt=fmt, dim=dim, ids=ids) for m in models}
     for k in range(n_records):
         model = models[k % len(models)]
         pool = pools[model]
-        yield model.encode(), stamped(pool[k % len(pool)], t0 + (k // len(models)) * dt, per_record)
+        ts = t0 + (k // len(models)) * dt
+        yield model.encode(), stamped(pool[k % len(pool)], ts, per_record, k)
 
 
 def producer(bootstrap: str) -> Producer:
@@ -278,6 +296,7 @@ def scenario(
     fmt: str = "rows",
     dim: int = 0,
     settings: dict[str, object] | None = None,
+    ids: bool = False,
 ) -> tuple[float, float]:
     """(worker inferences/s, bare consumer inferences/s) of one scenario; ``dim``: one
     embedding per inference (polls then bounded to ~2,000 inferences: see below);
@@ -288,7 +307,7 @@ def scenario(
     models = [f"model-{i}" for i in range(4)]
     dt = per_record * 0.01  # 100 events/s of event time per model
     t = time.perf_counter()
-    pairs = records(models, n_records, per_record, T0, dt, fmt, dim)
+    pairs = records(models, n_records, per_record, T0, dt, fmt, dim, ids)
     preload(kafka.bootstrap, topics.events, pairs)
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
     ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
@@ -413,6 +432,9 @@ def main() -> int:
     parser.add_argument("--only", choices=["a", "b"], help="run only scenario (a) or (b)")
     parser.add_argument("--format", choices=FORMATS, help="run only one format")
     parser.add_argument(
+        "--ids", action="store_true", help="an explicit event id per inference, as the SDK sends"
+    )
+    parser.add_argument(
         "--sinks",
         action="store_true",
         help="also run (b) with the PostgreSQL sinks and inference_logs on",
@@ -457,12 +479,14 @@ def main() -> int:
                 prof = {k: f"{args.profile}-{fmt}-{k}.prof" if args.profile else "" for k in "ab"}
                 if args.only != "b":
                     name = f"(a) 1/record   {fmt:8}"
-                    a = scenario(kafka, workdir, name, args.events_a, 1, prof["a"], fmt=fmt)
+                    a = scenario(
+                        kafka, workdir, name, args.events_a, 1, prof["a"], fmt=fmt, ids=args.ids
+                    )
                     summary.append((name, *a))
                 if args.only != "a" or args.sinks:
                     name = f"(b) 500/record {fmt:8}"
                     n = args.events_b // 500
-                    b = scenario(kafka, workdir, name, n, 500, prof["b"], fmt=fmt)
+                    b = scenario(kafka, workdir, name, n, 500, prof["b"], fmt=fmt, ids=args.ids)
                     summary.append((name, *b))
                     if args.sinks:
                         with_sinks(kafka, workdir, args.events_b, b[0])

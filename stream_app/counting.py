@@ -20,6 +20,7 @@ from drift.columns import ColumnBatch, concat, to_columns
 from drift.embeddings import EMBEDDING
 from drift.histogram_block import add_block, split_block, tally_block
 from drift.mapping import LogMapping
+from stream_app.id_sets import later_repeats, member, sorted_union
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
 from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
@@ -178,7 +179,7 @@ class Counting(ProcessorBase):
                 rec.applied[partition] = merge_spans(rec.applied.get(partition, []), taken)
             room = self.dedup.max_ids_per_bucket - len(rec.ids)
             if len(new_ids) and room > 0:
-                rec.ids = np.union1d(rec.ids, new_ids[:room])
+                rec.ids = sorted_union(rec.ids, new_ids[:room])
             rt.buckets[start] = rec
             rt.dirty.add(start)
             rt.rollups.pop(start - start % self.spec.recent, None)
@@ -231,12 +232,11 @@ class Counting(ProcessorBase):
         if len(with_id) == 0:
             return rows, _NO_IDS, 0
         hv = h[with_id]
-        repeated = np.ones(len(hv), bool)
-        repeated[np.unique(hv, return_index=True)[1]] = False
+        repeated = later_repeats(hv)
         horizon = self.dedup.horizon
         for other, rec in rt.buckets.items():
             if len(rec.ids) and abs(other - start) <= horizon:
-                repeated |= np.isin(hv, rec.ids)
+                repeated |= member(hv, rec.ids)
         if not repeated.any():
             return rows, hv, 0
         keep = np.ones(len(rows), bool)
