@@ -16,7 +16,8 @@ Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar|bina
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--ids`` gives every inference an explicit event id (as the SDK does: the worker then also
-de-duplicates by id). ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof, PREFIX-b.prof).
+de-duplicates by id). ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof,
+PREFIX-b.prof).
 ``--embeddings 384`` instead runs rows at 1 and 100 per record with one 384-dim embedding per
 inference, beside the same without (polls bounded to ~2,000 inferences with embeddings).
 ``--multivariate`` runs each chosen scenario with ``DRIFT_MULTIVARIATE`` on and (the default)
