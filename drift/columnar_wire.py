@@ -126,9 +126,11 @@ def _nulls(values: list[Any] | np.ndarray) -> int:
 def _text(values: list[Any], shortest: int, longest: int) -> bool:
     if type(values) is np.ndarray:
         return False
-    if not set(map(type, values)) <= _TEXT:
+    types = set(map(type, values))
+    if not types <= _TEXT:
         return False
-    lengths = [len(v) for v in values if v is not None]
+    present = [v for v in values if v is not None] if _NONE in types else values
+    lengths = list(map(len, present))
     return not lengths or (shortest <= min(lengths) and max(lengths) <= longest)
 
 
@@ -201,7 +203,10 @@ def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
 def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], bool] | None:
     """(model id, columns, every value a float or null) by the first typed decoder that takes
     the record; None: neither does."""
-    for decoder, floats in zip(_decoders(limits), (True, False), strict=True):
+    decoders = zip(_decoders(limits), (True, False), strict=True)
+    if b'"event_id"' in raw:  # ids are strings: only the second decoder can take the record
+        decoders = zip(_decoders(limits)[1:], (False,), strict=True)
+    for decoder, floats in decoders:
         try:
             obj = decoder.decode(raw)
         except (msgspec.DecodeError, RecursionError):
@@ -275,7 +280,7 @@ def _kinds(
     categorical: list[str] = []
     for name in names:
         column = columns[name]
-        if _numbers(column, -np.inf, np.inf):
+        if type(column) is np.ndarray or _numbers(column, -np.inf, np.inf):  # binary: numbers
             numeric.append(name)
         elif _text(column, 0, limits.max_string_len):
             categorical.append(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from hashlib import blake2b
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from drift.columns import ColumnBatch, concat, to_columns
 from drift.embeddings import EMBEDDING
 from drift.histogram_block import add_block, split_block, tally_block
 from drift.mapping import LogMapping
-from stream_app.id_sets import later_repeats, member, sorted_union
+from stream_app.id_sets import repeats, sorted_union
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
 from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
@@ -57,12 +57,17 @@ def _id_hashes(gathered: Gathered) -> np.ndarray | None:
     digests: list[bytes] = []
     k = 0
     for rec, n in zip(gathered.records, gathered.counts, strict=True):
-        seed = f"{rec.partition}-{rec.offset}"
-        for eid in ids[k : k + n]:
-            if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == ".")):
-                digests.append(_NO_ID)
-            else:
-                digests.append(blake2b(eid.encode(), digest_size=8).digest())
+        seed, chunk = f"{rec.partition}-{rec.offset}", ids[k : k + n]
+        if None not in chunk and seed not in "\n".join(texts := cast(list[str], chunk)):
+            digests += [blake2b(eid.encode(), digest_size=8).digest() for eid in texts]
+            k += n
+            continue  # no id is missing or begins with the record's own made-up id
+        digests += [
+            _NO_ID
+            if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == "."))
+            else blake2b(eid.encode(), digest_size=8).digest()
+            for eid in ids[k : k + n]
+        ]
         k += n
     return np.frombuffer(b"".join(digests), ">u8").astype(np.uint64)
 
@@ -232,11 +237,9 @@ class Counting(ProcessorBase):
         if len(with_id) == 0:
             return rows, _NO_IDS, 0
         hv = h[with_id]
-        repeated = later_repeats(hv)
         horizon = self.dedup.horizon
-        for other, rec in rt.buckets.items():
-            if len(rec.ids) and abs(other - start) <= horizon:
-                repeated |= member(hv, rec.ids)
+        held = (r.ids for o, r in rt.buckets.items() if len(r.ids) and abs(o - start) <= horizon)
+        repeated = repeats(hv, held)
         if not repeated.any():
             return rows, hv, 0
         keep = np.ones(len(rows), bool)

@@ -6,16 +6,9 @@ sorted runs. Each function equals its numpy counterpart (tests/unit/stream_app).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
-
-
-def later_repeats(hashes: np.ndarray) -> np.ndarray:
-    """Per value: it occurred earlier in ``hashes`` (the first occurrence is not a repeat)."""
-    order = np.argsort(hashes, kind="stable")
-    ranked = hashes[order]
-    out = np.empty(len(hashes), bool)
-    out[order] = np.concatenate(([False], ranked[1:] == ranked[:-1]))
-    return out
 
 
 def member(values: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
@@ -29,3 +22,17 @@ def sorted_union(sorted_ids: np.ndarray, new: np.ndarray) -> np.ndarray:
     """The sorted distinct values of both (``new`` in any order)."""
     merged = np.sort(np.concatenate((sorted_ids, np.sort(new))), kind="stable")
     return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+
+
+def repeats(hashes: np.ndarray, held: Iterable[np.ndarray]) -> np.ndarray:
+    """Per value: it occurred earlier in ``hashes``, or is in one of the sorted ``held`` arrays
+    (looked up in sorted order: each search starts where the previous one ended)."""
+    order = np.argsort(hashes, kind="stable")
+    ranked = hashes[order]
+    flags = np.zeros(len(hashes), bool)
+    flags[1:] = ranked[1:] == ranked[:-1]
+    for ids in held:
+        flags |= member(ranked, ids)
+    out = np.empty(len(hashes), bool)
+    out[order] = flags
+    return out

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream_app.id_sets import later_repeats, member, sorted_union
+from stream_app.id_sets import member, repeats, sorted_union
 
 pytestmark = pytest.mark.unit
 
@@ -22,10 +22,16 @@ hashes = st.lists(
 def test_sorted_id_sets_equal_numpys(values, held, new):
     expected = np.ones(len(values), bool)
     expected[np.unique(values, return_index=True)[1]] = False
-    np.testing.assert_array_equal(later_repeats(values), expected)
+    np.testing.assert_array_equal(repeats(values, []), expected)
     ids = np.unique(held)
     if len(ids):
         np.testing.assert_array_equal(member(values, ids), np.isin(values, ids))
+        others = np.unique(new)
+        held_sets = [a for a in (ids, others) if len(a)]
+        expected_all = expected.copy()
+        for a in held_sets:
+            expected_all |= np.isin(values, a)
+        np.testing.assert_array_equal(repeats(values, held_sets), expected_all)
     if len(new):
         union = sorted_union(ids, new)
         assert union.dtype == np.uint64
