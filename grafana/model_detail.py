@@ -24,7 +24,12 @@ MODEL = 'model_id="$model_id"'
 STREAM = f'{MODEL}, stream="$stream"'
 
 MODELS_SQL = "SELECT model_id FROM models"
-STREAMS_SQL = "SELECT DISTINCT stream FROM drift_runs WHERE model_id = '$model_id'"
+# vector streams (embedding.<name>, multivariate) have no bins nor per-bin statistics: the
+# "Vector streams" row shows them, the stream row only streams of values
+STREAMS_SQL = (
+    "SELECT DISTINCT stream FROM drift_runs WHERE model_id = '$model_id' "
+    "AND stream_kind IS DISTINCT FROM 'vector'"
+)
 
 STATISTICS_SQL = """
 SELECT window_end AS "time",

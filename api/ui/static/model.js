@@ -6,7 +6,7 @@ import { badge, h, hhmm, num, seconds, time, utc } from "./format.js";
 import { LABELS, METRICS, SHORT, limitOf, metricValue, ratio } from "./scores.js";
 import { performanceCard } from "./performance.js";
 import { link, update } from "./state.js";
-import { driftBands, isVector, vectorCharts } from "./vectors.js";
+import { driftBands, isVector, vectorCharts, vectorSummary } from "./vectors.js";
 
 const DEFAULT_METRICS = ["kl_divergence", "cosine_similarity"];
 
@@ -79,7 +79,9 @@ function latestTable(streams, view, thresholds) {
           h("td", {}, h("a", { href: link(["stream", r.model_id, r.stream]) }, r.stream)),
           h("td", {}, badge(r.status)),
           h("td", { class: "num" }, q === null ? "—" : q.toFixed(2)),
-          ["kl_divergence", "cosine_similarity", "psi", "js_distance", "ks_statistic"].map((m) => h("td", { class: "num" }, num(metricValue(r, m)))),
+          isVector(r)
+            ? h("td", { colspan: 5, class: "vector-figures" }, vectorSummary(r))
+            : ["kl_divergence", "cosine_similarity", "psi", "js_distance", "ks_statistic"].map((m) => h("td", { class: "num" }, num(metricValue(r, m)))),
           h("td", { class: "wrap", title: (r.drifted_metrics || []).join(", ") }, (r.drifted_metrics || []).map((m) => SHORT[m] || m).join(" ") || "—"),
           h("td", { class: "num" }, `${r.recent_count} / ${r.baseline_count}`),
           h("td", {}, time(r.window_end)),

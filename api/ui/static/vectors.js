@@ -102,6 +102,16 @@ export function vectorFacts(run) {
   return h("dl", { class: "facts" }, rows.map(([k, ...v]) => [h("dt", {}, k), h("dd", {}, ...v)]));
 }
 
+// One line of a vector stream's figures, for a table row whose columns are per-bin metrics.
+export function vectorSummary(run) {
+  const parts = [
+    ["cosine distance", num(value(run, "cosine_distance"), 3)],
+    ["sliced W", num(value(run, "sliced_wasserstein"), 3)],
+    ["drifted projections", pct(value(run, "drifted_projections"))],
+  ];
+  return parts.map(([k, v]) => `${k} ${v}`).join(" · ");
+}
+
 export function vectorTable(run) {
   return h(
     "table",

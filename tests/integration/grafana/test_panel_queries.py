@@ -173,3 +173,26 @@ def test_annotation_queries_match_the_workers_annotations(
                 continue
             tags = {VARIABLES.get(t.lstrip("$"), t) for t in target["tags"]}
             assert any(tags <= got for got in posted), (path.name, tags, posted)
+
+
+def test_the_stream_variable_lists_value_streams_only(
+    scenario: tuple[LiveStack, datetime], postgres: PostgresServer
+) -> None:
+    """The model dashboard's stream row (bins, per-bin statistics) repeats over ``$stream``: its
+    variable lists the model's streams of values, not its vector streams (their own row)."""
+    stack, started = scenario
+    dashboard = json.loads((DASHBOARDS[0].parent / "driftmon-model.json").read_text())
+    [query] = [q for title, _, q in iter_queries(dashboard) if title == "variable stream"]
+    sql = expand_sql_macros(query, started, datetime.now(UTC), VARIABLES, interval=STEP)
+    with psycopg.connect(grafana_dsn(postgres, stack.dsn)) as conn:
+        listed = {row[0] for row in conn.execute(sql)}
+        vectors = {
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT stream FROM drift_runs WHERE model_id = %s "
+                "AND stream_kind = 'vector'",
+                (MODEL,),
+            )
+        }
+    assert STREAM in listed and vectors, (listed, vectors)
+    assert not listed & vectors, listed & vectors

@@ -114,6 +114,13 @@ def test_model_page_lists_vector_streams_with_their_metrics(chrome, base_url, sh
     }
     assert set(latest) == {"embedding.text", "multivariate", "input.x"}
     assert "drift" in latest["embedding.text"] and "2.40" in latest["embedding.text"]  # 6 ÷ 2.5
+    # a vector stream's own figures where a stream of values has KL ... KS, never dashes
+    figures = chrome.find_element(
+        By.CSS_SELECTOR, '#latest tr[data-stream="embedding.text"] td.vector-figures'
+    )
+    assert figures.get_attribute("colspan") == "5"
+    assert "cosine distance 0.080" in figures.text and "drifted projections 50" in figures.text
+    assert "sliced W 0.050" in figures.text
     cards = {
         c.get_attribute("data-stream"): c
         for c in chrome.find_elements(By.CSS_SELECTOR, ".stream-charts")
