@@ -42,7 +42,7 @@ def shape(obj: dict[str, Any], limits: EventLimits) -> tuple[dict[str, list[Any]
     columns = obj["columns"]
     if type(columns) is not dict or not columns:
         raise InvalidEvent("bad_columns", "columns must be a non-empty object", "columns")
-    columns = binary_columns.expand(columns)
+    columns = binary_columns.expand(columns, limits.max_embedding_dims)
     lengths = set()
     for name, values in columns.items():
         if type(values) is not list:

@@ -13,7 +13,7 @@ the same rows with the same values (tests compare them).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
 from typing import Annotated, Any
@@ -26,7 +26,7 @@ from msgspec import Meta
 from drift import fields
 from drift.columnar import INPUT, PREDICTION, is_columnar, shape
 from drift.columns import ColumnBatch, Kind
-from drift.embeddings import EMBEDDING
+from drift.embeddings import EMBEDDING, is_embedding_name
 from drift.schema import EventLimits, InvalidEvent
 
 _BIG = 2**53  # = features.FLOAT_INT_LIMIT: larger integers are not exact as floats
@@ -49,6 +49,7 @@ class ColumnarRecord:
     columns: dict[str, list[Any]]
     numeric: tuple[str, ...]
     categorical: tuple[str, ...] = ()
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # name: (n, dim), NaN: null
 
     def __len__(self) -> int:
         return self.n
@@ -78,6 +79,7 @@ class ColumnarRecord:
 class _Layout:
     streams: tuple[str, ...]  # input.*, prediction.* and prediction columns, in record order
     no_bare: tuple[str, ...]  # the same without a bare prediction
+    vectors: tuple[str, ...] = ()  # embedding.* columns
 
 
 @lru_cache(maxsize=4096)
@@ -87,8 +89,11 @@ def _layout(names: tuple[str, ...], limits: EventLimits) -> _Layout | None:
         shape({"columns": {name: [] for name in names}}, limits)
     except InvalidEvent:
         return None
-    if any(k.startswith(EMBEDDING) for k in names):
-        return None  # vectors: the general path (``to_rows`` + ``validate_event``)
+    vectors = tuple(k for k in names if k.startswith(EMBEDDING))
+    if len(vectors) > limits.max_embeddings or not all(
+        is_embedding_name(k[len(EMBEDDING) :]) for k in vectors
+    ):
+        return None  # the general path (``to_rows`` + ``validate_event``) says which event
     inputs = [k for k in names if k.startswith(INPUT)]
     keys = [k for k in names if k.startswith(PREDICTION)]
     if len(inputs) > limits.max_features or len(keys) > limits.max_prediction_fields:
@@ -100,7 +105,7 @@ def _layout(names: tuple[str, ...], limits: EventLimits) -> _Layout | None:
     if not all(0 < len(k) - len(PREDICTION) <= longest for k in keys):
         return None
     streams = tuple(k for k in names if k.startswith((INPUT, PREDICTION)) or k == "prediction")
-    return _Layout(streams, tuple(k for k in streams if k != "prediction"))
+    return _Layout(streams, tuple(k for k in streams if k != "prediction"), vectors)
 
 
 def _numbers(values: list[Any] | np.ndarray, low: float, high: float) -> bool:
@@ -141,10 +146,23 @@ def _flat(obj: Any) -> bool:
 
 
 class _Binary(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A binary column ``{"f8": "<base64>"}`` (``drift.binary_columns``): msgspec decodes the
-    base64 in C."""
+    """A binary column ``{"f8": "<base64>"}``, or of vectors ``{"f8" | "f4": ..., "dim": d}``
+    (``drift.binary_columns``): msgspec decodes the base64 in C."""
 
-    f8: bytes
+    f8: bytes | None = None
+    f4: bytes | None = None
+    dim: int | None = None
+
+
+def _matrix(value: _Binary) -> np.ndarray | None:
+    """The (n, dim) vectors of a binary embedding column; None: not a valid one."""
+    if value.dim is None or value.dim <= 0 or (value.f8 is None) == (value.f4 is None):
+        return None
+    raw, dtype = (value.f8, "<f8") if value.f8 is not None else (value.f4, "<f4")
+    assert raw is not None
+    if len(raw) % (value.dim * (8 if dtype == "<f8" else 4)):
+        return None
+    return np.frombuffer(raw, dtype=dtype).astype(np.float64).reshape(-1, value.dim)
 
 
 @lru_cache(maxsize=4096)
@@ -158,16 +176,28 @@ def _arrays(columns: dict[str, Any]) -> dict[str, Any] | None:
     All binary columns of a record are read in one ``np.frombuffer`` (a record of one event
     then costs one numpy call, not one per column)."""
     names = tuple(k for k, v in columns.items() if type(v) is _Binary)
-    if not names or not _may_be_binary(names):
-        return columns if not names else None
-    blobs = [columns[k].f8 for k in names]
+    if not names:
+        return columns
+    out = dict(columns)
+    if any(k.startswith(EMBEDDING) for k in names):
+        for name in [k for k in names if k.startswith(EMBEDDING)]:
+            if (vectors := _matrix(columns[name])) is None:
+                return None
+            out[name] = vectors
+        names = tuple(k for k in names if not k.startswith(EMBEDDING))
+        if not names:
+            return out
+    if not _may_be_binary(names) or any(columns[k].f8 is None for k in names):
+        return None
+    if any(columns[k].f4 is not None or columns[k].dim is not None for k in names):
+        return None
+    blobs: list[bytes] = [columns[k].f8 for k in names]
     sizes = set(map(len, blobs))
     if any(size & 7 for size in sizes):
         return None
     values = np.frombuffer(b"".join(blobs), dtype="<f8").astype(np.float64, copy=False)
     if np.isinf(values).any():
         return None
-    out = dict(columns)
     if len(sizes) == 1:  # the usual case: every binary column holds the record's n values
         out.update(zip(names, values.reshape(len(names), -1), strict=True))
         return out
@@ -212,7 +242,7 @@ def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], 
         except (msgspec.DecodeError, RecursionError):
             continue
         columns = obj.columns
-        if b'"f8"' in raw and (columns := _arrays(columns)) is None:
+        if (columns := _arrays(columns)) is None:
             return None
         return obj.model_id, columns, floats
     return None
@@ -261,6 +291,9 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
     confidence = columns.get("confidence")
     if confidence is not None and not _numbers(confidence, 0.0, 1.0):
         return None
+    vectors = _vectors(columns, layout.vectors, limits) if layout.vectors else {}
+    if vectors is None:
+        return None
     names = layout.streams
     bare = columns.get("prediction")
     if bare is not None and _nulls(bare) == n:
@@ -268,12 +301,39 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
     if confidence is not None and _nulls(confidence) != n:
         names = _NAMES.setdefault(names, (*names, "confidence"))  # one object: ``join``
     if floats:  # the common case: nothing more to check
-        return ColumnarRecord(model, n, columns, names)
-    return _kinds(model, n, columns, names, limits)
+        return ColumnarRecord(model, n, columns, names, (), vectors)
+    return _kinds(model, n, columns, names, limits, vectors)
+
+
+def _vectors(
+    columns: dict[str, Any], names: tuple[str, ...], limits: EventLimits
+) -> dict[str, np.ndarray] | None:
+    """The record's vectors by embedding name (those with at least one non-null row); None
+    when a column is not binary (the general path), too long, or a non-null row holds a value
+    that is not finite within ``max_embedding_abs`` (the general path refuses that row)."""
+    out = {}
+    bound = limits.max_embedding_abs
+    for name in names:
+        vectors = columns[name]
+        if type(vectors) is not np.ndarray or vectors.shape[1] > limits.max_embedding_dims:
+            return None
+        present = np.asarray(~np.isnan(vectors).all(axis=1))
+        if not present.any():
+            continue
+        held = vectors if present.all() else np.where(present[:, None], vectors, 0.0)
+        if not (np.abs(held) <= bound).all():  # NaN and infinities fail too
+            return None
+        out[name[len(EMBEDDING) :]] = vectors
+    return out
 
 
 def _kinds(
-    model: str, n: int, columns: dict[str, list[Any]], names: tuple[str, ...], limits: EventLimits
+    model: str,
+    n: int,
+    columns: dict[str, list[Any]],
+    names: tuple[str, ...],
+    limits: EventLimits,
+    vectors: dict[str, np.ndarray],
 ) -> ColumnarRecord | None:
     """Streams of numbers and of strings (each plus nulls); None when a column mixes them."""
     numeric: list[str] = []
@@ -286,7 +346,7 @@ def _kinds(
             categorical.append(name)
         else:
             return None
-    return ColumnarRecord(model, n, columns, tuple(numeric), tuple(categorical))
+    return ColumnarRecord(model, n, columns, tuple(numeric), tuple(categorical), vectors)
 
 
 def _kind_seen(parts: Sequence[ColumnarRecord], name: str) -> Kind:

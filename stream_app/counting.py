@@ -221,9 +221,9 @@ class Counting(ProcessorBase):
             if name not in meta.vector_dims:
                 if not self._vector_room(rt, streams):
                     continue
-                meta.vector_dims[name] = len(values[0])
+                meta.vector_dims[name] = values.shape[1]
                 streams += 1 + self.vectors.projections
-            out[EMBEDDING + name] = (rows, np.asarray(values, np.float64), False)
+            out[EMBEDDING + name] = (rows, values, False)
         return out
 
     def _first_ids(

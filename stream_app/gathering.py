@@ -190,6 +190,11 @@ class Gathering(ProcessorBase):
             span = part.time_range()
             if span is not None and (span[1] > high or span[0] < low):
                 return False
+        if part.vectors:  # of the model's dimensions (the general path refuses the others)
+            dims = self._dims(model_id)
+            if any(dims.get(k, v.shape[1]) != v.shape[1] for k, v in part.vectors.items()):
+                return False
+            dims.update((k, v.shape[1]) for k, v in part.vectors.items() if k not in dims)
         gathered = by_model.get(model_id)
         if gathered is None:
             gathered = by_model[model_id] = Gathered()

@@ -57,25 +57,34 @@ def deltas(
     return out
 
 
-def embeddings_of(parts: list[list[Any] | ColumnarRecord]) -> dict[str, tuple[FloatArray, list]]:
+def embeddings_of(
+    parts: list[list[Any] | ColumnarRecord],
+) -> dict[str, tuple[np.ndarray, FloatArray]]:
     """Per embedding name: the rows (positions among the gathered events, the columns' order)
-    carrying it, and their vectors. Columnar records with vectors take the row path, so a
-    ``ColumnarRecord`` part holds none."""
-    rows: dict[str, list[int]] = {}
-    values: dict[str, list[list[float]]] = {}
+    carrying it, and their vectors (one row each): from row events, and from the binary
+    vector columns of ``ColumnarRecord`` parts (a row of only NaN: none)."""
+    rows: dict[str, list[np.ndarray]] = {}
+    values: dict[str, list[FloatArray]] = {}
     k = 0
     for part in parts:
         if isinstance(part, ColumnarRecord):
+            for name, vectors in part.vectors.items():
+                present = np.flatnonzero(~np.isnan(vectors).all(axis=1))
+                rows.setdefault(name, []).append(present + k)
+                values.setdefault(name, []).append(vectors[present])
             k += len(part)
             continue
+        held_rows: dict[str, list[int]] = {}
+        held: dict[str, list[list[float]]] = {}
         for event in part:
-            held = getattr(event, "embeddings", None)
-            if held:
-                for name, vector in held.items():
-                    rows.setdefault(name, []).append(k)
-                    values.setdefault(name, []).append(vector)
+            for name, vector in (getattr(event, "embeddings", None) or {}).items():
+                held_rows.setdefault(name, []).append(k)
+                held.setdefault(name, []).append(vector)
             k += 1
-    return {name: (np.asarray(rows[name], np.int64), values[name]) for name in rows}
+        for name, at in held_rows.items():
+            rows.setdefault(name, []).append(np.asarray(at, np.int64))
+            values.setdefault(name, []).append(np.asarray(held[name], np.float64))
+    return {name: (np.concatenate(rows[name]), np.concatenate(values[name])) for name in rows}
 
 
 def standardised(

@@ -140,3 +140,61 @@ def test_refused_rows_of_a_binary_record_keep_their_reasons_and_the_dlq_copy_is_
     assert [e.input_data["x"] for e in decoded.events] == [1.5, 3.5]
     copy = orjson.loads(subset(raw, [1]) or b"null")
     assert copy["columns"] == {"input.x": [2.5], "confidence": [7.0]}
+
+
+def vectors(rows: list[list[float] | None], dim: int, kind: str = "f8") -> dict:
+    dtype = "<f8" if kind == "f8" else "<f4"
+    out = np.array([[math.nan] * dim if r is None else r for r in rows], dtype=dtype)
+    return {kind: base64.b64encode(out.tobytes()).decode(), "dim": dim}
+
+
+@pytest.mark.parametrize("kind", ["f8", "f4"])
+def test_binary_vectors_mean_their_array_rows_and_take_the_fast_path(kind):
+    rows = [[0.5, -1.0, 2.0], None, [0.25, 0.0, 1.5]]
+    record = {"model_id": "m", "columns": {"input.x": [1, 2, 3], "embedding.t": rows}}
+    coded = {**record, "columns": {**record["columns"], "embedding.t": vectors(rows, 3, kind)}}
+    slow = decode_record(orjson.dumps(record), LIMITS)
+    fast_rows = decode_record(orjson.dumps(coded), LIMITS)
+    assert [e.embeddings for e in fast_rows.events] == [e.embeddings for e in slow.events]
+    assert [e.embeddings for e in slow.events][1] == {}
+    fast = decode_columns(orjson.dumps(coded), LIMITS)
+    assert fast is not None and list(fast.vectors) == ["t"]
+    np.testing.assert_array_equal(fast.vectors["t"][[0, 2]], [rows[0], rows[2]])
+    assert np.isnan(fast.vectors["t"][1]).all()
+    assert decode_columns(orjson.dumps(record), LIMITS) is None  # array vectors: general path
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({"f8": vectors([[1.0, 2.0]], 2)["f8"], "dim": 0}, "dim 0"),
+        ({"f8": vectors([[1.0, 2.0]], 2)["f8"], "dim": 2000}, "1..1024"),
+        ({"f8": vectors([[1.0, 2.0]], 2)["f8"], "dim": 3}, "not a whole number of rows"),
+        ({"f8": "AAAA", "f4": "AAAA", "dim": 1}, "neither an array nor"),
+        ({"f8": vectors([[1.0, 2.0]], 2)["f8"]}, "neither an array nor"),
+    ],
+)
+def test_a_bad_binary_vector_column_refuses_the_record(column, message):
+    record = {"model_id": "m", "columns": {"input.x": [1], "embedding.t": column}}
+    raw = orjson.dumps(record)
+    assert decode_columns(raw, LIMITS) is None
+    decoded = decode_record(raw, LIMITS)
+    assert [e.reason for e in decoded.errors] == ["bad_columns"] and not decoded.events
+    assert message in str(decoded.errors[0])
+
+
+def test_a_vector_row_with_nan_or_infinity_is_refused_by_row():
+    rows = [[1.0, math.nan], [1.0, 2.0], [math.inf, 0.0], [500.0, 0.0]]
+    record = {
+        "model_id": "m",
+        "columns": {"input.x": [1, 2, 3, 4], "embedding.t": vectors(rows, 2)},
+    }
+    raw = orjson.dumps(record)
+    assert decode_columns(raw, LIMITS) is None
+    decoded = decode_record(raw, LIMITS)
+    assert [(e.index, e.reason) for e in decoded.errors] == [
+        (0, "embedding_out_of_range"),
+        (2, "embedding_out_of_range"),
+        (3, "embedding_out_of_range"),
+    ]
+    assert [e.embeddings for e in decoded.events] == [{"t": [1.0, 2.0]}]

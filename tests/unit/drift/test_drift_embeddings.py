@@ -86,7 +86,15 @@ def test_columnar_record_carries_vectors_per_row():
         records.build_event("m", {"x": 2.0}, None, None, 11.0),
         records.build_event("m", {"x": 3.0}, None, None, 12.0, embeddings={"text": [2, -1]}),
     ]
-    raw = records.encode_columnar("m", [records.snapshot(records.encode_event(e)) for e in events])
+    snapshots = [records.snapshot(records.encode_event(e)) for e in events]
+    coded = orjson.loads(records.encode_columnar("m", snapshots))  # vectors binary by default
+    assert coded["columns"]["embedding.text"]["dim"] == 2
+    assert [e.embeddings for e in decode_streams(orjson.dumps(coded)).events] == [
+        {"text": [0.5, 1.0]},
+        {},
+        {"text": [2.0, -1.0]},
+    ]
+    raw = records.encode_columnar("m", snapshots, binary=False)
     assert b'"embedding.text":[[0.5,1],null,[2,-1]]' in raw
     decoded = decode_streams(raw)
     assert not decoded.errors

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drift import DetectionPolicy, EventLimits, Hysteresis
+from drift.columnar_wire import decode_columns
 from drift.vectors import VectorMoments
+from producers.records import encode_columnar
 from stream_app.processor import HistogramSettings, Processor, RawRecord, VectorSettings
 from stream_app.state import BucketRecord, ModelMeta, bucket_key, meta_key
 from stream_app.windows import WindowSpec
@@ -228,3 +230,45 @@ def test_vector_state_is_independent_of_batching_order_restarts_and_redelivery(
     order.shuffle(records)
     records += [SMALL[i] for i in again]  # delivered twice: counted once
     assert _buckets(_feed(records, sizes, restart_at)) == REFERENCE
+
+
+def as_binary_columns(recs: list[RawRecord], every: int = 1) -> list[RawRecord]:
+    """Every ``every``-th record re-encoded as the SDK sends it: a columnar record with binary
+    columns (its vectors ``{"f8", "dim"}``); the others as they are (row arrays)."""
+    out = []
+    for i, rec in enumerate(recs):
+        value = rec.value
+        if i % every == 0:
+            value = encode_columnar("m1", orjson.loads(rec.value))
+            fast = decode_columns(value, EventLimits())
+            assert fast is not None and set(fast.vectors) == {"text", "img"}  # the fast path
+        out.append(RawRecord(rec.partition, rec.offset, rec.key, value, rec.timestamp))
+    return out
+
+
+def test_binary_vector_columns_count_and_judge_exactly_as_rows():
+    recs = embedding_records(2400, 0.85, 1800, np.random.default_rng(11), per_record=20)
+    results = []
+    for variant in (recs, as_binary_columns(recs), as_binary_columns(recs, every=3)):
+        store = DictStore()
+        reports = run(make(store), store, variant)
+        results.append((dict(store), [(r.results, r.alerts) for r in reports]))
+    assert results[0][1] and any(r for r, _ in results[0][1])
+    assert results[1] == results[0] and results[2] == results[0]
+
+
+def test_a_binary_vector_column_of_another_dimension_is_dead_lettered_by_row():
+    store = DictStore()
+    proc = make(store)
+    first = [_event(1.0, {"text": [0.1, 0.2]}), _event(2.0, {"text": [0.3, 0.4]})]
+    out = proc.process([RawRecord(0, 0, b"m1", encode_columnar("m1", first), 0.0)], now=0.0)
+    store.apply(out)
+    assert not out.rejected and out.counted["m1"] == 2
+    wider = [_event(3.0, {"text": [0.1, 0.2, 0.3]}), _event(4.0, {})]
+    value = encode_columnar("m1", wider)
+    assert orjson.loads(value)["columns"]["embedding.text"]["dim"] == 3
+    out = make(store).process([RawRecord(0, 1, b"m1", value, 0.0)], now=0.0)
+    assert [(r.reason, r.counts) for r in out.rejected] == [
+        ("embedding_dimension", {"embedding_dimension": 1})
+    ]
+    assert out.counted["m1"] == 1
