@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
 from drift.calibration import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
-from producers.records import binary_column
+from producers.records import binary_column, binary_vectors
 from stream_app.processor import (
     EventTimeBounds,
     HistogramSettings,
@@ -64,7 +64,8 @@ def value(
         if columnar == "binary":
             columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
         if vectors is not None:
-            columns["embedding.text"] = vectors.tolist()
+            held = vectors.tolist()
+            columns["embedding.text"] = binary_vectors(held) if columnar == "binary" else held
         return orjson.dumps({"model_id": model, "columns": columns})
     events = [
         {"model_id": model, "timestamp": ts, "input_data": dict(zip(NAMES, row, strict=True))}
@@ -172,10 +173,11 @@ def main() -> int:
         plain = rate(per_record, False, args.seconds)
         vec = rate(per_record, False, args.seconds, dim=args.dim)
         cols = rate(per_record, True, args.seconds, dim=args.dim)
+        binary = rate(per_record, "binary", args.seconds, dim=args.dim)
         print(
             f"Processor.process {per_record:>3}/record: no embedding {plain:>9,.0f}/s  "
-            f"{args.dim}-dim embedding: rows {vec:>8,.0f}/s  columnar {cols:>8,.0f}/s  "
-            f"({vec / plain:.2f}x)"
+            f"{args.dim}-dim embedding: rows {vec:>8,.0f}/s ({vec / plain:.2f}x)  "
+            f"columnar {cols:>8,.0f}/s  binary columns {binary:>8,.0f}/s ({binary / plain:.2f}x)"
         )
     plain_ms, vec_ms = evaluation_ms(0), evaluation_ms(args.dim)
     print(
