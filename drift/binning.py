@@ -42,7 +42,7 @@ def quantile_cuts(
     return cuts[cuts < keys.size - 1]
 
 
-def _labels(edges: FloatArray) -> tuple[str, ...]:
+def labels_of(edges: FloatArray) -> tuple[str, ...]:
     if edges.size == 0:
         return ("all",)
     inner = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in itertools.pairwise(edges)]
@@ -79,7 +79,7 @@ def regroup_numeric(
     recent_counts = np.bincount(bins, weights=rc, minlength=cut_keys.size + 1).astype(np.float64)
     edges = baseline.mapping.upper_bounds(cut_keys)
     support = _support(recent, baseline)
-    return Regrouped(_labels(edges), recent_counts, base_counts, support, edges)
+    return Regrouped(labels_of(edges), recent_counts, base_counts, support, edges)
 
 
 def regroup_categorical(recent: CategoricalHistogram, baseline: CategoricalHistogram) -> Regrouped:

@@ -24,6 +24,7 @@ from drift.calibration import (
 )
 from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
+from drift.numeric_batch import FloatArray, NumericInput, measure_numeric
 from drift.policy import DetectionPolicy, Thresholds
 from drift.statistics import Comparison, compute_all
 from drift.vector_streams import fold, projection_of
@@ -123,8 +124,18 @@ def _request(
         rows = np.vstack([grouped.recent, grouped.baseline, *counts_on(plan, [*fresh.values()])])
     else:
         rows = counts_on(plan, [recent, baseline, *fresh.values()])
+    inp = StreamWindows("", recent, baseline, subwindows, fresh)
+    return _request_of(inp, policy, plan, rows)
+
+
+def _request_of(
+    inp: StreamWindows, policy: DetectionPolicy, plan: BinPlan, rows: FloatArray
+) -> CalibrationRequest:
+    """The calibration request of one stream from its rows on ``plan``: recent, baseline, then
+    the fresh parts in ``inp.fresh``'s order."""
+    subwindows = inp.subwindows
     subs = subwindows if isinstance(subwindows, Subwindows) else Subwindows(subwindows)
-    parts = {label: rows[2 + i] for i, label in enumerate(fresh)}
+    parts = {label: rows[2 + i] for i, label in enumerate(inp.fresh)}
     return CalibrationRequest(
         rows[0],
         rows[1],
@@ -148,59 +159,136 @@ class StreamWindows:
     fresh: Mapping[str, Histogram] = field(default_factory=dict)
 
 
-def _measured(
-    inp: StreamWindows, policy: DetectionPolicy
-) -> tuple[StreamEvaluation, CalibrationRequest | None]:
-    recent, baseline, stream = inp.recent, inp.baseline, inp.stream
+@dataclass(frozen=True, slots=True)
+class _Screened:
+    """What one stream's measurement is decided on before any bins are counted."""
+
+    kind: Kind
+    status: Status
+    rule: str
+    n_recent: int
+    n_baseline: int
+    plan: BinPlan | None
+
+
+def _screen(inp: StreamWindows, policy: DetectionPolicy) -> _Screened | StreamEvaluation:
+    """The stream's counts, status and (calibrated) bin plan; an evaluation already when a
+    side is empty."""
+    recent, baseline = inp.recent, inp.baseline
     kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
     n_recent, n_baseline = recent.count, baseline.count
     if kind == "categorical":  # missing values are a category of their own here
         n_recent, n_baseline = n_recent + recent.missing, n_baseline + baseline.missing
-    rule = policy.rule_for(stream)
+    rule = policy.rule_for(inp.stream)
     if n_recent == 0 or n_baseline == 0:
-        empty = StreamEvaluation(
-            stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
+        return StreamEvaluation(
+            inp.stream, kind, "insufficient_data", {}, (), n_recent, n_baseline, None, rule
         )
-        return empty, None
     status: Status = "ok"
     if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
         status = "insufficient_data"
     calibrated = status == "ok" and rule == "calibrated"
     plan = plan_for(baseline, policy.n_bins, policy.per_value_max) if calibrated else None
-    kind, grouped = _regroup(recent, baseline, policy.n_bins, plan)
-    comparison = Comparison.from_counts(
-        grouped.recent, grouped.baseline, grouped.support, policy.smoothing
-    )
+    return _Screened(kind, status, rule, n_recent, n_baseline, plan)
+
+
+def _evaluation(
+    inp: StreamWindows, s: _Screened, grouped: Regrouped, metrics: dict[str, float]
+) -> StreamEvaluation:
     bins = Bins(
         grouped.labels, _shares(grouped.recent.tolist()), _shares(grouped.baseline.tolist())
     )
-    new, new_share = _new_categories(recent, baseline)
-    ev = StreamEvaluation(
-        stream,
-        kind,
-        status,
-        compute_all(comparison),
+    new, new_share = _new_categories(inp.recent, inp.baseline)
+    return StreamEvaluation(
+        inp.stream,
+        s.kind,
+        s.status,
+        metrics,
         (),
-        n_recent,
-        n_baseline,
+        s.n_recent,
+        s.n_baseline,
         bins,
-        rule,
+        s.rule,
         new_categories=new,
         new_share=new_share,
     )
-    if plan is None:
+
+
+def _measured(
+    inp: StreamWindows, policy: DetectionPolicy
+) -> tuple[StreamEvaluation, CalibrationRequest | None]:
+    s = _screen(inp, policy)
+    if isinstance(s, StreamEvaluation):
+        return s, None
+    _, grouped = _regroup(inp.recent, inp.baseline, policy.n_bins, s.plan)
+    comparison = Comparison.from_counts(
+        grouped.recent, grouped.baseline, grouped.support, policy.smoothing
+    )
+    ev = _evaluation(inp, s, grouped, compute_all(comparison))
+    if s.plan is None:
         return ev, None
-    return ev, _request(recent, baseline, inp.subwindows, inp.fresh, policy, plan, grouped)
+    return ev, _request(
+        inp.recent, inp.baseline, inp.subwindows, inp.fresh, policy, s.plan, grouped
+    )
+
+
+def _measured_batch(
+    inputs: Sequence[StreamWindows], policy: DetectionPolicy
+) -> list[tuple[StreamEvaluation, CalibrationRequest | None]]:
+    """:func:`_measured` of each stream, the numeric ones (both sides non-empty) binned and
+    measured together."""
+    out: list[tuple[StreamEvaluation, CalibrationRequest | None] | None] = []
+    numeric: list[tuple[int, StreamWindows, _Screened, NumericInput]] = []
+    for inp in inputs:
+        s = _screen(inp, policy)
+        if isinstance(s, StreamEvaluation):
+            out.append((s, None))
+        elif isinstance(inp.recent, NumericHistogram) and isinstance(
+            inp.baseline, NumericHistogram
+        ):
+            fresh = [h for h in inp.fresh.values() if isinstance(h, NumericHistogram)]
+            if s.plan is not None and len(fresh) != len(inp.fresh):
+                raise TypeError("a numeric bin plan needs numeric histograms")
+            item = NumericInput(inp.recent, inp.baseline, s.plan, fresh)
+            numeric.append((len(out), inp, s, item))
+            out.append(None)
+        else:
+            out.append(_measured(inp, policy))
+    found = measure_numeric([n for *_, n in numeric], policy.n_bins, policy.smoothing)
+    for (i, inp, s, _), m in zip(numeric, found, strict=True):
+        ev = _evaluation(inp, s, m.grouped, m.metrics)
+        request = None
+        if s.plan is not None:
+            assert m.rows is not None
+            request = _request_of(inp, policy, s.plan, m.rows)
+        out[i] = (ev, request)
+    return [item for item in out if item is not None]
 
 
 def measure_model(
     inputs: Sequence[StreamWindows], policy: DetectionPolicy
 ) -> list[StreamEvaluation]:
-    """:func:`measure_stream` of each of a model's streams, the calibrations of all of them
-    computed together (:func:`drift.calibration.calibrate_many`: one table per kind of
-    stream instead of one per stream)."""
+    """:func:`measure_stream` of each of a model's streams, computed together: the numeric
+    streams binned and measured in one pass (``drift.numeric_batch``), the calibrations of all
+    streams in one table per kind (:func:`drift.calibration.calibrate_many`). The results are
+    those of measuring each stream alone (:func:`measure_model_each`), bit for bit."""
+    return _measure(inputs, policy, batched=True)
+
+
+def measure_model_each(
+    inputs: Sequence[StreamWindows], policy: DetectionPolicy
+) -> list[StreamEvaluation]:
+    """:func:`measure_model` one stream at a time: the reference the batched path is tested
+    against (and the clearer reading of what one stream's measurement is)."""
+    return _measure(inputs, policy, batched=False)
+
+
+def _measure(
+    inputs: Sequence[StreamWindows], policy: DetectionPolicy, batched: bool
+) -> list[StreamEvaluation]:
     vectors = {inp.stream for inp in inputs if isinstance(inp.recent, VectorMoments)}
-    measured = [_measured(inp, policy) for inp in inputs if inp.stream not in vectors]
+    plain = [inp for inp in inputs if inp.stream not in vectors]
+    measured = _measured_batch(plain, policy) if batched else [_measured(i, policy) for i in plain]
     asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
     out = [ev for ev, _ in measured]
     for (i, _), cal in zip(asked, calibrate_many([req for _, req in asked]), strict=True):
