@@ -136,14 +136,16 @@ def _request_of(
     subwindows = inp.subwindows
     subs = subwindows if isinstance(subwindows, Subwindows) else Subwindows(subwindows)
     parts = {label: rows[2 + i] for i, label in enumerate(inp.fresh)}
+    matrix, smallest = subs.nonempty(plan)
     return CalibrationRequest(
         rows[0],
         rows[1],
-        subs.counts(plan),
+        matrix,
         plan.kind == "numeric",
         parts,
         policy.min_expected,
         nulls=subs.nulls,
+        smallest_sub=smallest,
     )
 
 

@@ -83,7 +83,8 @@ def count_rows(
     index = np.searchsorted(all_cuts, flat_keys, side="left")
     index += np.repeat(np.array(bin_shift, np.int64), sizes)
     weights = np.concatenate([*counts, np.zeros(0, np.int64)]).astype(np.float64)
-    flat: FloatArray = np.bincount(index, weights=weights, minlength=at).astype(np.float64, copy=False)
+    counted = np.bincount(index, weights=weights, minlength=at)
+    flat: FloatArray = counted.astype(np.float64, copy=False)
     out, at = [], 0
     for width, block in zip(widths, rows, strict=True):
         size = width * len(block)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drift import CategoricalHistogram, DetectionPolicy, NumericHistogram
-from drift.calibration import Subwindows
+from drift.calibration import CalibrationRequest, Subwindows, calibrate_many
 from drift.evaluate import StreamWindows, decide, measure_model, measure_model_each
 from drift.histogram import Histogram
 
@@ -132,3 +133,24 @@ def test_a_bench_sized_model_is_unchanged() -> None:
         want = decide(measure_model_each(want_inputs, policy), policy)
         same(got, want)
     assert any(e.p_value is not None for e in got)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ordered=st.booleans(), empty=st.integers(0, 3))
+def test_prepared_nonempty_subwindows_calibrate_the_same(
+    seed: int, ordered: bool, empty: int
+) -> None:
+    """A request given the sub-windows' non-empty rows and their least total (``Subwindows``
+    keeps them) calibrates as one given all rows."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 12))
+    subs = rng.poisson(rng.uniform(1, 40), (6, k)).astype(np.float64)
+    subs[:empty] = 0.0
+    recent = rng.poisson(20, k).astype(np.float64) + 1.0
+    baseline = subs.sum(0) + rng.poisson(50, k) + 1.0
+    fresh = {"15m": np.floor(recent / 3), "30m": np.floor(recent / 2)}
+    full = CalibrationRequest(recent, baseline, subs, ordered, fresh, min_fresh=3.0)
+    rows = subs[subs.sum(1) > 0]
+    smallest = float(rows.sum(1).min()) if len(rows) else math.inf
+    kept = dataclasses.replace(full, subs=rows, smallest_sub=smallest)
+    same(calibrate_many([kept]), calibrate_many([full]))
