@@ -48,11 +48,12 @@ class NumericInput:
 
 @dataclass(frozen=True, slots=True)
 class NumericMeasure:
-    """What ``drift.evaluate`` needs of one numeric stream: the regrouped counts, every metric,
-    and (calibrated) the rows recent, baseline, fresh parts on the plan's bins."""
+    """What ``drift.evaluate`` needs of one numeric stream: the regrouped counts, the two
+    statistics of the fine support (normed Wasserstein, KS), and (calibrated) the rows recent,
+    baseline, fresh parts on the plan's bins."""
 
     grouped: Regrouped
-    metrics: dict[str, float]
+    cdf: tuple[float, float]
     rows: FloatArray | None
 
 
@@ -163,11 +164,10 @@ def _metric_cuts(it: NumericInput, n_bins: int) -> NDArray[np.intp]:
     return quantile_cuts(keys, counts, n_bins)
 
 
-def measure_numeric(
-    items: Sequence[NumericInput], n_bins: int, smoothing: float
-) -> list[NumericMeasure]:
-    """:func:`drift.binning.regroup_numeric`, every metric and (with a plan) the calibration's
-    count rows of each stream (both sides non-empty), the streams binned together."""
+def measure_numeric(items: Sequence[NumericInput], n_bins: int) -> list[NumericMeasure]:
+    """:func:`drift.binning.regroup_numeric`, the support statistics and (with a plan) the
+    calibration's count rows of each stream (both sides non-empty), the streams binned
+    together; :func:`metrics_many` adds the binned statistics."""
     if not items:
         return []
     indices = [_metric_cuts(it, n_bins) for it in items]
@@ -194,8 +194,8 @@ def measure_numeric(
         support = Support(supports.values[lo:hi], supports.recent[lo:hi], supports.baseline[lo:hi])
         edges = it.baseline.mapping.upper_bounds(cut_keys)
         grouped.append(Regrouped(labels_of(edges), metric_rows[0], metric_rows[1], support, edges))
-    metrics = _metrics(grouped, smoothing, _cdf_metrics(supports))
-    return [NumericMeasure(*found) for found in zip(grouped, metrics, rows, strict=True)]
+    cdf = _cdf_metrics(supports)
+    return [NumericMeasure(*found) for found in zip(grouped, cdf, rows, strict=True)]
 
 
 def _metric_keys(cuts: list[IntArray], items: Sequence[NumericInput]) -> list[IntArray]:
@@ -207,21 +207,20 @@ def _metric_keys(cuts: list[IntArray], items: Sequence[NumericInput]) -> list[In
     return out
 
 
-def _metrics(
-    grouped: Sequence[Regrouped], smoothing: float, cdf: Sequence[tuple[float, float]]
+def metrics_many(
+    grouped: Sequence[Regrouped], cdf: Sequence[tuple[float, float] | None], smoothing: float
 ) -> list[dict[str, float]]:
-    """``compute_all`` of each stream, in the registry's order: the binned statistics of all
-    streams together, the two support statistics already computed (with no smoothing, shares
-    may be zero: then each stream as before)."""
+    """``compute_all`` of each stream (numeric or categorical), in the registry's order: the
+    binned statistics of all streams together, a numeric stream's support statistics already
+    computed (``cdf``). With no smoothing shares may be zero: then each stream as before."""
     if smoothing <= 0:
         return [
             compute_all(Comparison.from_counts(g.recent, g.baseline, g.support, smoothing))
             for g in grouped
         ]
     binned = binned_many([g.recent for g in grouped], [g.baseline for g in grouped], smoothing)
-    out = []
-    for found, (wasserstein, ks) in zip(binned, cdf, strict=True):
-        chi2 = found.pop("chi2_pvalue")
-        found.update(wasserstein=wasserstein, ks_statistic=ks, chi2_pvalue=chi2)
-        out.append(found)
-    return out
+    for found, support in zip(binned, cdf, strict=True):
+        if support is not None:
+            chi2 = found.pop("chi2_pvalue")
+            found.update(wasserstein=support[0], ks_statistic=support[1], chi2_pvalue=chi2)
+    return binned

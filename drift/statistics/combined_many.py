@@ -38,6 +38,8 @@ def binned_many(
     chi-square p-value, as ``compute_combined`` of the smoothed comparison gives them."""
     if alpha <= 0:
         raise ValueError("zero smoothing leaves empty shares: use compute_combined")
+    if not recent:
+        return []
     sizes = np.array([r.size for r in recent], np.int64)
     bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
     starts = np.array(bounds[:-1], np.int64)
