@@ -43,10 +43,13 @@ def quantile_cuts(
 
 
 def labels_of(edges: FloatArray) -> tuple[str, ...]:
+    """Bin labels from the bins' upper edges (formatted as Python floats: the same text as
+    numpy's float64, which formats through ``float``, at half the cost)."""
     if edges.size == 0:
         return ("all",)
-    inner = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in itertools.pairwise(edges)]
-    return (f"<= {edges[0]:.4g}", *inner, f"> {edges[-1]:.4g}")
+    bounds = edges.tolist()
+    inner = [f"({lo:.4g}, {hi:.4g}]" for lo, hi in itertools.pairwise(bounds)]
+    return (f"<= {bounds[0]:.4g}", *inner, f"> {bounds[-1]:.4g}")
 
 
 def _support(recent: NumericHistogram, baseline: NumericHistogram) -> Support:

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from drift.binning import Regrouped, labels_of, quantile_cuts
 from drift.calibration import BinPlan
 from drift.histogram import NumericHistogram
+from drift.mapping import LogMapping
 from drift.statistics import Comparison, Support, compute_all
 from drift.statistics.combined_many import binned_many
 from drift.statistics.wasserstein import baseline_spread
@@ -106,31 +107,59 @@ class _Supports:
 
 def _supports(items: Sequence[NumericInput]) -> _Supports:
     """``drift.binning``'s support (union of both sides' keys, their counts and representative
-    values) of every stream, in one sort."""
+    values) of every stream, in one stable argsort (two sorted runs: one merge pass) that also
+    says where each side's key went, instead of a search per side."""
     parts = [(it.recent.raw_buckets(), it.baseline.raw_buckets()) for it in items]
+    sides = [r for r, _ in parts] + [b for _, b in parts]
+    local = np.concatenate([k for k, _ in sides])
     shift = np.arange(len(items), dtype=np.int64) * _OFF
-    rk = np.concatenate([r[0] for r, _ in parts]) + np.repeat(shift, [r[0].size for r, _ in parts])
-    bk = np.concatenate([b[0] for _, b in parts]) + np.repeat(shift, [b[0].size for _, b in parts])
-    union = np.concatenate((rk, bk))
-    union.sort(kind="stable")  # two sorted runs: timsort merges them in one pass
-    union = union[np.concatenate(([True], union[1:] != union[:-1]))]
+    keys = local + np.tile(shift, 2).repeat([k.size for k, _ in sides])
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.empty(ordered.size, bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    where = np.empty(keys.size, np.int64)
+    where[order] = np.cumsum(first) - 1  # each key's place in the union
+    union, union_local = ordered[first], local[order][first]
+    n_recent = sum(r[0].size for r, _ in parts)
     r, b = np.zeros(union.size), np.zeros(union.size)
-    r[np.searchsorted(union, rk)] = np.concatenate([r[1] for r, _ in parts])
-    b[np.searchsorted(union, bk)] = np.concatenate([b[1] for _, b in parts])
+    r[where[:n_recent]] = np.concatenate([c for _, c in sides[: len(items)]])
+    b[where[n_recent:]] = np.concatenate([c for _, c in sides[len(items) :]])
     edges = np.searchsorted(union, np.arange(len(items) + 1, dtype=np.int64) * _OFF - _OFF // 2)
     bounds = edges.tolist()
-    local = union - np.repeat(shift, np.diff(edges))
     mapping = items[0].baseline.mapping
     if all(it.baseline.mapping == mapping for it in items):
-        values = mapping.representatives(local)
+        values = representatives(mapping, union_local)
     else:
         values = np.concatenate(
             [
-                it.baseline.mapping.representatives(local[lo:hi])
+                it.baseline.mapping.representatives(union_local[lo:hi])
                 for it, (lo, hi) in zip(items, itertools.pairwise(bounds), strict=False)
             ]
         )
     return _Supports(values, r, b, bounds)
+
+
+_TABLE_SPAN = 1 << 18  # keys: 2 MB of representatives per bucket mapping at most
+_tables: dict[LogMapping, tuple[int, FloatArray]] = {}
+
+
+def representatives(mapping: LogMapping, keys: IntArray) -> FloatArray:
+    """``mapping.representatives(keys)`` looked up in a table of every key between the least
+    and the greatest seen (the same elementwise ``exp``, computed once per key instead of at
+    every evaluation); computed directly when the keys span too much."""
+    if not keys.size:
+        return mapping.representatives(keys)
+    lo, hi = int(keys.min()), int(keys.max())
+    start, table = _tables.get(mapping, (lo, np.zeros(0)))
+    if lo < start or hi >= start + table.size:
+        start, stop = min(lo, start), max(hi + 1, start + table.size)
+        if stop - start > _TABLE_SPAN:
+            return mapping.representatives(keys)
+        table = mapping.representatives(np.arange(start, stop, dtype=np.int64))
+        _tables[mapping] = (start, table)
+    return table[keys - start]
 
 
 def _cdf_metrics(s: _Supports) -> list[tuple[float, float]]:
@@ -186,25 +215,30 @@ def measure_numeric(items: Sequence[NumericInput], n_bins: int) -> list[NumericM
     matrices = iter(count_rows(cuts, blocks))
     supports = _supports(items)
     grouped, rows = [], []
-    for i, (it, cut_keys) in enumerate(zip(items, _metric_keys(cuts, items), strict=True)):
+    for i, (it, edges) in enumerate(zip(items, _edges(cuts, items), strict=True)):
         metric_rows = next(matrices)
         per_value = it.plan is not None and it.plan.cut_index is None
         rows.append(next(matrices) if per_value else None if it.plan is None else metric_rows)
         lo, hi = supports.bounds[i], supports.bounds[i + 1]
         support = Support(supports.values[lo:hi], supports.recent[lo:hi], supports.baseline[lo:hi])
-        edges = it.baseline.mapping.upper_bounds(cut_keys)
         grouped.append(Regrouped(labels_of(edges), metric_rows[0], metric_rows[1], support, edges))
     cdf = _cdf_metrics(supports)
     return [NumericMeasure(*found) for found in zip(grouped, cdf, rows, strict=True)]
 
 
-def _metric_keys(cuts: list[IntArray], items: Sequence[NumericInput]) -> list[IntArray]:
-    """The metric cut keys among ``cuts`` (a per-value plan adds a block after its stream's)."""
-    out, at = [], 0
+def _edges(cuts: list[IntArray], items: Sequence[NumericInput]) -> list[FloatArray]:
+    """The upper value edges of each stream's metric bins, from its cut keys among ``cuts`` (a
+    per-value plan adds a block after its stream's), in one call when one mapping serves all."""
+    keys, at = [], 0
     for it in items:
-        out.append(cuts[at])
+        keys.append(cuts[at])
         at += 2 if it.plan is not None and it.plan.cut_index is None else 1
-    return out
+    mapping = items[0].baseline.mapping
+    if not all(it.baseline.mapping == mapping for it in items):
+        return [it.baseline.mapping.upper_bounds(k) for it, k in zip(items, keys, strict=True)]
+    bounds = np.cumsum([0, *(k.size for k in keys)]).tolist()
+    edges = mapping.upper_bounds(np.concatenate(keys))
+    return [edges[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 def metrics_many(
