@@ -310,7 +310,10 @@ def _measure(
 ) -> list[StreamEvaluation]:
     vectors = {inp.stream for inp in inputs if isinstance(inp.recent, VectorMoments)}
     plain = [inp for inp in inputs if inp.stream not in vectors]
-    measured = _measured_batch(plain, policy) if batched else [_measured(i, policy) for i in plain]
+    if batched and len(plain) > 1:  # one stream alone: the per-stream path has fewer steps
+        measured = _measured_batch(plain, policy)
+    else:
+        measured = [_measured(inp, policy) for inp in plain]
     asked = [(i, req) for i, (_, req) in enumerate(measured) if req is not None]
     fields = [found for found, _ in measured]
     for (i, _), cal in zip(asked, calibrate_many([req for _, req in asked]), strict=True):
