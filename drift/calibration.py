@@ -78,15 +78,21 @@ class BinPlan:
         return len(self.names) if self.kind == "categorical" else int(self.cuts.size) + 1  # type: ignore[union-attr]
 
 
-def plan_for(baseline: Histogram, n_bins: int, per_value_max: int) -> BinPlan:
-    """Bins of a non-empty baseline: quantiles, one per value when few, one per category."""
+def plan_for(
+    baseline: Histogram,
+    n_bins: int,
+    per_value_max: int,
+    quantiles: NDArray[np.intp] | None = None,
+) -> BinPlan:
+    """Bins of a non-empty baseline: quantiles, one per value when few, one per category
+    (``quantiles``: the numeric baseline's ``quantile_cuts``, when already known)."""
     if isinstance(baseline, NumericHistogram):
         keys, counts = baseline.buckets()
         if keys.size == 0:
             raise ValueError("cannot plan bins on an empty baseline")
         if keys.size <= per_value_max:
             return BinPlan("numeric", keys[:-1].copy(), per_value=True)
-        index = quantile_cuts(keys, counts, n_bins)
+        index = quantile_cuts(keys, counts, n_bins) if quantiles is None else quantiles
         return BinPlan("numeric", keys[index].copy(), cut_index=index)
     if not isinstance(baseline, CategoricalHistogram):
         raise TypeError("vector moments have no bins: their projections are binned")

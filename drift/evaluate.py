@@ -12,6 +12,7 @@ import numpy as np
 from scipy import special
 
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
+from drift.binning_many import quantile_cuts_many
 from drift.calibration import (
     BinPlan,
     Calibrated,
@@ -174,11 +175,12 @@ class _Screened:
     n_recent: int
     n_baseline: int
     plan: BinPlan | None
+    calibrated: bool = False
 
 
-def _screen(inp: StreamWindows, policy: DetectionPolicy) -> _Screened | Fields:
-    """The stream's counts, status and (calibrated) bin plan; its evaluation's fields already
-    when a side is empty."""
+def _screen(inp: StreamWindows, policy: DetectionPolicy, plan: bool = True) -> _Screened | Fields:
+    """The stream's counts, status and (calibrated, ``plan``) bin plan; its evaluation's fields
+    already when a side is empty."""
     recent, baseline = inp.recent, inp.baseline
     kind: Kind = "numeric" if isinstance(recent, NumericHistogram) else "categorical"
     n_recent, n_baseline = recent.count, baseline.count
@@ -201,8 +203,10 @@ def _screen(inp: StreamWindows, policy: DetectionPolicy) -> _Screened | Fields:
     if n_recent < policy.min_recent or n_baseline < policy.min_baseline:
         status = "insufficient_data"
     calibrated = status == "ok" and rule == "calibrated"
-    plan = plan_for(baseline, policy.n_bins, policy.per_value_max) if calibrated else None
-    return _Screened(kind, status, rule, n_recent, n_baseline, plan)
+    planned = None
+    if calibrated and plan:
+        planned = plan_for(baseline, policy.n_bins, policy.per_value_max)
+    return _Screened(kind, status, rule, n_recent, n_baseline, planned, calibrated)
 
 
 def _evaluation(
@@ -257,22 +261,24 @@ def _measured_batch(
     numeric: list[tuple[int, StreamWindows, _Screened, NumericInput]] = []
     rows: dict[int, FloatArray] = {}
     for inp in inputs:
-        s = _screen(inp, policy)
+        recent, baseline = inp.recent, inp.baseline
+        both = isinstance(recent, NumericHistogram) and isinstance(baseline, NumericHistogram)
+        s = _screen(inp, policy, plan=not both)
         if isinstance(s, dict):
             out.append((s, None))
             continue
         out.append(({}, None))
-        recent, baseline = inp.recent, inp.baseline
         if isinstance(recent, NumericHistogram) and isinstance(baseline, NumericHistogram):
             fresh = [h for h in inp.fresh.values() if isinstance(h, NumericHistogram)]
-            if s.plan is not None and len(fresh) != len(inp.fresh):
+            if s.calibrated and len(fresh) != len(inp.fresh):
                 raise TypeError("a numeric bin plan needs numeric histograms")
-            numeric.append((len(out) - 1, inp, s, NumericInput(recent, baseline, s.plan, fresh)))
+            numeric.append((len(out) - 1, inp, s, NumericInput(recent, baseline, None, fresh)))
             continue
         _, grouped = _regroup(recent, baseline, policy.n_bins, s.plan)
         pending.append((len(out) - 1, inp, s, grouped))
         if s.plan is not None:
             rows[len(out) - 1] = counts_on(s.plan, [recent, baseline, *inp.fresh.values()])
+    numeric = _planned(numeric, policy)
     found = measure_numeric([n for *_, n in numeric], policy.n_bins)
     cdf: list[tuple[float, float] | None] = [None] * len(pending)
     for (i, inp, s, _), m in zip(numeric, found, strict=True):
@@ -284,6 +290,23 @@ def _measured_batch(
     for (i, inp, s, grouped), values in zip(pending, metrics, strict=True):
         request = None if s.plan is None else _request_of(inp, policy, s.plan, rows[i])
         out[i] = (_evaluation(inp, s, grouped, values), request)
+    return out
+
+
+def _planned(
+    numeric: list[tuple[int, StreamWindows, _Screened, NumericInput]], policy: DetectionPolicy
+) -> list[tuple[int, StreamWindows, _Screened, NumericInput]]:
+    """The numeric streams with their baselines' quantile cuts, computed together, and the
+    calibrated ones with their bin plans (``plan_for`` on those cuts)."""
+    baselines = [item.baseline for *_, item in numeric]
+    cuts = quantile_cuts_many([b.raw_buckets()[1] for b in baselines], policy.n_bins)
+    out = []
+    for (i, inp, s, item), index in zip(numeric, cuts, strict=True):
+        plan = None
+        if s.calibrated:
+            plan = plan_for(item.baseline, policy.n_bins, policy.per_value_max, index)
+        planned = dataclasses.replace(item, plan=plan, quantiles=index)
+        out.append((i, inp, dataclasses.replace(s, plan=plan), planned))
     return out
 
 

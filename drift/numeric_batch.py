@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drift.binning import Regrouped, labels_of, quantile_cuts
+from drift.binning_many import OFFSET as _OFF
+from drift.binning_many import count_rows
 from drift.calibration import BinPlan
 from drift.histogram import NumericHistogram
 from drift.mapping import LogMapping
@@ -33,7 +35,6 @@ from drift.statistics.wasserstein import baseline_spread
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-_OFF = 1 << 34  # keys are int32 (their wire form): shifted by i * _OFF, streams never overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class NumericInput:
     baseline: NumericHistogram
     plan: BinPlan | None = None
     fresh: Sequence[NumericHistogram] = ()
+    quantiles: NDArray[np.intp] | None = None  # the baseline's quantile_cuts, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,43 +58,6 @@ class NumericMeasure:
     grouped: Regrouped
     cdf: tuple[float, float]
     rows: FloatArray | None
-
-
-def count_rows(
-    cuts: Sequence[IntArray], rows: Sequence[Sequence[tuple[IntArray, IntArray]]]
-) -> list[FloatArray]:
-    """For each block ``i`` a ``(len(rows[i]), cuts[i].size + 1)`` matrix: row ``j`` holds the
-    counts of the sparse buckets ``rows[i][j]`` on the bins of ``cuts[i]`` (bin ``b``: keys
-    ``<= cuts[b]`` and ``> cuts[b - 1]``), as ``counts_on`` gives, for all blocks in one
-    ``searchsorted`` and one ``bincount``."""
-    widths = [c.size + 1 for c in cuts]
-    keys, counts, sizes, key_shift, bin_shift = [], [], [], [], []
-    at = start = 0
-    for i, (width, block) in enumerate(zip(widths, rows, strict=True)):
-        for j, (k, c) in enumerate(block):
-            keys.append(k)
-            counts.append(c)
-            sizes.append(k.size)
-            key_shift.append(i * _OFF)
-            # global bin = searchsorted + this: the block's row j, the stream's local bin
-            bin_shift.append(at + j * width - start + i)
-        at += width * len(block)
-        start += width
-    offsets = np.repeat(np.arange(len(cuts), dtype=np.int64) * _OFF, [c.size for c in cuts])
-    all_cuts = np.concatenate([*cuts, np.zeros(0, np.int64)]) + offsets
-    flat_keys = np.concatenate([*keys, np.zeros(0, np.int64)])
-    flat_keys += np.repeat(np.array(key_shift, np.int64), sizes)
-    index = np.searchsorted(all_cuts, flat_keys, side="left")
-    index += np.repeat(np.array(bin_shift, np.int64), sizes)
-    weights = np.concatenate([*counts, np.zeros(0, np.int64)]).astype(np.float64)
-    counted = np.bincount(index, weights=weights, minlength=at)
-    flat: FloatArray = counted.astype(np.float64, copy=False)
-    out, at = [], 0
-    for width, block in zip(widths, rows, strict=True):
-        size = width * len(block)
-        out.append(flat[at : at + size].reshape(len(block), width))
-        at += size
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +152,8 @@ def _cdf_metrics(s: _Supports) -> list[tuple[float, float]]:
 
 
 def _metric_cuts(it: NumericInput, n_bins: int) -> NDArray[np.intp]:
+    if it.quantiles is not None:
+        return it.quantiles
     if it.plan is not None and it.plan.cut_index is not None:
         return it.plan.cut_index
     keys, counts = it.baseline.raw_buckets()

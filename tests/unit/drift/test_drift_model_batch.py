@@ -12,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drift import CategoricalHistogram, DetectionPolicy, NumericHistogram
-from drift.calibration import CalibrationRequest, Subwindows, calibrate_many
+from drift.binning import quantile_cuts
+from drift.binning_many import count_rows, quantile_cuts_many
+from drift.calibration import (
+    CalibrationRequest,
+    Subwindows,
+    calibrate_many,
+    counts_on,
+    plan_for,
+)
 from drift.evaluate import StreamWindows, decide, measure_model, measure_model_each
 from drift.histogram import Histogram
 
@@ -154,3 +162,39 @@ def test_prepared_nonempty_subwindows_calibrate_the_same(
     smallest = float(rows.sum(1).min()) if len(rows) else math.inf
     kept = dataclasses.replace(full, subs=rows, smallest_sub=smallest)
     same(calibrate_many([kept]), calibrate_many([full]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    streams=st.integers(1, 6),
+    n_bins=st.sampled_from([2, 3, 7, 10, 33]),
+    scale=st.sampled_from([1, 3, 1000, 10**9]),
+)
+def test_quantile_cuts_of_many_streams_are_each_streams(
+    seed: int, streams: int, n_bins: int, scale: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    counts = [rng.integers(1, scale + 1, int(rng.integers(1, 40))) for _ in range(streams)]
+    got = quantile_cuts_many(counts, n_bins)
+    for c, cuts in zip(counts, got, strict=True):
+        want = quantile_cuts(np.arange(c.size, dtype=np.int64), c, n_bins)
+        assert cuts.dtype == want.dtype and np.array_equal(cuts, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), streams=st.integers(1, 5))
+def test_counts_of_many_streams_are_each_streams(seed: int, streams: int) -> None:
+    """Rows on quantile and on per-value bins, empty rows and values beyond the bins."""
+    rng = np.random.default_rng(seed)
+    styles = [str(rng.choice(["normal", "integer", "wide"])) for _ in range(streams)]
+    hists = [
+        [_numeric(rng, n, float(rng.normal()), style) for n in (int(rng.choice([0, 5, 300])), 900)]
+        + [_numeric(rng, 40, 3.0, "wide")]
+        for style in styles
+    ]
+    plans = [plan_for(h[1], 10, 64) for h in hists]
+    cuts = [p.cuts for p in plans if p.cuts is not None]
+    got = count_rows(cuts, [[x.raw_buckets() for x in h] for h in hists])
+    for plan, h, matrix in zip(plans, hists, got, strict=True):
+        assert np.array_equal(matrix, counts_on(plan, h))
