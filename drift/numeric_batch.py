@@ -17,6 +17,7 @@ compare both paths on random models).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,6 @@ from drift.histogram import NumericHistogram
 from drift.mapping import LogMapping
 from drift.statistics import Comparison, Support, compute_all
 from drift.statistics.combined_many import binned_many
-from drift.statistics.wasserstein import baseline_spread
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -133,7 +133,7 @@ def _cdf_metrics(s: _Supports) -> list[tuple[float, float]]:
     stream's own by subtracting what the streams before it summed."""
     bounds = np.array(s.bounds)
     starts, sizes = bounds[:-1], np.diff(bounds)
-    gaps = []
+    gaps, totals = [], np.zeros(0)
     for counts in (s.recent, s.baseline):
         cumulative = np.cumsum(counts)
         before = np.concatenate(([0.0], cumulative[bounds[1:-1] - 1]))
@@ -143,11 +143,29 @@ def _cdf_metrics(s: _Supports) -> list[tuple[float, float]]:
     gap = np.abs(gaps[0] - gaps[1])
     ks = np.maximum.reduceat(gap, starts).tolist()
     steps = np.diff(s.values)
+    scales = _spreads(s, totals, sizes)
     out = []
     for i, (lo, hi) in enumerate(itertools.pairwise(s.bounds)):
-        scale = baseline_spread(s.values[lo:hi], s.baseline[lo:hi], 0.02)
         w1 = float(np.dot(gap[lo : hi - 1], steps[lo : hi - 1]))
-        out.append((w1 / scale, float(ks[i])))
+        out.append((w1 / scales[i], float(ks[i])))
+    return out
+
+
+def _spreads(s: _Supports, totals: FloatArray, sizes: IntArray) -> list[float]:
+    """``wasserstein.baseline_spread`` of each stream's baseline on its support (its totals:
+    the exact integer sums ``weights.sum()`` gives): the squared deviations of all streams in
+    one pass, the two weighted sums per stream as there, by ``np.dot`` on its slice."""
+    values, weights = s.values, s.baseline
+    pairs = list(itertools.pairwise(s.bounds))
+    means = [
+        np.float64(float(np.dot(values[lo:hi], weights[lo:hi]))) / total
+        for (lo, hi), total in zip(pairs, totals.tolist(), strict=True)
+    ]
+    squares = (values - np.repeat(np.array(means), sizes)) ** 2
+    out = []
+    for (lo, hi), total, mean in zip(pairs, totals.tolist(), means, strict=True):
+        spread = math.sqrt(float(np.dot(squares[lo:hi], weights[lo:hi])) / total)
+        out.append(spread if spread > 0 else (abs(float(mean)) * 0.02 or 1.0))
     return out
 
 
