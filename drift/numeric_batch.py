@@ -2,7 +2,7 @@
 
 One evaluation of a model of 20 streams cost about 5 ms, mostly Python-level overhead: each
 stream ran ~150 numpy calls on arrays of a few hundred elements. Here the streams' bucket keys
-are laid end to end, each stream's keys shifted by its own offset (``i * _OFF``, far beyond any
+are laid end to end, each stream's keys shifted by its own offset (``i * OFFSET``, far beyond any
 key), so one ``searchsorted`` and one ``bincount`` bin every stream at once, and one sorted union
 gives every stream's fine support. What stays per stream is what must: the dot products (BLAS
 sums in its own order, which no vectorised sum reproduces bit for bit) and the labels.
@@ -25,8 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drift.binning import Regrouped, labels_of, quantile_cuts
-from drift.binning_many import OFFSET as _OFF
-from drift.binning_many import count_rows
+from drift.binning_many import OFFSET, count_rows
 from drift.calibration import BinPlan
 from drift.histogram import NumericHistogram
 from drift.mapping import LogMapping
@@ -68,6 +67,7 @@ class _Supports:
     recent: FloatArray
     baseline: FloatArray
     bounds: list[int]
+    keys: IntArray  # the union's keys, stream i's shifted by i * OFFSET
 
 
 def _supports(items: Sequence[NumericInput]) -> _Supports:
@@ -77,7 +77,7 @@ def _supports(items: Sequence[NumericInput]) -> _Supports:
     parts = [(it.recent.raw_buckets(), it.baseline.raw_buckets()) for it in items]
     sides = [r for r, _ in parts] + [b for _, b in parts]
     local = np.concatenate([k for k, _ in sides])
-    shift = np.arange(len(items), dtype=np.int64) * _OFF
+    shift = np.arange(len(items), dtype=np.int64) * OFFSET
     keys = local + np.tile(shift, 2).repeat([k.size for k, _ in sides])
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
@@ -91,7 +91,7 @@ def _supports(items: Sequence[NumericInput]) -> _Supports:
     r, b = np.zeros(union.size), np.zeros(union.size)
     r[where[:n_recent]] = np.concatenate([c for _, c in sides[: len(items)]])
     b[where[n_recent:]] = np.concatenate([c for _, c in sides[len(items) :]])
-    edges = np.searchsorted(union, np.arange(len(items) + 1, dtype=np.int64) * _OFF - _OFF // 2)
+    edges = np.searchsorted(union, np.arange(len(items) + 1, dtype=np.int64) * OFFSET - OFFSET // 2)
     bounds = edges.tolist()
     mapping = items[0].baseline.mapping
     if all(it.baseline.mapping == mapping for it in items):
@@ -103,7 +103,7 @@ def _supports(items: Sequence[NumericInput]) -> _Supports:
                 for it, (lo, hi) in zip(items, itertools.pairwise(bounds), strict=False)
             ]
         )
-    return _Supports(values, r, b, bounds)
+    return _Supports(values, r, b, bounds, union)
 
 
 _TABLE_SPAN = 1 << 18  # keys: 2 MB of representatives per bucket mapping at most
@@ -184,45 +184,68 @@ def measure_numeric(items: Sequence[NumericInput], n_bins: int) -> list[NumericM
     together; :func:`metrics_many` adds the binned statistics."""
     if not items:
         return []
-    indices = [_metric_cuts(it, n_bins) for it in items]
-    cuts, blocks = [], []
-    for it, index in zip(items, indices, strict=True):
-        sides = [it.recent.raw_buckets(), it.baseline.raw_buckets()]
-        cuts.append(it.baseline.raw_buckets()[0][index])
-        if it.plan is not None and it.plan.cut_index is not None:
-            blocks.append([*sides, *(h.raw_buckets() for h in it.fresh)])
-            continue
-        blocks.append(sides)
-        if it.plan is not None:  # one bin per value: its own block
-            assert it.plan.cuts is not None
-            cuts.append(it.plan.cuts)
-            blocks.append([*sides, *(h.raw_buckets() for h in it.fresh)])
-    matrices = iter(count_rows(cuts, blocks))
+    cuts = [it.baseline.raw_buckets()[0][_metric_cuts(it, n_bins)] for it in items]
     supports = _supports(items)
-    grouped, rows = [], []
+    recent, baseline, starts = _binned_supports(supports, cuts)
+    plan_cuts, blocks = [], []
+    for it, cut in zip(items, cuts, strict=True):
+        if it.plan is None:
+            continue
+        fresh = [h.raw_buckets() for h in it.fresh]
+        if it.plan.cut_index is not None:  # the metric bins: both sides are binned already
+            plan_cuts.append(cut)
+            blocks.append([_EMPTY, _EMPTY, *fresh])
+        else:  # one bin per value
+            assert it.plan.cuts is not None
+            plan_cuts.append(it.plan.cuts)
+            blocks.append([it.recent.raw_buckets(), it.baseline.raw_buckets(), *fresh])
+    matrices = iter(count_rows(plan_cuts, blocks))
+    cdf = _cdf_metrics(supports)
+    out = []
     for i, (it, edges) in enumerate(zip(items, _edges(cuts, items), strict=True)):
-        metric_rows = next(matrices)
-        per_value = it.plan is not None and it.plan.cut_index is None
-        rows.append(next(matrices) if per_value else None if it.plan is None else metric_rows)
+        at, width = starts[i], cuts[i].size + 1
+        r, b = recent[at : at + width], baseline[at : at + width]
+        rows = None if it.plan is None else next(matrices)
+        if rows is not None and it.plan is not None and it.plan.cut_index is not None:
+            rows[0], rows[1] = r, b
+            r, b = rows[0], rows[1]
         lo, hi = supports.bounds[i], supports.bounds[i + 1]
         support = Support(supports.values[lo:hi], supports.recent[lo:hi], supports.baseline[lo:hi])
-        grouped.append(Regrouped(labels_of(edges), metric_rows[0], metric_rows[1], support, edges))
-    cdf = _cdf_metrics(supports)
-    return [NumericMeasure(*found) for found in zip(grouped, cdf, rows, strict=True)]
+        grouped = Regrouped(labels_of(edges), r, b, support, edges)
+        out.append(NumericMeasure(grouped, cdf[i], rows))
+    return out
+
+
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _binned_supports(
+    s: _Supports, cuts: list[IntArray]
+) -> tuple[FloatArray, FloatArray, list[int]]:
+    """Both sides of every stream on its metric bins, from the supports (each side's keys once,
+    zeros elsewhere: the same integer sums as binning the sides' own keys): one search of the
+    union, one ``bincount`` per side; stream ``i``'s bins start at the third value's ``[i]``."""
+    n = len(cuts)
+    widths = [c.size + 1 for c in cuts]
+    shift = np.arange(n, dtype=np.int64)
+    all_cuts = np.concatenate(cuts) + np.repeat(shift * OFFSET, [c.size for c in cuts])
+    streams = np.repeat(shift, np.diff(s.bounds))
+    index = np.searchsorted(all_cuts, s.keys, side="left") + streams  # as in count_rows
+    total = sum(widths)
+    recent = np.bincount(index, weights=s.recent, minlength=total).astype(np.float64, copy=False)
+    baseline = np.bincount(index, weights=s.baseline, minlength=total)
+    starts = np.cumsum([0, *widths[:-1]]).tolist()
+    return recent, baseline.astype(np.float64, copy=False), starts
 
 
 def _edges(cuts: list[IntArray], items: Sequence[NumericInput]) -> list[FloatArray]:
-    """The upper value edges of each stream's metric bins, from its cut keys among ``cuts`` (a
-    per-value plan adds a block after its stream's), in one call when one mapping serves all."""
-    keys, at = [], 0
-    for it in items:
-        keys.append(cuts[at])
-        at += 2 if it.plan is not None and it.plan.cut_index is None else 1
+    """The upper value edges of each stream's metric bins, from its cut keys, in one call when
+    one mapping serves all."""
     mapping = items[0].baseline.mapping
     if not all(it.baseline.mapping == mapping for it in items):
-        return [it.baseline.mapping.upper_bounds(k) for it, k in zip(items, keys, strict=True)]
-    bounds = np.cumsum([0, *(k.size for k in keys)]).tolist()
-    edges = mapping.upper_bounds(np.concatenate(keys))
+        return [it.baseline.mapping.upper_bounds(k) for it, k in zip(items, cuts, strict=True)]
+    bounds = np.cumsum([0, *(k.size for k in cuts)]).tolist()
+    edges = mapping.upper_bounds(np.concatenate(cuts))
     return [edges[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
