@@ -74,19 +74,13 @@ def _new_categories(recent: Histogram, baseline: Histogram) -> tuple[int, float]
 
 
 def _request(
-    recent: Histogram,
-    baseline: Histogram,
-    subwindows: Sequence[Histogram] | Subwindows,
-    fresh: Mapping[str, Histogram],
-    policy: DetectionPolicy,
-    plan: BinPlan,
-    grouped: Regrouped,
+    inp: StreamWindows, policy: DetectionPolicy, plan: BinPlan, grouped: Regrouped
 ) -> CalibrationRequest:
     if plan.cut_index is not None:  # the metrics' quantile bins are the plan's: counted already
-        rows = np.vstack([grouped.recent, grouped.baseline, *counts_on(plan, [*fresh.values()])])
+        fresh = counts_on(plan, [*inp.fresh.values()])
+        rows = np.vstack([grouped.recent, grouped.baseline, *fresh])
     else:
-        rows = counts_on(plan, [recent, baseline, *fresh.values()])
-    inp = StreamWindows("", recent, baseline, subwindows, fresh)
+        rows = counts_on(plan, [inp.recent, inp.baseline, *inp.fresh.values()])
     return _request_of(inp, policy, plan, rows)
 
 
@@ -207,9 +201,7 @@ def measured_each(
     ev = _evaluation(inp, s, grouped, compute_all(comparison))
     if s.plan is None:
         return ev, None
-    return ev, _request(
-        inp.recent, inp.baseline, inp.subwindows, inp.fresh, policy, s.plan, grouped
-    )
+    return ev, _request(inp, policy, s.plan, grouped)
 
 
 def measured_batch(

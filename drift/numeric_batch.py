@@ -3,9 +3,10 @@
 One evaluation of a model of 20 streams cost about 5 ms, mostly Python-level overhead: each
 stream ran ~150 numpy calls on arrays of a few hundred elements. Here the streams' bucket keys
 are laid end to end, each stream's keys shifted by its own offset (``i * OFFSET``, far beyond any
-key), so one ``searchsorted`` and one ``bincount`` bin every stream at once, and one sorted union
-gives every stream's fine support. What stays per stream is what must: the dot products (BLAS
-sums in its own order, which no vectorised sum reproduces bit for bit) and the labels.
+key): one stable argsort gives every stream's fine support, one search of it and a ``bincount``
+per side both sides' counts on the metric bins, one cumulative sum the KS and Wasserstein
+inputs of all streams. What stays per stream is what must: the dot products (BLAS sums in its
+own order, which no vectorised sum reproduces bit for bit) on each stream's slice.
 
 The results are those of ``drift.binning.regroup_numeric``, ``drift.calibration.counts_on`` and
 ``drift.statistics.compute_all`` bit for bit: the counts are integers (exact in any order of
