@@ -78,15 +78,21 @@ class BinPlan:
         return len(self.names) if self.kind == "categorical" else int(self.cuts.size) + 1  # type: ignore[union-attr]
 
 
-def plan_for(baseline: Histogram, n_bins: int, per_value_max: int) -> BinPlan:
-    """Bins of a non-empty baseline: quantiles, one per value when few, one per category."""
+def plan_for(
+    baseline: Histogram,
+    n_bins: int,
+    per_value_max: int,
+    quantiles: NDArray[np.intp] | None = None,
+) -> BinPlan:
+    """Bins of a non-empty baseline: quantiles, one per value when few, one per category
+    (``quantiles``: the numeric baseline's ``quantile_cuts``, when already known)."""
     if isinstance(baseline, NumericHistogram):
         keys, counts = baseline.buckets()
         if keys.size == 0:
             raise ValueError("cannot plan bins on an empty baseline")
         if keys.size <= per_value_max:
             return BinPlan("numeric", keys[:-1].copy(), per_value=True)
-        index = quantile_cuts(keys, counts, n_bins)
+        index = quantile_cuts(keys, counts, n_bins) if quantiles is None else quantiles
         return BinPlan("numeric", keys[index].copy(), cut_index=index)
     if not isinstance(baseline, CategoricalHistogram):
         raise TypeError("vector moments have no bins: their projections are binned")
@@ -131,12 +137,13 @@ class Subwindows:
     them (each roll-up serves about 24 x 12 evaluations): their buckets concatenated (numeric)
     and the last matrix made for a bin plan, reused while the plan's bins stay the same."""
 
-    __slots__ = ("_flat", "_last", "hists", "nulls", "quality")
+    __slots__ = ("_flat", "_last", "_nonempty", "hists", "nulls", "quality")
 
     def __init__(self, hists: Sequence[Histogram]) -> None:
         self.hists = list(hists)
         self._flat: tuple[IntArray, FloatArray, IntArray] | None = None
         self._last: tuple[tuple[object, ...], FloatArray] | None = None
+        self._nonempty: tuple[FloatArray, FloatArray, float] | None = None
         self.nulls: dict[bytes, Null] = {}  # null estimates for the last plan, per pooling
         self.quality: dict[str, float] = {}  # data-quality null rates (drift.quality)
 
@@ -155,6 +162,17 @@ class Subwindows:
         self._last = (key, matrix)
         self.nulls = {}
         return matrix
+
+    def nonempty(self, plan: BinPlan) -> tuple[FloatArray, float]:
+        """The rows of ``counts(plan)`` that hold values, and the smallest of their totals
+        (infinite when none): what :func:`calibrate_many` keeps of them, kept with them."""
+        matrix = self.counts(plan)
+        if self._nonempty is None or self._nonempty[0] is not matrix:
+            sizes = matrix.sum(1)
+            rows = matrix[sizes > 0]
+            smallest = float(sizes[sizes > 0].min()) if len(rows) else math.inf
+            self._nonempty = (matrix, rows, smallest)
+        return self._nonempty[1], self._nonempty[2]
 
     def _numeric(self, plan: BinPlan) -> FloatArray:
         assert plan.cuts is not None
@@ -183,17 +201,8 @@ def pool_columns(
     k = baseline.size
     total = baseline.sum()
     expected = n_small * baseline / total if total > 0 else np.zeros(k)
-    if ordered:  # on Python floats: the same sums, without numpy's per-element cost
-        groups, g, acc = [], 0, 0.0
-        for j, e in enumerate(expected.tolist()):
-            groups.append(g)
-            acc += e
-            if acc >= min_expected and j < k - 1:
-                g, acc = g + 1, 0.0
-        ordered_group = np.array(groups, np.int64)
-        if acc < min_expected and g > 0:
-            ordered_group[ordered_group == g] = g - 1
-        return ordered_group
+    if ordered:
+        return np.array(_ordered_groups(expected.tolist(), min_expected), np.int64)
     group = np.zeros(k, np.int64)
     keep = [j for j in range(k - 1) if expected[j] >= min_expected]
     pooled = k if not keep else len(keep)
@@ -207,6 +216,21 @@ def pool_columns(
         group[rare] = group[smallest]
     _, dense = np.unique(group, return_inverse=True)
     return dense.astype(np.int64)
+
+
+def _ordered_groups(expected: list[float], min_expected: float) -> list[int]:
+    """The ordered branch of :func:`pool_columns` on Python floats: the same sums, without
+    numpy's per-element cost."""
+    k = len(expected)
+    groups, g, acc = [], 0, 0.0
+    for j, e in enumerate(expected):
+        groups.append(g)
+        acc += e
+        if acc >= min_expected and j < k - 1:
+            g, acc = g + 1, 0.0
+    if acc < min_expected and g > 0:
+        groups = [g - 1 if x == g else x for x in groups]
+    return groups
 
 
 def pooled(matrix: FloatArray, group: IntArray) -> FloatArray:
@@ -361,6 +385,7 @@ class CalibrationRequest:
     min_expected: float = 5.0
     min_fresh: float = 30.0
     nulls: dict[bytes, Null] | None = None
+    smallest_sub: float | None = None  # given: ``subs`` holds non-empty rows, the least this
 
 
 @dataclass(slots=True)
@@ -419,31 +444,57 @@ def _nulls(items: Sequence[_Pooled]) -> None:
 
 
 def _pool(req: CalibrationRequest) -> _Pooled:
-    if req.subs.size:
+    """The request on its pooled bins. Totals of counts are sums of integers (exact in any
+    order), so they are taken in Python, cheaper than numpy on rows of ten."""
+    if req.smallest_sub is not None:
+        subs, smallest = req.subs, req.smallest_sub
+    elif req.subs.size:
         sizes = req.subs.sum(1)
         subs, sizes = req.subs[sizes > 0], sizes[sizes > 0]
+        smallest = float(sizes.min()) if len(subs) else math.inf
     else:
-        subs, sizes = np.zeros((0, req.recent.size)), np.zeros(0)
-    n_r = float(req.recent.sum())
-    n_small = min(n_r, float(sizes.min())) if len(subs) else n_r
-    parts = {k: v for k, v in req.fresh.items() if req.min_fresh <= v.sum() < n_r}
-    for row in parts.values():
-        n_small = min(n_small, float(row.sum()))
-    rows = np.vstack([req.recent, *parts.values()])
-    group = pool_columns(req.baseline, max(n_small, 1.0), req.ordered, req.min_expected)
-    b = pooled(req.baseline[None, :], group)
+        subs, smallest = np.zeros((0, req.recent.size)), math.inf
+    n_r = sum(req.recent.tolist())
+    n_small = min(n_r, smallest) if len(subs) else n_r
+    parts = {}
+    for label, row in req.fresh.items():
+        n = sum(row.tolist())
+        if req.min_fresh <= n < n_r:
+            parts[label] = row
+            n_small = min(n_small, n)
+    rows = np.array([req.recent, *parts.values()], np.float64)  # vstack, at a quarter the cost
+    group, identity = _grouping(req.baseline, max(n_small, 1.0), req.ordered, req.min_expected)
     key = group.tobytes()
     null = req.nulls.get(key) if req.nulls is not None else None
+    if identity:
+        return _Pooled(
+            list(parts), rows, req.baseline[None, :], subs, req.ordered, null, req.nulls, key
+        )
     return _Pooled(
         list(parts),
         pooled(rows, group),
-        b,
+        pooled(req.baseline[None, :], group),
         pooled(subs, group) if null is None and len(subs) else subs,
         req.ordered,
         null,
         req.nulls,
         key,
     )
+
+
+def _grouping(
+    baseline: FloatArray, n_small: float, ordered: bool, min_expected: float
+) -> tuple[IntArray, bool]:
+    """:func:`pool_columns`, and whether it keeps every column (then nothing is summed)."""
+    if not ordered:
+        group = pool_columns(baseline, n_small, ordered, min_expected)
+        return group, bool(group.size and np.all(group == np.arange(group.size)))
+    counts = baseline.tolist()
+    total = sum(counts)
+    # the very products and quotients numpy's n_small * baseline / total computes
+    expected = [n_small * c / total for c in counts] if total > 0 else [0.0] * len(counts)
+    groups = _ordered_groups(expected, min_expected)
+    return np.array(groups, np.int64), groups[-1] == len(groups) - 1
 
 
 def _rows_tests(items: Sequence[_Pooled]) -> list[list[RowTests]]:

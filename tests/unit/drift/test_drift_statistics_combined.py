@@ -9,6 +9,7 @@ import pytest
 
 from drift import CategoricalHistogram, DetectionPolicy, NumericHistogram
 from drift import evaluate as evaluate_module
+from drift import measure as measure_module
 from drift.statistics import Comparison, Support, compute_all, compute_each
 
 
@@ -73,9 +74,12 @@ def _windows(seed: int) -> list[evaluate_module.StreamWindows]:
 @pytest.mark.parametrize("rule", ["calibrated", "fixed"])
 @pytest.mark.parametrize("seed", range(4))
 def test_verdicts_unchanged(rule: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model measured in one pass against each stream alone with the registry's
+    statistics one by one."""
     policy = DetectionPolicy(rule=rule)
     new = evaluate_module.decide(evaluate_module.measure_model(_windows(seed), policy), policy)
-    monkeypatch.setattr(evaluate_module, "compute_all", compute_each)
-    old = evaluate_module.decide(evaluate_module.measure_model(_windows(seed), policy), policy)
+    monkeypatch.setattr(measure_module, "compute_all", compute_each)
+    each = evaluate_module.measure_model_each(_windows(seed), policy)
+    old = evaluate_module.decide(each, policy)
     assert new == old
     assert all(e.metrics for e in new)
