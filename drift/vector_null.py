@@ -13,13 +13,15 @@ p-value of 8e-6 under that fit and 0.006 in truth. Two things follow:
   standardised differences ``u_h`` (largest eigenvalue of ``mean_h u_h u_h^T``, through their
   ``h x h`` Gram matrix; upward biased for a spike, so on the safe side);
 * a shift outside the spikes is drowned in their variance. So, when the sub-windows show
-  spikes (eigenvalues above ``SPIKE * d / h``, at most ``MAX_SPIKES``), ``T`` is split into its
+  spikes (eigenvalues above ``SPIKE`` times the largest that ``h`` uncorrelated draws give,
+  ``(1 + sqrt(d / h))^2``; at most ``MAX_SPIKES``), ``T`` is split into its
   part along the spike directions and the rest, each referred to its own null: the same split
   of each sub-window with directions estimated from the other sub-windows (leave one out, so
   the null values are honest draws, not fitted), a scaled chi-square matched to their mean and
   variance (variance floored at ``2 m lambda``: the part's largest in-sample eigenvalue), its
-  scale estimated with ``(h - 1) b`` degrees of freedom (``F(b, (h - 1) b)``). The two
-  p-values are joined by a Cauchy combination.
+  scale estimated from ``h`` values (``F(b, h - 1)``: a part ruled by one spike has about
+  that many degrees of freedom). The two p-values are joined by a Cauchy combination. All of
+  it is computed on the ``h x h`` Gram matrix (about 1 ms at 384 dims, 24 sub-windows).
 """
 
 from __future__ import annotations
@@ -44,21 +46,13 @@ def largest_eigenvalue(units: FloatArray) -> float:
     return float(np.linalg.eigvalsh(units @ units.T / len(units))[-1])
 
 
-def _spikes(units: FloatArray, rank: int | None, d: float) -> tuple[FloatArray, FloatArray]:
-    """Eigenvalues (descending) of ``mean u u^T`` and its top directions (rows): ``rank`` of
-    them, or the spikes when ``rank`` is None: those above ``SPIKE`` times the largest
-    eigenvalue of ``h`` draws without correlation (``(1 + sqrt(d / h))^2``,
-    Marchenko-Pastur)."""
-    h = len(units)
-    ell, vec = np.linalg.eigh(units @ units.T / h)
-    ell, vec = ell[::-1], vec[:, ::-1]
-    edge = SPIKE * (1.0 + math.sqrt(d / h)) ** 2
-    r = int(np.sum(ell[:MAX_SPIKES] > edge)) if rank is None else rank
-    scale = np.sqrt(h * np.maximum(ell[:r], 1e-300))
-    return ell, (vec[:, :r].T @ units) / scale[:, None]
+def _spike_count(ell: FloatArray, d: float, h: int) -> int:
+    """Leading eigenvalues above ``SPIKE`` times the largest one ``h`` uncorrelated draws give
+    (``(1 + sqrt(d / h))^2``, Marchenko-Pastur), at most ``MAX_SPIKES``."""
+    return int(np.sum(ell[:MAX_SPIKES] > SPIKE * (1.0 + math.sqrt(d / h)) ** 2))
 
 
-def _part(x: float, null: Sequence[float], floor: float) -> float:
+def _part(x: float, null: Sequence[float] | FloatArray, floor: float) -> float:
     """p-value of ``x`` against a scaled chi-square fitted to ``null`` (variance floored at
     ``2 mean floor``), its scale estimated from ``len(null)`` values."""
     values = np.asarray(null)
@@ -73,22 +67,27 @@ def _part(x: float, null: Sequence[float], floor: float) -> float:
 def split_test(u: FloatArray, units: FloatArray, d: float) -> float | None:
     """p-value of ``|u|^2`` split along the spikes of the sub-windows' ``units`` (rows, the
     same standardisation as ``u``) and the rest; None when they show no spike (or are too
-    few)."""
+    few). All in the ``h x h`` Gram matrix: a direction is ``units^T v / sqrt(h ell)``."""
     h = len(units)
     if h < MIN_SUBS:
         return None
-    ell, dirs = _spikes(units, None, d)
-    r = len(dirs)
+    gram = units @ units.T
+    ell, vec = np.linalg.eigh(gram / h)
+    ell, vec = ell[::-1], vec[:, ::-1]
+    r = _spike_count(ell, d, h)
     if r == 0:
         return None
-    top_null, rest_null = [], []
-    for i in range(h):
-        _, others = _spikes(np.delete(units, i, 0), r, d)
-        top = float(np.sum((others @ units[i]) ** 2))
-        top_null.append(top)
-        rest_null.append(float(units[i] @ units[i]) - top)
-    top = float(np.sum((dirs @ u) ** 2))
+    top = float(np.sum((vec[:, :r].T @ (units @ u)) ** 2 / (h * ell[:r])))
     rest = float(u @ u) - top
+    # leave one out: sub-window i split along the spikes of the other h - 1
+    idx = np.array([np.delete(np.arange(h), i) for i in range(h)])
+    others = gram[idx[:, :, None], idx[:, None, :]]  # (h, h-1, h-1)
+    ell_o, vec_o = np.linalg.eigh(others / (h - 1))
+    ell_o, vec_o = ell_o[:, ::-1][:, :r], vec_o[:, :, ::-1][:, :, :r]
+    cross = gram[idx, np.arange(h)[:, None]]  # (h, h-1): <u_j, u_i>, j != i
+    along = np.einsum("hjk,hj->hk", vec_o, cross) ** 2 / ((h - 1) * np.maximum(ell_o, 1e-300))
+    top_null = along.sum(1)
+    rest_null = np.diag(gram) - top_null
     p_top = _part(top, top_null, float(ell[0]))
     p_rest = _part(rest, rest_null, float(ell[r]) if r < h else 0.0)
     return weighted_cauchy([p_top, p_rest], [1.0, 1.0])
