@@ -35,7 +35,7 @@ import numpy as np
 from scipy import special
 
 from drift.calibration import _BIG_DF, _df2, _f_sf
-from drift.vector_null import largest_eigenvalue, split_test
+from drift.vector_null import spike, split_test
 from drift.vectors import FloatArray, VectorMoments
 
 _TINY_VAR = 1e-12
@@ -78,7 +78,7 @@ def _referred(
     var0 = 2.0 * df0
     if h >= 3:
         var0 = max(var0, float(np.var(stats / shrink, ddof=1)))
-        var0 = max(var0, 2.0 * df0 * largest_eigenvalue(shrunk))
+        var0 = max(var0, 2.0 * df0 * spike(shrunk, df0))
     phi = 1.0 + n_eff * tau / df0
     a, b = var0 / (2.0 * df0), 2.0 * df0 * df0 / var0
     d2 = _df2(h, a)

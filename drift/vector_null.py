@@ -11,7 +11,8 @@ p-value of 8e-6 under that fit and 0.006 in truth. Two things follow:
 * ``T``'s scale is at least the largest eigenvalue: ``var(T) = 2 tr(R^2) <= 2 d lambda_max``,
   taken as a floor (``a >= lambda_max``), with ``lambda_max`` estimated from the sub-windows'
   standardised differences ``u_h`` (largest eigenvalue of ``mean_h u_h u_h^T``, through their
-  ``h x h`` Gram matrix; upward biased for a spike, so on the safe side);
+  ``h x h`` Gram matrix; upward biased for a spike, so on the safe side), when it is a spike
+  (below, else no floor: a flat spectrum is what the two-moment fit describes well);
 * a shift outside the spikes is drowned in their variance. So, when the sub-windows show
   spikes (eigenvalues above ``SPIKE`` times the largest that ``h`` uncorrelated draws give,
   ``(1 + sqrt(d / h))^2``; at most ``MAX_SPIKES``), ``T`` is split into its
@@ -39,11 +40,15 @@ MAX_SPIKES = 4
 MIN_SUBS = 8  # sub-windows needed to estimate spike directions
 
 
-def largest_eigenvalue(units: FloatArray) -> float:
-    """Largest eigenvalue of ``mean_h u_h u_h^T`` over the rows ``u_h`` (0 without rows)."""
-    if len(units) == 0:
+def spike(units: FloatArray, d: float) -> float:
+    """Largest eigenvalue of ``mean_h u_h u_h^T`` over the rows ``u_h`` when it is a spike
+    (``_spike_count``), else 0: the top eigenvalue of a few draws without correlation is
+    biased up by noise alone and would only cost power."""
+    h = len(units)
+    if h == 0:
         return 0.0
-    return float(np.linalg.eigvalsh(units @ units.T / len(units))[-1])
+    ell = np.linalg.eigvalsh(units @ units.T / h)[::-1].astype(np.float64)
+    return float(ell[0]) if _spike_count(ell, d, h) else 0.0
 
 
 def _spike_count(ell: FloatArray, d: float, h: int) -> int:
