@@ -14,12 +14,13 @@ its 24 hours as sub-windows). Scenarios:
 * tabular inputs (6 standardised features, cross products kept), no drift;
 * tabular, the correlation of two features flips (+0.6 -> -0.6), every marginal unchanged.
 
-Printed: share of evaluations flagged without drift, with n and its exact (Clopper-Pearson)
-95 % upper bound, and evaluations until flagged. The default (4 seeds x 24 h: 4 x 289 = 1,156
-evaluations per no-drift scenario) meets the issue's n >= 1,000 for its bar of <= 1 % flagged.
-The evaluations of one seed share most of their data (windows slide by 5 minutes), so they are
-not independent: the bound is that of n independent evaluations, optimistic by the
-autocorrelation; the seeds are independent.
+Printed: share of evaluations flagged without drift, with n, its exact (Clopper-Pearson)
+one-sided 95 % upper bound and whether that bound meets the issue's bar (<= 1 % flagged), the
+flags per seed and in how many runs of consecutive evaluations they came; then evaluations
+until flagged. The default (4 seeds x 24 h: 4 x 289 = 1,156 evaluations per no-drift scenario)
+meets the issue's n >= 1,000; ``--seeds 16`` gives n = 4,624. The evaluations of one seed share
+most of their data (windows slide by 5 minutes), so they are not independent: the bound is that
+of n independent evaluations, optimistic by the autocorrelation; the seeds are independent.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from drift.vectors import VectorMoments, directions, projection_names
 
 BUCKET, PER_HOUR = 300, 12
 K = 16
+BAR = 0.01  # the issue's bar: <= 1 % of no-drift evaluations flagged
 Sampler = Callable[[np.random.Generator, int, bool], np.ndarray]
 
 
@@ -159,6 +161,12 @@ def upper_bound(flagged: int, n: int, level: float = 0.95) -> float:
     return 1.0 if flagged >= n else float(beta.ppf(level, flagged + 1, n - flagged))
 
 
+def runs_of(flags: list[bool]) -> int:
+    """Runs of consecutive flagged evaluations (one chance excursion of an hour is flagged on
+    several neighbouring evaluations)."""
+    return sum(f and (i == 0 or not flags[i - 1]) for i, f in enumerate(flags))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4)
@@ -175,18 +183,21 @@ def main() -> None:
         (f"embedding, {args.dim} dims, 3 clusters", embedding(args.dim, ""), args.dim, False),
         ("tabular, 6 features with cross products", tabular(""), 6, True),
     ]:
-        flags, times, per_seed = [], [], []
+        flags, times, per_seed, runs = [], [], [], 0
         for s in range(seeds):
             f, t = run(draw, dim, cross, args.rate, hours, 1000 + s, None)
             flags += f
             times += t
             per_seed.append(str(sum(f)))
+            runs += runs_of(f)
         ms = statistics.median(times) * 1e3
         k, n = sum(flags), len(flags)
         bound = upper_bound(k, n)
+        verdict = "met" if bound <= BAR else "NOT met"
         print(
-            f"{label:45s} {k / n:6.2%} ({k} of n={n}; 95% upper bound {bound:.2%}; "
-            f"per seed {'/'.join(per_seed)}), {ms:.1f} ms per evaluation"
+            f"{label:45s} {k / n:6.2%} ({k} of n={n} in {runs} runs; 95% upper bound "
+            f"{bound:.2%}: bar <= {BAR:.0%} at 95% {verdict}; per seed {'/'.join(per_seed)}), "
+            f"{ms:.1f} ms per evaluation"
         )
     print("\n## Change after the first 25 h: evaluations (5 min) until flagged")
     for label, draw, dim, cross in [

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from drift.calibration import _BIG_DF, _df2, _f_sf
+from drift.vector_null import spike, split_test
 from drift.vectors import FloatArray, VectorMoments
 
 _TINY_VAR = 1e-12
@@ -57,21 +59,31 @@ def _chi2_sf(x: float, df: float) -> float:
 
 
 def _referred(
-    stat: float, n_eff: float, df0: float, subs: Sequence[tuple[float, float]]
-) -> tuple[float, float, float]:
+    stat: float,
+    n_eff: float,
+    df0: float,
+    subs: Sequence[tuple[float, float]],
+    units: Sequence[FloatArray] = (),
+) -> tuple[float, float, float, float, FloatArray]:
     """p-value, null mean and null sd of ``stat`` (mean ``df0`` under sampling noise alone),
-    the null learnt from ``subs`` = (statistic, n_eff) of each sub-window against the rest."""
+    the null learnt from ``subs`` = (statistic, n_eff) of each sub-window against the rest and
+    ``units``, their standardised differences (``stat = |u|^2``); then the inflation ``phi`` of
+    the recent window and the units with their between-sub-window component taken out."""
     h = len(subs)
     stats = np.array([s for s, _ in subs]) if h else np.zeros(0)
     effs = np.array([n for _, n in subs]) if h else np.zeros(0)
     tau = max(0.0, float(np.sum(stats - df0)) / float(effs.sum())) if h and effs.sum() > 0 else 0.0
+    shrink = 1.0 + effs * tau / df0
+    shrunk = np.stack(units) / np.sqrt(shrink)[:, None] if len(units) else np.zeros((0, 0))
     var0 = 2.0 * df0
     if h >= 3:
-        scaled = stats / (1.0 + effs * tau / df0)
-        var0 = max(var0, float(np.var(scaled, ddof=1)))
+        var0 = max(var0, float(np.var(stats / shrink, ddof=1)))
+        var0 = max(var0, 2.0 * df0 * spike(shrunk, df0))
     phi = 1.0 + n_eff * tau / df0
     a, b = var0 / (2.0 * df0), 2.0 * df0 * df0 / var0
-    return _chi2_sf(stat / phi / a, b), df0 * phi, math.sqrt(var0) * phi
+    d2 = _df2(h, a)
+    p = _chi2_sf(stat / phi / a, b) if d2 >= _BIG_DF else _f_sf(stat / phi / a / b, b, d2)
+    return p, df0 * phi, math.sqrt(var0) * phi, phi, shrunk
 
 
 def _mean_stat(a: VectorMoments, b: VectorMoments, keep: np.ndarray, var: FloatArray):
@@ -94,11 +106,15 @@ def mean_shift(
         return ShiftTest(0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0)
     var = var_all[keep]
     stat, n_eff, diff = _mean_stat(recent, baseline, keep, var)
-    null = []
+    null, units = [], []
     for s in _usable(subs, baseline):
-        t, ne, _ = _mean_stat(s, baseline - s, keep, var)
+        t, ne, sub_diff = _mean_stat(s, baseline - s, keep, var)
         null.append((t, ne))
-    p, centre, spread = _referred(stat, n_eff, float(d), null)
+        units.append(sub_diff * np.sqrt(ne / var))
+    p, centre, spread, phi, shrunk = _referred(stat, n_eff, float(d), null, units)
+    split = split_test(diff * np.sqrt(n_eff / var / phi), shrunk, float(d))
+    if split is not None:
+        p = split
     distance = math.sqrt(float(np.sum(diff * diff / var)))
     effect = float(2.0 * special.ndtr(distance / 2.0) - 1.0)
     return ShiftTest(stat, p, effect, distance, centre, spread, len(null))
@@ -115,11 +131,12 @@ def _fisher(m: VectorMoments, keep: np.ndarray) -> FloatArray:
 
 def _corr_stat(
     a: VectorMoments, b: VectorMoments, keep: np.ndarray
-) -> tuple[float, float, FloatArray]:
+) -> tuple[float, float, FloatArray, FloatArray]:
     za, zb = _fisher(a, keep), _fisher(b, keep)
     scale = 1.0 / max(a.count - 3, 1) + 1.0 / max(b.count - 3, 1)
     n_eff = a.count * b.count / (a.count + b.count)
-    return float(np.sum((za - zb) ** 2)) / scale, n_eff, np.tanh(za) - np.tanh(zb)
+    unit = (za - zb) / math.sqrt(scale)
+    return float(np.sum(unit * unit)), n_eff, unit, np.tanh(za) - np.tanh(zb)
 
 
 def correlation_shift(
@@ -132,29 +149,17 @@ def correlation_shift(
     pairs = int(keep.sum()) * (int(keep.sum()) - 1) // 2
     if pairs == 0 or recent.count < 4 or baseline.count < 4:
         return None
-    stat, n_eff, delta = _corr_stat(recent, baseline, keep)
-    null = []
+    stat, n_eff, _, delta = _corr_stat(recent, baseline, keep)
+    null, units = [], []
     for s in _usable(subs, baseline):
         rest = baseline - s
         if s.count >= 4 and rest.count >= 4:
-            t, ne, _ = _corr_stat(s, rest, keep)
+            t, ne, unit, _ = _corr_stat(s, rest, keep)
             null.append((t, ne))
-    p, centre, spread = _referred(stat, n_eff, float(pairs), null)
+            units.append(unit)
+    p, centre, spread, _, _ = _referred(stat, n_eff, float(pairs), null, units)
     largest = float(np.abs(delta).max())
     return ShiftTest(stat, p, largest / 2.0, largest, centre, spread, len(null))
-
-
-def weighted_cauchy(p_values: Sequence[float], weights: Sequence[float]) -> float:
-    """Cauchy combination with weights (normalised to sum 1); see ``cauchy_combination``."""
-    total = float(sum(weights))
-    t = 0.0
-    for p, w in zip(p_values, weights, strict=True):
-        p = min(max(float(p), 1e-300), 1.0 - 1e-16)
-        term = 1.0 / (math.pi * p) if p < 1e-15 else math.tan((0.5 - p) * math.pi)
-        t += w / total * term
-    if t > 1e15:
-        return min(1.0, 1.0 / (t * math.pi))
-    return min(1.0, max(0.0, 0.5 - math.atan(t) / math.pi))
 
 
 def cosine_distance(a: FloatArray, b: FloatArray) -> float:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from drift.multivariate import correlation_shift, cosine_distance, mean_shift, weighted_cauchy
+from drift.multivariate import correlation_shift, cosine_distance, mean_shift
 from drift.policy import DetectionPolicy
+from drift.vector_null import weighted_cauchy
 from drift.vectors import VectorMoments
 
 if TYPE_CHECKING:
