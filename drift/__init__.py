@@ -6,14 +6,7 @@ the API need is re-exported here.
 
 from drift.alerting import AlertState, Hysteresis, step
 from drift.categorical import MISSING, OTHER, CategoricalHistogram
-from drift.evaluate import (
-    Bins,
-    ModelVerdict,
-    StreamEvaluation,
-    evaluate_stream,
-    is_prediction,
-    model_verdict,
-)
+from drift.evaluate import Bins, StreamEvaluation, evaluate_stream
 from drift.events import (
     ColumnBatch,
     DecodedRecord,
@@ -29,6 +22,7 @@ from drift.events import (
 from drift.histogram import Histogram, NumericHistogram, histogram_from_bytes
 from drift.policy import DEFAULT_THRESHOLDS, DetectionPolicy, Thresholds
 from drift.statistics import STATISTICS
+from drift.verdict import ModelVerdict, is_prediction, model_verdict
 from drift.window import WindowSums
 
 __all__ = [

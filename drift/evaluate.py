@@ -1,4 +1,4 @@
-"""Recent-versus-baseline evaluation of one stream, and the model-level verdict."""
+"""Recent-versus-baseline evaluation of a model's streams (its verdict: drift.verdict)."""
 
 from __future__ import annotations
 
@@ -277,29 +277,3 @@ def evaluate_stream(
     ``insufficient_data`` (never ``drift``) below the policy's minimums."""
     ev = measure_stream(stream, recent, baseline, policy, subwindows, fresh)
     return decide([ev], policy)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelVerdict:
-    status: Status
-    prediction_drift: bool
-    drifted_input_share: float
-    drifted_streams: tuple[str, ...]
-
-
-def is_prediction(stream: str) -> bool:
-    return stream == "prediction" or stream.startswith("prediction.")
-
-
-def model_verdict(evals: Sequence[StreamEvaluation], drift_share: float = 0.5) -> ModelVerdict:
-    """Drift when a prediction stream drifts or at least ``drift_share`` of the input streams
-    with enough data drift (Evidently's dataset-drift rule); insufficient when none has data."""
-    judged = [e for e in evals if e.status != "insufficient_data"]
-    drifted = tuple(e.stream for e in judged if e.status == "drift")
-    inputs = [e for e in judged if e.stream.startswith("input.")]
-    share = sum(e.status == "drift" for e in inputs) / len(inputs) if inputs else 0.0
-    prediction = any(is_prediction(name) for name in drifted)
-    if not judged:
-        return ModelVerdict("insufficient_data", False, 0.0, ())
-    status: Status = "drift" if prediction or (inputs and share >= drift_share) else "ok"
-    return ModelVerdict(status, prediction, share, drifted)
