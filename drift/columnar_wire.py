@@ -24,6 +24,7 @@ import orjson
 from msgspec import Meta
 
 from drift import fields
+from drift.binary_wire import Binary, arrays, vectors_of
 from drift.columnar import INPUT, PREDICTION, is_columnar, shape
 from drift.columns import ColumnBatch, Kind
 from drift.embeddings import EMBEDDING, is_embedding_name
@@ -35,8 +36,6 @@ _FLOATS = frozenset({float, _NONE})
 _NUMBERS = frozenset({float, int, _NONE})
 _TEXT = frozenset({str, _NONE})
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}  # stream names plus confidence, shared
-_BINARY_SCALARS = ("timestamp", "confidence", "prediction")
-_BINARY_KEYS = (INPUT, PREDICTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,68 +144,6 @@ def _flat(obj: Any) -> bool:
     )
 
 
-class _Binary(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A binary column ``{"f8": "<base64>"}``, or of vectors ``{"f8" | "f4": ..., "dim": d}``
-    (``drift.binary_columns``): msgspec decodes the base64 in C."""
-
-    f8: bytes | None = None
-    f4: bytes | None = None
-    dim: int | None = None
-
-
-def _matrix(value: _Binary) -> np.ndarray | None:
-    """The (n, dim) vectors of a binary embedding column; None: not a valid one."""
-    if value.dim is None or value.dim <= 0 or (value.f8 is None) == (value.f4 is None):
-        return None
-    raw, dtype = (value.f8, "<f8") if value.f8 is not None else (value.f4, "<f4")
-    assert raw is not None
-    if len(raw) % (value.dim * (8 if dtype == "<f8" else 4)):
-        return None
-    return np.frombuffer(raw, dtype=dtype).astype(np.float64).reshape(-1, value.dim)
-
-
-@lru_cache(maxsize=4096)
-def _may_be_binary(names: tuple[str, ...]) -> bool:
-    return all(k in _BINARY_SCALARS or k.startswith(_BINARY_KEYS) for k in names)
-
-
-def _arrays(columns: dict[str, Any]) -> dict[str, Any] | None:
-    """``columns`` with each binary column as its float64 array; None when one is not valid
-    (a name that cannot be binary, a partial value, an infinity): the general path says why.
-    All binary columns of a record are read in one ``np.frombuffer`` (a record of one event
-    then costs one numpy call, not one per column)."""
-    names = tuple(k for k, v in columns.items() if type(v) is _Binary)
-    if not names:
-        return columns
-    out = dict(columns)
-    if any(k.startswith(EMBEDDING) for k in names):
-        for name in [k for k in names if k.startswith(EMBEDDING)]:
-            if (vectors := _matrix(columns[name])) is None:
-                return None
-            out[name] = vectors
-        names = tuple(k for k in names if not k.startswith(EMBEDDING))
-        if not names:
-            return out
-    if not _may_be_binary(names) or any(columns[k].f8 is None for k in names):
-        return None
-    if any(columns[k].f4 is not None or columns[k].dim is not None for k in names):
-        return None
-    blobs: list[bytes] = [columns[k].f8 for k in names]
-    sizes = set(map(len, blobs))
-    if any(size & 7 for size in sizes):
-        return None
-    values = np.frombuffer(b"".join(blobs), dtype="<f8").astype(np.float64, copy=False)
-    if np.isinf(values).any():
-        return None
-    if len(sizes) == 1:  # the usual case: every binary column holds the record's n values
-        out.update(zip(names, values.reshape(len(names), -1), strict=True))
-        return out
-    start = 0
-    for name, blob in zip(names, blobs, strict=True):
-        out[name], start = values[start : start + len(blob) // 8], start + len(blob) // 8
-    return out
-
-
 @lru_cache(maxsize=8)
 def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
     """Typed decoders (msgspec, checks in C): every column of floats or null; of flat scalars.
@@ -216,7 +153,7 @@ def _decoders(limits: EventLimits) -> tuple[msgspec.json.Decoder[Any], ...]:
     scalar = float | text | bool | None
     out = []
     for leaf in (float | None, float | text | None):
-        column = tuple[leaf, ...] | _Binary  # type: ignore[valid-type]
+        column = tuple[leaf, ...] | Binary  # type: ignore[valid-type]
         struct = msgspec.defstruct(
             "Columnar",
             [
@@ -242,7 +179,7 @@ def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], 
         except (msgspec.DecodeError, RecursionError):
             continue
         columns = obj.columns
-        if (columns := _arrays(columns)) is None:
+        if (columns := arrays(columns)) is None:
             return None
         return obj.model_id, columns, floats
     return None
@@ -291,7 +228,7 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
     confidence = columns.get("confidence")
     if confidence is not None and not _numbers(confidence, 0.0, 1.0):
         return None
-    vectors = _vectors(columns, layout.vectors, limits) if layout.vectors else {}
+    vectors = vectors_of(columns, layout.vectors, limits) if layout.vectors else {}
     if vectors is None:
         return None
     names = layout.streams
@@ -303,28 +240,6 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
     if floats:  # the common case: nothing more to check
         return ColumnarRecord(model, n, columns, names, (), vectors)
     return _kinds(model, n, columns, names, limits, vectors)
-
-
-def _vectors(
-    columns: dict[str, Any], names: tuple[str, ...], limits: EventLimits
-) -> dict[str, np.ndarray] | None:
-    """The record's vectors by embedding name (those with at least one non-null row); None
-    when a column is not binary (the general path), too long, or a non-null row holds a value
-    that is not finite within ``max_embedding_abs`` (the general path refuses that row)."""
-    out = {}
-    bound = limits.max_embedding_abs
-    for name in names:
-        vectors = columns[name]
-        if type(vectors) is not np.ndarray or vectors.shape[1] > limits.max_embedding_dims:
-            return None
-        present = np.asarray(~np.isnan(vectors).all(axis=1))
-        if not present.any():
-            continue
-        held = vectors if present.all() else np.where(present[:, None], vectors, 0.0)
-        if not (np.abs(held) <= bound).all():  # NaN and infinities fail too
-            return None
-        out[name[len(EMBEDDING) :]] = vectors
-    return out
 
 
 def _kinds(

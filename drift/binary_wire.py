@@ -1,0 +1,105 @@
+"""The worker's reading of binary columns (``drift.binary_columns``, docs/architecture.md
+"Event contract") in the columnar fast path: msgspec decodes their base64 in C into ``Binary``,
+``arrays`` turns them into numpy arrays (all numeric columns of a record in one
+``np.frombuffer``), ``vectors_of`` checks the vectors as ``validate_event`` would. None from
+either means "not the plain case": the general path judges the record and says why.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from drift.columnar import INPUT, PREDICTION
+from drift.embeddings import EMBEDDING
+from drift.schema import EventLimits
+
+_SCALARS = ("timestamp", "confidence", "prediction")
+_KEYS = (INPUT, PREDICTION)
+
+
+class Binary(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A binary column ``{"f8": "<base64>"}``, or of vectors ``{"f8" | "f4": ..., "dim": d}``
+    (``drift.binary_columns``): msgspec decodes the base64 in C."""
+
+    f8: bytes | None = None
+    f4: bytes | None = None
+    dim: int | None = None
+
+
+def _matrix(value: Binary) -> np.ndarray | None:
+    """The (n, dim) vectors of a binary embedding column; None: not a valid one."""
+    if value.dim is None or value.dim <= 0 or (value.f8 is None) == (value.f4 is None):
+        return None
+    raw, dtype = (value.f8, "<f8") if value.f8 is not None else (value.f4, "<f4")
+    assert raw is not None
+    if len(raw) % (value.dim * (8 if dtype == "<f8" else 4)):
+        return None
+    return np.frombuffer(raw, dtype=dtype).astype(np.float64).reshape(-1, value.dim)
+
+
+@lru_cache(maxsize=4096)
+def _may_be_binary(names: tuple[str, ...]) -> bool:
+    return all(k in _SCALARS or k.startswith(_KEYS) for k in names)
+
+
+def arrays(columns: dict[str, Any]) -> dict[str, Any] | None:
+    """``columns`` with each binary column as its float64 array; None when one is not valid
+    (a name that cannot be binary, a partial value, an infinity): the general path says why.
+    All binary columns of a record are read in one ``np.frombuffer`` (a record of one event
+    then costs one numpy call, not one per column)."""
+    names = tuple(k for k, v in columns.items() if type(v) is Binary)
+    if not names:
+        return columns
+    out = dict(columns)
+    if any(k.startswith(EMBEDDING) for k in names):
+        for name in [k for k in names if k.startswith(EMBEDDING)]:
+            if (vectors := _matrix(columns[name])) is None:
+                return None
+            out[name] = vectors
+        names = tuple(k for k in names if not k.startswith(EMBEDDING))
+        if not names:
+            return out
+    if not _may_be_binary(names) or any(columns[k].f8 is None for k in names):
+        return None
+    if any(columns[k].f4 is not None or columns[k].dim is not None for k in names):
+        return None
+    blobs: list[bytes] = [columns[k].f8 for k in names]
+    sizes = set(map(len, blobs))
+    if any(size & 7 for size in sizes):
+        return None
+    values = np.frombuffer(b"".join(blobs), dtype="<f8").astype(np.float64, copy=False)
+    if np.isinf(values).any():
+        return None
+    if len(sizes) == 1:  # the usual case: every binary column holds the record's n values
+        out.update(zip(names, values.reshape(len(names), -1), strict=True))
+        return out
+    start = 0
+    for name, blob in zip(names, blobs, strict=True):
+        out[name], start = values[start : start + len(blob) // 8], start + len(blob) // 8
+    return out
+
+
+def vectors_of(
+    columns: dict[str, Any], names: tuple[str, ...], limits: EventLimits
+) -> dict[str, np.ndarray] | None:
+    """The record's vectors by embedding name (those with at least one non-null row); None
+    when a column is not binary (the general path), too long, or a non-null row holds a value
+    that is not finite within ``max_embedding_abs`` (the general path refuses that row)."""
+    out = {}
+    bound = limits.max_embedding_abs
+    for name in names:
+        vectors = columns[name]
+        if type(vectors) is not np.ndarray or vectors.shape[1] > limits.max_embedding_dims:
+            return None
+        present = np.asarray(~np.isnan(vectors).all(axis=1))
+        if not present.any():
+            continue
+        held = vectors if present.all() else np.where(present[:, None], vectors, 0.0)
+        if not (np.abs(held) <= bound).all():  # NaN and infinities fail too
+            return None
+        out[name[len(EMBEDDING) :]] = vectors
+    return out
