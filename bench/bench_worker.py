@@ -18,8 +18,9 @@ reaches its steady size) and prints its RSS every 30 s and the growth.
 ``--ids`` gives every inference an explicit event id (as the SDK does: the worker then also
 de-duplicates by id). ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof,
 PREFIX-b.prof).
-``--embeddings 384`` instead runs rows at 1 and 100 per record with one 384-dim embedding per
-inference, beside the same without (polls bounded to ~2,000 inferences with embeddings).
+``--embeddings 384`` instead runs rows and binary columnar records at 1 and 100 per record with
+one 384-dim embedding per inference, beside rows without (polls bounded to ~2,000 inferences
+with embeddings).
 ``--multivariate`` runs each chosen scenario with ``DRIFT_MULTIVARIATE`` on and (the default)
 off in turn, ``--repeat`` times, and prints the medians (one topic per run, the same ceiling).
 ``--sinks`` runs (b) again with the worker's PostgreSQL sinks on (its own PostgreSQL; the sinks,
@@ -55,7 +56,7 @@ sys.path.insert(0, str(REPO))
 from drift.topics import Topics  # noqa: E402
 from harness import KafkaBroker  # noqa: E402
 from harness.process import free_port  # noqa: E402
-from producers.records import binary_column  # noqa: E402
+from producers.records import binary_column, binary_vectors  # noqa: E402
 
 INPUTS = 20
 PARTITIONS = 8
@@ -107,7 +108,7 @@ def templates(
                 _BINARY_TS[per_record] = _f8(np.full(per_record, -1.0))
                 columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
             if vectors is not None:
-                columns["embedding.text"] = vectors
+                columns["embedding.text"] = binary_vectors(vectors) if fmt == "binary" else vectors
             if ids:
                 columns["event_id"] = [_ID] * per_record
             out.append(orjson.dumps({"model_id": model, "columns": columns}))
@@ -274,6 +275,8 @@ def time_worker(
             first = (time.perf_counter(), count)
     if first is None or count < total:
         raise RuntimeError(f"worker counted {count:.0f} of {total}; log: {worker.log}")
+    if first[1] >= total:
+        raise RuntimeError(f"worker counted all {total} within one poll: too few to time")
     elapsed = time.perf_counter() - first[0]
     return (total - first[1]) / max(elapsed, 1e-9), first[0] - started
 
@@ -468,9 +471,15 @@ def main() -> int:
             rows = []
             for per_record in (1, 100):
                 n = args.events_e // per_record
-                for dim in (0, args.embeddings):
-                    name = f"{per_record:>3}/record, {dim or 'no'} embedding"
-                    rate = scenario(kafka, workdir, name, n, per_record, "", dim=dim)
+                for dim, fmt in (
+                    (0, "rows"),
+                    (args.embeddings, "rows"),
+                    (args.embeddings, "binary"),
+                ):
+                    name = f"{per_record:>3}/record, {dim or 'no'} embedding, {fmt:6}"
+                    # without vectors 10x the events: else the worker is done within one poll
+                    events = n if dim else 10 * n
+                    rate = scenario(kafka, workdir, name, events, per_record, "", fmt=fmt, dim=dim)
                     rows.append((name, *rate))
             for name, rate, ceiling in rows:
                 print(f"{name}: worker {rate:>9,.0f} inferences/s  ({rate / ceiling:6.1%} of bare)")
