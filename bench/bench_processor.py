@@ -9,8 +9,10 @@ an embedding stream.
 ``--multivariate`` instead runs 1 and 500 per record (rows and columnar) with the
 ``multivariate`` stream on and off (the default) in turn, ``--repeat`` times, and prints the
 medians and the evaluation time of one model with and without a ``multivariate`` stream.
-``--profile FILE`` writes a cProfile of the 1-per-record columnar run. Prints figures;
-asserts nothing. Run: ``python bench/bench_processor.py [--seconds 3]``.
+``--sizes 1,4,16,64`` sets the record sizes of the format runs (the SDK's crossover); ``--ids``
+runs each also with an explicit event id per inference. ``--profile FILE`` writes a cProfile
+of the 1-per-record columnar run. Prints figures; asserts nothing.
+Run: ``python bench/bench_processor.py [--seconds 3]``.
 """
 
 from __future__ import annotations
@@ -54,13 +56,20 @@ class Store(dict[str, bytes]):
 
 
 def value(
-    model: str, x: np.ndarray, ts: float, columnar: bool | str, vectors: np.ndarray | None = None
+    model: str,
+    x: np.ndarray,
+    ts: float,
+    columnar: bool | str,
+    vectors: np.ndarray | None = None,
+    ids: list[str] | None = None,
 ) -> bytes:
     """One record: rows (``columnar`` False), array columns (True) or binary columns
-    ("binary": numbers as base64 float64, the SDK's default)."""
+    ("binary": numbers as base64 float64, the SDK's default); ``ids``: explicit event ids."""
     if columnar:
         columns: dict[str, object] = {f"input.f{i}": x[:, i].tolist() for i in range(INPUTS)}
         columns = {"timestamp": [ts] * len(x), **columns}
+        if ids is not None:
+            columns["event_id"] = ids
         if columnar == "binary":
             columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
         if vectors is not None:
@@ -74,6 +83,8 @@ def value(
     if vectors is not None:
         for event, v in zip(events, vectors.tolist(), strict=True):
             event["embeddings"] = {"text": v}
+    for event, eid in zip(events, ids or [], strict=False):
+        event["event_id"] = eid
     return orjson.dumps(events[0] if len(events) == 1 else events)
 
 
@@ -81,10 +92,16 @@ NAMES = [f"f{i}" for i in range(INPUTS)]
 
 
 def batches(
-    per_record: int, columnar: bool | str, n_batches: int, batch_events: int, dim: int = 0
+    per_record: int,
+    columnar: bool | str,
+    n_batches: int,
+    batch_events: int,
+    dim: int = 0,
+    ids: bool = False,
 ) -> list:
     """Lists of RawRecords, ``batch_events`` inferences each (one Kafka poll's worth); ``dim``:
-    one embedding of that many dimensions per inference (0: none)."""
+    one embedding of that many dimensions per inference (0: none); ``ids``: an explicit event
+    id per inference, unique (as the SDK's uuids)."""
     rng = np.random.default_rng(0)
     per_batch = max(1, batch_events // per_record)
     out, offset = [], 0
@@ -95,7 +112,8 @@ def batches(
             ts = T0 + (offset // MODELS) * per_record * 0.01
             x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
             v = rng.normal(0.0, 0.05, (per_record, dim)).round(4) if dim else None
-            raw = value(model, x, ts, columnar, v)
+            names = [f"{offset}-{i}" for i in range(per_record)] if ids else None
+            raw = value(model, x, ts, columnar, v, names)
             batch.append(RawRecord(0, offset, model.encode(), raw, ts))
             offset += 1
         out.append(batch)
@@ -122,13 +140,14 @@ def rate(
     profile: str = "",
     dim: int = 0,
     multivariate: bool = False,
+    ids: bool = False,
 ) -> float:
     """Inferences/s of ``Processor.process`` over about ``seconds`` of batches."""
     batch_events = 500 if per_record == 1 else 5000
     if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
         batch_events = 1250
     n = 200 if per_record == 1 else 40
-    runs = batches(per_record, columnar, n, batch_events, dim)
+    runs = batches(per_record, columnar, n, batch_events, dim, ids)
     store = Store()
     proc = processor(store, multivariate)
     profiler = cProfile.Profile() if profile else None
@@ -157,18 +176,26 @@ def main() -> int:
         "--multivariate", action="store_true", help="instead: with and without multivariate"
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs of each (--multivariate)")
+    parser.add_argument(
+        "--sizes", default="1,500", help="inferences per record of the format runs, e.g. 1,4,16,64"
+    )
+    parser.add_argument(
+        "--ids", action="store_true", help="the format runs also with an event id per inference"
+    )
     args = parser.parse_args()
     if args.multivariate:
         return multivariate_cost(args.seconds, args.repeat)
-    for per_record in (1, 500):
-        rows = rate(per_record, False, args.seconds)
-        cols = rate(per_record, True, args.seconds)
-        binary = rate(per_record, "binary", args.seconds)
-        print(
-            f"Processor.process {per_record:>3}/record: rows {rows:>10,.0f} inferences/s  "
-            f"columnar {cols:>10,.0f} inferences/s  ({cols / rows:.2f}x)  "
-            f"binary columns {binary:>10,.0f} inferences/s  ({binary / rows:.2f}x)"
-        )
+    for per_record in map(int, args.sizes.split(",")):
+        for ids in (False, True) if args.ids else (False,):
+            rows = rate(per_record, False, args.seconds, ids=ids)
+            cols = rate(per_record, True, args.seconds, ids=ids)
+            binary = rate(per_record, "binary", args.seconds, ids=ids)
+            print(
+                f"Processor.process {per_record:>3}/record{' with ids' if ids else ''}: rows "
+                f"{rows:>10,.0f} inferences/s  columnar {cols:>10,.0f} inferences/s  "
+                f"({cols / rows:.2f}x)  binary columns {binary:>10,.0f} inferences/s  "
+                f"({binary / rows:.2f}x)"
+            )
     for per_record in (1, 100):
         plain = rate(per_record, False, args.seconds)
         vec = rate(per_record, False, args.seconds, dim=args.dim)

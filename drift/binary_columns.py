@@ -37,10 +37,15 @@ def _bytes(name: str, text: Any) -> bytes:
         raise _refuse(name, "holds a string that is not base64") from None
 
 
+def may_be_binary(name: str) -> bool:
+    """A numeric column that may be binary (an embedding column has its own form)."""
+    return name in _SCALARS or name.startswith(_PREFIXES)
+
+
 def array(name: str, value: Any) -> np.ndarray:
     """The float64 values of binary numeric column ``name`` (NaN: null); InvalidEvent when it
     is not a valid one."""
-    if name not in _SCALARS and not name.startswith(_PREFIXES):
+    if not may_be_binary(name):
         only = "timestamp, confidence, prediction, prediction.<key>, input.<name> and embedding"
         raise _refuse(name, f"cannot be binary: only {only}.<name> can")
     if set(value) != {F8}:

@@ -13,12 +13,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from drift.columnar import INPUT, PREDICTION
+from drift.binary_columns import may_be_binary
 from drift.embeddings import EMBEDDING
 from drift.schema import EventLimits
-
-_SCALARS = ("timestamp", "confidence", "prediction")
-_KEYS = (INPUT, PREDICTION)
 
 
 class Binary(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -43,7 +40,7 @@ def _matrix(value: Binary) -> np.ndarray | None:
 
 @lru_cache(maxsize=4096)
 def _may_be_binary(names: tuple[str, ...]) -> bool:
-    return all(k in _SCALARS or k.startswith(_KEYS) for k in names)
+    return all(map(may_be_binary, names))
 
 
 def arrays(columns: dict[str, Any]) -> dict[str, Any] | None:

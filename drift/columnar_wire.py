@@ -178,8 +178,8 @@ def _typed(raw: bytes, limits: EventLimits) -> tuple[str, dict[str, list[Any]], 
             obj = decoder.decode(raw)
         except (msgspec.DecodeError, RecursionError):
             continue
-        columns = obj.columns
-        if (columns := arrays(columns)) is None:
+        columns = arrays(obj.columns)
+        if columns is None:
             return None
         return obj.model_id, columns, floats
     return None

@@ -253,10 +253,10 @@ def encode_columnar(key: str, events: Sequence[Mapping[str, Any]], binary: bool 
     23.1k inferences/s binary against 13.2k as arrays; one event: 10.1k as a row event, 6.3k as
     a binary record of one row).
 
-    Why (bench/bench_processor.py, the worker's reading of 20 numeric inputs): a row event is
-    the cheapest record of one event (58k/s against 38k/s as array columns, 24k/s binary);
-    binary columns win from ~16 events a record (16: 225k/s against 203k/s as arrays, 64: 402k
-    against 262k, 500: 2.5x the rows)."""
+    Why (``bench/bench_processor.py --sizes 1,4,16,64,500 --ids``, the worker's reading of 20
+    numeric inputs with event ids): a row event is the cheapest record of one event; binary
+    columns are on par or ahead from 16 events a record (docs/architecture.md has the
+    figures)."""
     if len(events) == 1:
         return encode_event(events[0])
     vectors = binary and any(e.get("embeddings") for e in events)

@@ -58,16 +58,16 @@ def _id_hashes(gathered: Gathered) -> np.ndarray | None:
     k = 0
     for rec, n in zip(gathered.records, gathered.counts, strict=True):
         seed, chunk = f"{rec.partition}-{rec.offset}", ids[k : k + n]
-        if None not in chunk and seed not in "\n".join(texts := cast(list[str], chunk)):
+        texts = cast(list[str], chunk)  # when None is not in it
+        if None in chunk or seed in "\n".join(texts):  # an id missing or maybe made up
+            digests += [
+                _NO_ID
+                if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == "."))
+                else blake2b(eid.encode(), digest_size=8).digest()
+                for eid in chunk
+            ]
+        else:  # every id explicit: no per-id check
             digests += [blake2b(eid.encode(), digest_size=8).digest() for eid in texts]
-            k += n
-            continue  # no id is missing or begins with the record's own made-up id
-        digests += [
-            _NO_ID
-            if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == "."))
-            else blake2b(eid.encode(), digest_size=8).digest()
-            for eid in ids[k : k + n]
-        ]
         k += n
     return np.frombuffer(b"".join(digests), ">u8").astype(np.uint64)
 
