@@ -13,7 +13,8 @@ newest 3 and 6 buckets tested alone) and the drift core's functions as the worke
 
 Printed: the share of evaluations flagged per stream with no drift (kinds x rates, daily
 cycles), false alerts per model-week of a 20-stream model, and detection delays of sudden,
-gradual and categorical shifts (evaluations after the change; 1 evaluation = 5 min). Every
+gradual and categorical shifts (evaluations after the change; 1 evaluation = 5 min), and the
+trade-off the FDR level sets between the category shift's delay and the false alarms. Every
 figure states its sample size. Deterministic for a ``--seed``; ``--quick`` for a smoke run.
 """
 
@@ -137,9 +138,11 @@ def simulate(
     hours: float,
     seed: int,
     accept_at: float | None = None,
+    fdr: float = CALIBRATED.fdr,
 ) -> Run:
     """Warm up 25 h, then evaluate every bucket for ``hours`` (shift functions get hours since
-    the evaluation period began)."""
+    the evaluation period began); ``fdr``: the calibrated policy's false discovery rate."""
+    policy = dataclasses.replace(CALIBRATED, fdr=fdr)
     rng = np.random.default_rng(seed)
     n_buckets = RECENT + BASELINE + round(hours / BUCKET_H)
     t0 = (RECENT + BASELINE) * BUCKET_H
@@ -176,7 +179,7 @@ def simulate(
             base, ref_subs = state.frozen.get(s.name, (base_sum[s.name], subs))
             fresh = {f"{5 * k}m": _sum(hs[end - k : end]) for k in FRESH}
             measured.append(
-                measure_stream(s.name, recent_sum[s.name], base, CALIBRATED, ref_subs, fresh)
+                measure_stream(s.name, recent_sum[s.name], base, policy, ref_subs, fresh)
             )
         # the fixed policy always judged against the rolling baseline
         fixed = decide(
@@ -188,7 +191,7 @@ def simulate(
             ],
             FIXED,
         )
-        calibrated = decide(measured, CALIBRATED)
+        calibrated = decide(measured, policy)
         run.fixed.append({e.stream: e.status for e in fixed})
         run.calibrated.append({e.stream: e.status for e in calibrated})
         for e in fixed:
@@ -254,11 +257,13 @@ def _fmt_delay(values: list[int | None]) -> str:
     )
 
 
-def null_cell(kind: str, amplitude: float, rate: float, hours: float, seed: int) -> tuple:
+def null_cell(
+    kind: str, amplitude: float, rate: float, hours: float, seed: int, fdr: float = CALIBRATED.fdr
+) -> tuple:
     """One stream with no drift (a daily cycle of ``amplitude`` at most): flagged shares under
     both policies, evaluations judged, separate runs of calibrated flags."""
     cycle = Stream("s", KINDS[kind], lambda h: amplitude * np.sin(2 * np.pi * h / 24))
-    run = simulate([cycle], rate, hours, seed)
+    run = simulate([cycle], rate, hours, seed, fdr=fdr)
     old, n, old_runs = flagged_share(run.fixed, "s")
     new, _, new_runs = flagged_share(run.calibrated, "s")
     return old, new, n, old_runs, new_runs
@@ -364,14 +369,20 @@ def _ramp(at: float) -> Callable[[float], float]:
 
 
 def delay_cell(
-    kind: str, size: float, rate: float, alone: bool, gradual: bool, seed: int
+    kind: str,
+    size: float,
+    rate: float,
+    alone: bool,
+    gradual: bool,
+    seed: int,
+    fdr: float = CALIBRATED.fdr,
 ) -> tuple[int | None, int | None, int | None]:
     """Evaluations after the change until the first flag (fixed, calibrated) and until the
     calibrated alert opens."""
     shift = _ramp(CHANGE_AT) if gradual else _step(size, CHANGE_AT)
     target = Stream("x", KINDS[kind], shift)
     model = [target] if alone else _shift_model(target, seed)
-    run = simulate(model, rate, CHANGE_AT + (7 if gradual else 4), seed)
+    run = simulate(model, rate, CHANGE_AT + (7 if gradual else 4), seed, fdr=fdr)
     offset = round(CHANGE_AT / BUCKET_H)
     opened = next(
         (i - offset for i, o in enumerate(run.calibrated_open) if i > offset and o.get("x")),
@@ -417,6 +428,43 @@ def bench_delays(seeds: int, seed: int, pool: Executor) -> None:
     )
 
 
+TRADEOFF_FDR = (0.001, 0.003, 0.01)
+
+
+def bench_tradeoff(
+    fdrs: Sequence[float], runs: int, null_seeds: int, seed: int, pool: Executor
+) -> None:
+    """The category target against the no-drift target, by the calibrated rule's FDR level:
+    what it would take to flag 30% -> 40% at 1,000/h within 6 evaluations in a 5-stream model."""
+    print(
+        "\n## Trade-off by DRIFT_FDR: category 30% -> 40% at 1,000/h in a 5-stream model "
+        f"({runs} runs) against no-drift flags at 1,000/h (every kind above, {null_seeds} x 24 h "
+        "each)"
+    )
+    for fdr in fdrs:
+        delays = [
+            pool.submit(delay_cell, "categorical 3", 0.1, 1000, False, False, seed + k, fdr)
+            for k in range(runs)
+        ]
+        nulls = {
+            kind: [
+                pool.submit(null_cell, kind, 0.0, 1000, 24.0, seed + k, fdr)
+                for k in range(null_seeds)
+            ]
+            for kind in KINDS
+        }
+        new = [f.result()[1] for f in delays]
+        shares = {k: float(np.mean([f.result()[1] for f in fs])) for k, fs in nulls.items()}
+        worst = max(shares, key=lambda k: shares[k])
+        n = sum(f.result()[2] for f in nulls[worst])
+        print(
+            f"fdr {fdr:<6g} category: {_fmt_delay(new) + _within(new, 6):32} no drift: worst "
+            f"{shares[worst]:.2%} ({worst}, n={n}), mean over kinds "
+            f"{np.mean(list(shares.values())):.2%}",
+            flush=True,
+        )
+
+
 def bench_persisting(seed: int, hours: float) -> None:
     print(f"\n## A persisting 0.25 sd shift at 10,000/h, {hours:g} h later")
     at = 1.0
@@ -445,15 +493,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     if args.quick:
         rates, days, seeds, weeks, dseeds, persist = [250, 10000], 0.5, 1, 0.25, 2, 12.0
+        trade = dict(fdrs=TRADEOFF_FDR[1:], runs=2, null_seeds=1)
     else:
         rates, days, seeds, weeks, persist = [250, 1000, 10000, 100000], 1.0, 4, 2.0, 48.0
         dseeds = 12
+        trade = dict(fdrs=TRADEOFF_FDR, runs=24, null_seeds=2)
     print(f"# bench_detection (seed {args.seed}{', quick' if args.quick else ''})")
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
         bench_null(rates, days, seeds, args.seed, pool)
         bench_cycles(rates, days, seeds // 2 or 1, args.seed + 100, pool)
         bench_alerts(weeks, 2, args.seed + 200, pool)
         bench_delays(dseeds, args.seed, pool)
+        bench_tradeoff(**trade, seed=args.seed, pool=pool)  # type: ignore[arg-type]
     bench_persisting(args.seed, persist)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 

@@ -34,7 +34,7 @@ from drift import (
     evaluate_stream,
     model_verdict,
 )
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
 from drift.quality import QualityInput, QualityPolicy, decide_quality, measure_quality
 

@@ -29,7 +29,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
 from producers.records import binary_column, binary_vectors
 from stream_app.processor import (

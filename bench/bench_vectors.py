@@ -42,7 +42,7 @@ from scipy.stats import beta
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drift import DetectionPolicy, NumericHistogram
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
 from drift.vectors import VectorMoments, directions, projection_names
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from scipy import special
 
-from drift.calibration import Calibrated, Subwindows, benjamini_hochberg, calibrate_many
+from drift.bins import Subwindows
+from drift.calibration import Calibrated, calibrate_many
 from drift.histogram import Histogram
 from drift.measure import Bins, Kind, Status, StreamWindows, measured_batch, measured_each
 from drift.policy import DetectionPolicy, Thresholds
+from drift.significance import benjamini_hochberg
 from drift.vector_streams import fold, projection_of
 from drift.vectors import VectorMoments
 

@@ -18,13 +18,8 @@ import numpy as np
 
 from drift.binning import Regrouped, regroup_categorical, regroup_numeric
 from drift.binning_many import quantile_cuts_many
-from drift.calibration import (
-    BinPlan,
-    CalibrationRequest,
-    Subwindows,
-    counts_on,
-    plan_for,
-)
+from drift.bins import BinPlan, Subwindows, counts_on, plan_for
+from drift.calibration import CalibrationRequest
 from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
 from drift.numeric_batch import FloatArray, NumericInput, measure_numeric, metrics_many

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from drift.calibration import _BIG_DF, _df2, _f_sf
+from drift.significance import BIG_DF, df2, f_sf
 from drift.vector_null import spike, split_test
 from drift.vectors import FloatArray, VectorMoments
 
@@ -81,8 +81,8 @@ def _referred(
         var0 = max(var0, 2.0 * df0 * spike(shrunk, df0))
     phi = 1.0 + n_eff * tau / df0
     a, b = var0 / (2.0 * df0), 2.0 * df0 * df0 / var0
-    d2 = _df2(h, a)
-    p = _chi2_sf(stat / phi / a, b) if d2 >= _BIG_DF else _f_sf(stat / phi / a / b, b, d2)
+    d2 = df2(h, a)
+    p = _chi2_sf(stat / phi / a, b) if d2 >= BIG_DF else f_sf(stat / phi / a / b, b, d2)
     return p, df0 * phi, math.sqrt(var0) * phi, phi, shrunk
 
 

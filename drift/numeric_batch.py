@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from drift.binning import Regrouped, labels_of, quantile_cuts
 from drift.binning_many import OFFSET, count_rows
-from drift.calibration import BinPlan
+from drift.bins import BinPlan
 from drift.histogram import NumericHistogram
 from drift.mapping import LogMapping
 from drift.statistics import Comparison, Support, compute_all

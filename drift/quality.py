@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from drift.calibration import Subwindows, benjamini_hochberg
+from drift.bins import Subwindows
 from drift.categorical import OTHER, CategoricalHistogram
 from drift.histogram import Histogram, NumericHistogram
+from drift.significance import benjamini_hochberg
 
 ISSUES = ("missing", "out_of_range", "new_category", "appeared", "vanished")
 

@@ -21,7 +21,7 @@ from drift import (
     model_verdict,
     step,
 )
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.categorical import CategoricalHistogram
 from drift.evaluate import StreamWindows, decide, measure_model
 from drift.histogram import NumericHistogram

@@ -5,7 +5,7 @@ rolling baseline, its sub-windows (the null's calibration) and the newest parts 
 from __future__ import annotations
 
 from drift import Histogram
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.vector_streams import projection_of
 from stream_app.evaluation import StreamInput
 from stream_app.records import Output

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from drift import DetectionPolicy, EventLimits, Histogram, Hysteresis, WindowSums
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.columnar_wire import ColumnarRecord
 from stream_app.evaluation import StreamInput
 from stream_app.records import Output, RawRecord, Store

@@ -7,18 +7,11 @@ import pytest
 from scipy import stats
 
 from drift import CategoricalHistogram, DetectionPolicy, NumericHistogram, evaluate_stream
-from drift.calibration import (
-    CalibrationRequest,
-    benjamini_hochberg,
-    calibrate,
-    calibrate_many,
-    cauchy_combination,
-    counts_on,
-    plan_for,
-    pool_columns,
-    table_tests,
-)
+from drift.bins import counts_on, plan_for, pool_columns
+from drift.calibration import CalibrationRequest, calibrate, calibrate_many
 from drift.evaluate import StreamWindows, decide, measure_model, measure_stream
+from drift.significance import benjamini_hochberg, cauchy_combination
+from drift.table_tests import table_tests
 
 pytestmark = pytest.mark.unit
 

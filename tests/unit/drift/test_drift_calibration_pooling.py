@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drift.calibration import pool_columns
+from drift.bins import pool_columns
 
 
 def _reference_ordered(baseline: np.ndarray, n_small: float, min_expected: float) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""``_rows_tests`` against its former row builder (numpy scalars read one by one): equal
-RowTests, field by field, on seeded requests of both kinds."""
+"""``_rows_tests`` (all streams of a kind in one padded table) against independent answers per
+row: scipy.stats' G test of the 2 x K table, the Mann-Whitney test of the binned values, and
+each documented null (F for G, t for the trend and share z) evaluated with scalar scipy.stats
+on the row's own figures, on seeded requests of both kinds."""
 
 from __future__ import annotations
 
@@ -7,87 +9,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import stats
 
 from drift.calibration import (
     CalibrationRequest,
-    FloatArray,
+    Null,
     RowTests,
-    _df2_many,
     _nulls,
     _pool,
     _Pooled,
     _rows_tests,
-    _t_sf2_many,
-    table_tests,
 )
-
-
-def _reference_rows_tests(items: Sequence[_Pooled]) -> list[list[RowTests]]:
-    """The calibrated tests of each item's rows against its baseline, all items of one kind
-    (ordered or not) in one table: rows padded with empty columns to the widest item (an empty
-    column changes no test), so the cost is a few array operations per model, not per stream.
-    The null is the item's own (estimated when its sub-windows or bins change, see
-    ``Subwindows``)."""
-    if not items:
-        return []
-    ordered = items[0].ordered
-    width = max(it.rows.shape[1] for it in items)
-    sizes = [it.rows.shape[0] for it in items]
-    total = sum(sizes)
-    a, b = np.zeros((total, width)), np.zeros((total, width))
-    h, tau_g, tau_z = np.zeros(total), np.zeros(total), np.zeros(total)
-    k = np.zeros(total, np.int64)
-    tau_share = np.zeros((total, width))
-    at = 0
-    for it, t in zip(items, sizes, strict=True):
-        kk, null = it.rows.shape[1], it.null
-        assert null is not None  # estimated by _nulls
-        a[at : at + t, :kk] = it.rows
-        b[at : at + t, :kk] = it.baseline
-        h[at : at + t], tau_g[at : at + t], tau_z[at : at + t] = null.h, null.tau_g, null.tau_z
-        tau_share[at : at + t, : null.tau_share.size] = null.tau_share
-        k[at : at + t] = kk
-        at += t
-    tt = table_tests(a, b, ordered)
-    phi = 1.0 + tt.n_eff * tau_g / tt.df
-    p_omnibus = special.fdtrc(tt.df, _df2_many(h, phi), np.maximum(tt.g / (tt.df * phi), 0.0))
-    v = np.ones(total)
-    p_other: FloatArray | None = None
-    if ordered:
-        v = 1.0 + tt.n_eff * tau_z
-        p_other = _t_sf2_many(tt.z_trend / np.sqrt(v), _df2_many(h, v))
-    elif width > 2:  # with two columns the share test is the omnibus test
-        v_col = 1.0 + tt.n_eff[:, None] * tau_share
-        tails = _t_sf2_many(tt.z_share / np.sqrt(v_col), _df2_many(h[:, None], v_col))
-        tails = np.where(np.arange(width)[None, :] < k[:, None], tails, 1.0)
-        p_other = np.minimum(1.0, k * tails.min(1))
-    name = "trend" if ordered else "share"
-    out: list[list[RowTests]] = []
-    at = 0
-    for t in sizes:
-        tests = []
-        for i in range(at, at + t):
-            p = {"omnibus": float(p_omnibus[i])}
-            if p_other is not None and (ordered or k[i] > 2):
-                p[name] = float(p_other[i])
-            auc = float(tt.auc[i]) if ordered else None
-            tests.append(
-                RowTests(
-                    p,
-                    float(tt.g[i]),
-                    float(tt.df[i]),
-                    float(phi[i]),
-                    float(v[i]),
-                    float(tt.n_eff[i]),
-                    float(tt.tvd[i]),
-                    auc,
-                    int(h[i]),
-                )
-            )
-        out.append(tests)
-        at += t
-    return out
+from drift.significance import BIG_DF, df2
 
 
 def _requests(seed: int, ordered: bool) -> list[CalibrationRequest]:
@@ -99,17 +32,97 @@ def _requests(seed: int, ordered: bool) -> list[CalibrationRequest]:
         baseline = rng.multinomial(20_000, shares).astype(np.float64)
         shifted = rng.dirichlet(shares * 200 + 0.1)
         recent = rng.multinomial(int(rng.integers(200, 3000)), shifted).astype(np.float64)
-        subs = np.array([rng.multinomial(1500, shares) for _ in range(12)], np.float64)
+        # a daily rhythm in half of them (each sub-window's shares wobble by about 2 points),
+        # so that the nulls' inflation and finite degrees of freedom are exercised too
+        rhythm = rng.random() < 0.5
+        hourly = [rng.dirichlet(shares * 500) if rhythm else shares for _ in range(12)]
+        subs = np.array([rng.multinomial(1500, s) for s in hourly], np.float64)
         fresh = {"15m": rng.multinomial(300, shifted).astype(np.float64)}
         out.append(CalibrationRequest(recent, baseline, subs, ordered, fresh))
     return out
 
 
+def _t_tail(z: float, v: float, h: int) -> float:
+    """Two-sided tail of ``z / sqrt(v)`` under t with the null's degrees of freedom."""
+    d2 = df2(h, v)
+    x = abs(z) / np.sqrt(v)
+    return float(2 * (stats.norm.sf(x) if d2 >= BIG_DF else stats.t.sf(x, d2)))
+
+
+def _expected(row: np.ndarray, base: np.ndarray, null: Null, ordered: bool) -> dict:
+    used = (row + base) > 0
+    a, b = row[used], base[used]
+    na, nb = a.sum(), b.sum()
+    table = stats.chi2_contingency(np.vstack([a, b]), correction=False, lambda_="log-likelihood")
+    g, df = float(table.statistic), float(max(used.sum() - 1, 1))
+    n_eff = na * nb / (na + nb)
+    phi = 1 + n_eff * null.tau_g / df
+    out = {
+        "g": g,
+        "df": df,
+        "n_eff": n_eff,
+        "tvd": 0.5 * np.abs(row / na - base / nb).sum(),
+        "phi": phi,
+        "omnibus": float(stats.f.sf(g / (df * phi), df, df2(null.h, phi))),
+    }
+    if ordered:
+        x, y = (
+            np.repeat(np.arange(a.size), a.astype(int)),
+            np.repeat(np.arange(b.size), b.astype(int)),
+        )
+        mw = stats.mannwhitneyu(x, y, use_continuity=False, method="asymptotic")
+        v = 1 + n_eff * null.tau_z
+        out |= {
+            "auc": float(mw.statistic) / (na * nb),
+            "trend": _t_tail(float(stats.norm.isf(mw.pvalue / 2)), v, null.h),
+            "v": v,
+        }
+    elif row.size > 2:
+        pooled = (row + base) / (na + nb)
+        tails = []
+        for j in range(row.size):
+            se = np.sqrt(pooled[j] * (1 - pooled[j]) * (1 / na + 1 / nb))
+            z = (row[j] / na - base[j] / nb) / se if se > 0 else 0.0
+            tails.append(_t_tail(z, 1 + n_eff * null.tau_share[j], null.h))
+        out["share"] = min(1.0, row.size * min(tails))
+    return out
+
+
 @pytest.mark.parametrize("ordered", [True, False])
 @pytest.mark.parametrize("seed", range(12))
-def test_row_tests_unchanged(seed: int, ordered: bool) -> None:
+def test_row_tests_match_scipy(seed: int, ordered: bool) -> None:
     items: Sequence[_Pooled] = [_pool(r) for r in _requests(seed, ordered)]
     _nulls(items)
-    got, want = _rows_tests(items), _reference_rows_tests(items)
-    assert got == want
-    assert all(isinstance(t, RowTests) and type(t.g) is float for rows in got for t in rows)
+    got = _rows_tests(items)
+    assert [len(rows) for rows in got] == [it.rows.shape[0] for it in items]
+    for it, rows in zip(items, got, strict=True):
+        assert it.null is not None
+        for row, tests in zip(it.rows, rows, strict=True):
+            want = _expected(row, it.baseline[0], it.null, ordered)
+            assert isinstance(tests, RowTests) and type(tests.g) is float
+            assert tests.subwindows == it.null.h
+            # G by the sum-of-xlogy identity: cancellation leaves ~1e-9 absolute error near 0
+            assert tests.g == pytest.approx(want["g"], rel=1e-9, abs=1e-8)
+            for name in ("df", "n_eff", "tvd", "phi"):
+                assert getattr(tests, name) == pytest.approx(want[name], rel=1e-9, abs=1e-12)
+            assert tests.p["omnibus"] == pytest.approx(want["omnibus"], rel=1e-6, abs=1e-300)
+            if ordered:
+                assert tests.auc == pytest.approx(want["auc"], rel=1e-9)
+                assert tests.trend_inflation == pytest.approx(want["v"], rel=1e-12)
+                assert tests.p["trend"] == pytest.approx(want["trend"], rel=1e-6, abs=1e-300)
+            elif row.size > 2:
+                assert tests.p["share"] == pytest.approx(want["share"], rel=1e-6, abs=1e-300)
+            else:
+                assert set(tests.p) == {"omnibus"}
+
+
+def test_some_nulls_are_inflated() -> None:
+    """The seeded requests reach both branches of every null (no inflation and inflation), so
+    the comparisons above cover the F and t tails with finite degrees of freedom."""
+    taus = []
+    for seed in range(12):
+        for ordered in (True, False):
+            items = [_pool(r) for r in _requests(seed, ordered)]
+            _nulls(items)
+            taus += [it.null.tau_g for it in items if it.null is not None]
+    assert min(taus) == 0.0 and max(taus) > 0.0

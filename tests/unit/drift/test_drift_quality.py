@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from drift import CategoricalHistogram, NumericHistogram
-from drift.calibration import Subwindows
+from drift.bins import Subwindows
 from drift.quality import QualityInput, QualityPolicy, decide_quality, measure_quality
 
 pytestmark = pytest.mark.unit
