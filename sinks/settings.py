@@ -14,34 +14,75 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class SinkSettings(BaseSettings):
+class SharedSettings(BaseSettings):
+    """The ``DRIFT_*`` values the worker (``stream_app.config.WorkerSettings``) and its sinks both
+    read: defined once, so the two cannot disagree on a default."""
+
     model_config = SettingsConfigDict(env_prefix="DRIFT_", env_file=".env", extra="ignore")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     topic_prefix: str = Field("", description="prefix for every topic name (several deployments)")
     app_id: str = Field(
-        "driftmon", description="prefix of the sinks' consumer groups (<app_id>-results-sink)"
+        "driftmon",
+        description="the worker's consumer group and changelog prefix "
+        "(<app_id>-model-state-changelog), the prefix of the sinks' groups (<app_id>-results-sink)",
     )
     database_url: str = Field(
-        "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL to write to"
+        "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL of the sinks"
     )
-    # inference_logs
-    inference_logs_enabled: bool = Field(True, description="store raw inferences")
-    inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
-    recent_seconds: int = Field(3600, ge=1, description="the worker's recent window span")
-    baseline_seconds: int = Field(86400, ge=1, description="the worker's rolling baseline span")
-    dedup_horizon_seconds: int = Field(
-        3600, ge=0, description="the same event_id this close in event time is stored once"
-    )
+    recent_seconds: int = Field(3600, ge=1, description="recent window span (event time)")
+    baseline_seconds: int = Field(86400, ge=1, description="rolling baseline span before recent")
     max_future_seconds: float = Field(
-        300.0, ge=0, description="events timed this far after their broker time are not stored"
+        300.0,
+        ge=0,
+        description="events timed more than this after their record's broker time are refused "
+        "(timestamp_in_future) and not stored: one far-future event would move the watermark "
+        "past all others",
     )
     max_event_age_seconds: float | None = Field(
         None,
         ge=0,
-        description="events timed this far before their broker time are not stored; unset: "
-        "recent + baseline; 0: no bound",
+        description="events timed more than this before their record's broker time are refused "
+        "(timestamp_too_old) and not stored; unset: recent + baseline (the retained span); 0: no "
+        "bound (backfills of history)",
     )
+    dedup_horizon_seconds: int = Field(
+        3600,
+        ge=0,
+        description="an explicit event_id counted in a bucket this close in event time is "
+        "counted (and stored) once (HTTP/SDK retries, replays); ids are kept while their bucket "
+        "is within this much of the watermark",
+    )
+    inference_logs_enabled: bool = Field(True, description="store raw inferences")
+    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
+    sink_lag_seconds: float = Field(
+        15.0, ge=0, description="how often each sink's backlog is measured (0: never)"
+    )
+    web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
+    fdr: float = Field(
+        0.001,
+        gt=0,
+        lt=1,
+        description="false-discovery rate of the drift verdicts across a model's streams "
+        "(calibrated rule) and of its performance verdicts",
+    )
+    max_models: int = Field(
+        1000,
+        ge=1,
+        description="models held per worker (more are rejected) and models with label and "
+        "performance series in the sinks",
+    )
+
+    def event_age_bound(self) -> float:
+        """``max_event_age_seconds`` resolved: the retained span when unset."""
+        if self.max_event_age_seconds is None:
+            return float(self.recent_seconds + self.baseline_seconds)
+        return self.max_event_age_seconds
+
+
+class SinkSettings(SharedSettings):
+    # inference_logs
+    inference_logs_sample_rate: float = Field(1.0, ge=0, le=1, description="share stored")
     # retention (sinks.retention)
     log_retention_days: int = Field(
         14, ge=1, description="inference_logs daily partitions older than this are dropped"
@@ -52,12 +93,7 @@ class SinkSettings(BaseSettings):
     retention_interval_seconds: float = Field(
         3600.0, ge=0, description="how often the retention job runs (0: never)"
     )
-    # lag, metrics, annotations
-    sink_lag_seconds: float = Field(
-        15.0, ge=0, description="how often each sink measures its backlog (0: never)"
-    )
-    # labels and model performance (docs/architecture.md, "Performance")
-    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
+    # lag, metrics, annotations; labels and model performance (docs/architecture.md, "Performance")
     label_horizon_seconds: float = Field(
         7 * 86400.0, gt=0, description="labels later than this after their inference: too_late"
     )
@@ -81,22 +117,11 @@ class SinkSettings(BaseSettings):
     performance_min_drop: float = Field(
         0.02, ge=0, description="smallest accuracy drop (fraction) that can be degraded"
     )
-    fdr: float = Field(
-        0.001, gt=0, lt=1, description="false-discovery rate of the performance verdicts"
-    )
-    max_models: int = Field(1000, ge=1, description="models with label and performance series")
-    web_host: str = Field("127.0.0.1", description="interface the sinks' /metrics listens on")
     sinks_web_port: int = Field(
         6067, ge=0, description="port of the sinks' /metrics (0: none; a port in use: none)"
     )
     grafana_url: str = Field("", description="annotate alert transitions in Grafana when set")
     grafana_token: str = Field("", description="Grafana service account token")
-
-    def event_age_bound(self) -> float:
-        """``max_event_age_seconds`` resolved: the retained span when unset."""
-        if self.max_event_age_seconds is None:
-            return float(self.recent_seconds + self.baseline_seconds)
-        return self.max_event_age_seconds
 
 
 def from_worker(values: Mapping[str, object]) -> SinkSettings:

@@ -5,42 +5,19 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sinks.settings import SharedSettings
 
 
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DRIFT_", env_file=".env", extra="ignore")
+class WorkerSettings(SharedSettings):
+    """The worker's settings; the values its sinks read too are in ``SharedSettings``."""
 
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    topic_prefix: str = Field("", description="prefix for every topic name (several deployments)")
     partitions: int = Field(8, ge=1, description="partitions of the topics the worker declares")
-    app_id: str = Field(
-        "driftmon",
-        description="consumer group and changelog prefix (<app_id>-model-state-changelog)",
-    )
-    database_url: str = Field(
-        "postgresql://driftmon@127.0.0.1:5432/driftmon", description="PostgreSQL for the sinks"
-    )
     # event-time windows (seconds)
     bucket_seconds: int = Field(300, ge=1, description="bucket size; evaluation cadence")
-    recent_seconds: int = Field(3600, ge=1, description="recent window span")
-    baseline_seconds: int = Field(86400, ge=1, description="rolling baseline span before recent")
     lateness_seconds: int = Field(60, ge=0, description="a bucket closes at end + lateness")
     idle_close_seconds: float = Field(
         120.0, gt=0, description="wall-clock idleness after which a model's open bucket closes"
-    )
-    max_future_seconds: float = Field(
-        300.0,
-        ge=0,
-        description="events timed more than this after their record's broker time are refused "
-        "(timestamp_in_future): one far-future event would move the watermark past all others",
-    )
-    max_event_age_seconds: float | None = Field(
-        None,
-        ge=0,
-        description="events timed more than this before their record's broker time are refused "
-        "(timestamp_too_old); unset: recent + baseline (the retained span); 0: no bound "
-        "(backfills of history)",
     )
     max_evaluations_per_advance: int = Field(
         24,
@@ -49,13 +26,6 @@ class WorkerSettings(BaseSettings):
         "recent part (at most all but one), then the window jumps past the gap to the next "
         "data or the last ones (sparse events never multiply drift_runs rows; dense data and "
         "delivery holes still have every window with recent data evaluated)",
-    )
-    dedup_horizon_seconds: int = Field(
-        3600,
-        ge=0,
-        description="an explicit event_id counted in a bucket this close in event time is "
-        "counted once (HTTP/SDK retries, replays); ids are kept while their bucket is within "
-        "this much of the watermark",
     )
     dedup_max_ids_per_bucket: int = Field(
         60_000,
@@ -80,9 +50,6 @@ class WorkerSettings(BaseSettings):
         "calibrated",
         description="calibrated: p-values against the baseline's own sub-windows, FDR across a "
         "model's streams; fixed: the seed's fixed limits (KL > 0.1, cosine < 0.9, ...)",
-    )
-    fdr: float = Field(
-        0.001, gt=0, lt=1, description="false-discovery rate across a model's streams (calibrated)"
     )
     min_effect: float = Field(
         0.02, ge=0, description="smallest share of mass moved (total variation) that can drift"
@@ -120,7 +87,6 @@ class WorkerSettings(BaseSettings):
     )
     alert_resolve_after: int = Field(3, ge=1, description="ok evaluations before it resolves")
     # limits (bounded state and series)
-    max_models: int = Field(1000, ge=1, description="models held per worker; more are rejected")
     max_streams_per_model: int = Field(200, ge=1, description="streams kept per model")
     # vector streams (docs/architecture.md, "Vector streams")
     max_embeddings: int = Field(4, ge=0, description="named vectors per event")
@@ -172,19 +138,7 @@ class WorkerSettings(BaseSettings):
         True, description="the worker starts the PostgreSQL sinks (`driftmon sinks`) as a child"
     )
     # the sinks' own settings (sinks.settings.SinkSettings, `driftmon sinks --settings`) are
-    # read from the same DRIFT_* environment; these two the worker needs itself
-    inference_logs_enabled: bool = Field(True, description="store raw inferences")
-    sink_lag_seconds: float = Field(
-        15.0, ge=0, description="how often to measure the sinks' backlog from here (0: never)"
-    )
-    labels_enabled: bool = Field(True, description="store the labels topic and judge performance")
+    # read from the same DRIFT_* environment; those both need are in SharedSettings
     # web / metrics
-    web_host: str = Field("127.0.0.1", description="interface /metrics listens on")
     web_port: int = Field(6066, description="port of /metrics")
     data_dir: str = Field("/tmp/driftmon-worker", description="unused (state is in memory)")
-
-    def event_age_bound(self) -> float:
-        """``max_event_age_seconds`` resolved: the retained span when unset."""
-        if self.max_event_age_seconds is None:
-            return float(self.recent_seconds + self.baseline_seconds)
-        return self.max_event_age_seconds
