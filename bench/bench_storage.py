@@ -17,7 +17,6 @@ import argparse
 import datetime as dt
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,33 +26,13 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import PostgresServer
+from harness.messages import Message
 from sinks import queries
 from sinks.writers import METRIC_COLUMNS, InferenceLogWriter, drift_run
 from sql.migrations import migrate
 
 PER_RECORD = 500
 MB = 1024 * 1024
-
-
-@dataclass
-class Record:
-    """The part of confluent_kafka.Message the inference-log writer reads."""
-
-    body: bytes
-    at: float
-    number: int
-
-    def value(self) -> bytes:
-        return self.body
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, int(self.at * 1000))
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self.number
 
 
 def small_event(i: int, ts: float) -> dict[str, Any]:
@@ -90,7 +69,7 @@ def bench_logs(conn: psycopg.Connection[Any], n: int, make: Any) -> float:
     now = time.time()
     for start in range(0, n, PER_RECORD * 4):
         msgs = [
-            Record(
+            Message(
                 orjson.dumps([make(i, now - 3600 + i * 0.01) for i in range(s, s + PER_RECORD)]),
                 now,
                 s,

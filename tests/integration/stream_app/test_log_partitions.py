@@ -4,36 +4,15 @@ inside the retained span; stray days land in the default partition instead of on
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import orjson
 import psycopg
 import pytest
 
+from harness.messages import Message
 from sinks.writers import InferenceLogWriter
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class FakeMessage:
-    """The part of confluent_kafka.Message the writer reads."""
-
-    body: bytes
-    at: float
-    number: int
-
-    def value(self) -> bytes:
-        return self.body
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, int(self.at * 1000))
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self.number
 
 
 def partitions(conn: psycopg.Connection) -> list[str]:
@@ -51,7 +30,7 @@ def test_partitions_only_inside_the_retained_span(db_dsn):
         {"model_id": "m1", "event_id": f"e{i}", "timestamp": ts, "input_data": {"f": 1.0}}
         for i, ts in enumerate(stamps)
     ]
-    msg = FakeMessage(orjson.dumps(events), now, 0)
+    msg = Message(orjson.dumps(events), now, 0)
     writer = InferenceLogWriter(keep_seconds=90_000, ahead_seconds=300)
     with psycopg.connect(db_dsn) as conn:
         before = partitions(conn)

@@ -3,13 +3,13 @@ an upsert replacing them, and accept records (stored once however often replayed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
 
+from harness.messages import Message
 from sinks.writers import OutputWriter
 from tests.integration.workers import query
 
@@ -45,28 +45,18 @@ RESULT: dict[str, Any] = {
 }
 
 
-@dataclass
-class FakeMessage:
-    """What the writer reads of a confluent-kafka Message."""
-
-    topic_name: str
-    body: dict[str, Any]
-
-    def topic(self) -> str:
-        return self.topic_name
-
-    def value(self) -> bytes:
-        return orjson.dumps(self.body)
+def _message(topic: str, body: dict[str, Any]) -> Message:
+    return Message(orjson.dumps(body), topic_name=topic)
 
 
-def write(dsn: str, msgs: list[FakeMessage]) -> None:
+def write(dsn: str, msgs: list[Message]) -> None:
     writer = OutputWriter("results", "alerts", "baselines")
     with psycopg.connect(dsn) as conn, conn.transaction():
         writer(conn, msgs)  # type: ignore[arg-type]
 
 
 def test_verdict_columns_stored_and_replaced_by_an_upsert(db_dsn):
-    write(db_dsn, [FakeMessage("results", RESULT)])
+    write(db_dsn, [_message("results", RESULT)])
     cols = (
         "rule, p_value, q_value, score, score_limit, limits, test, effect, null_center, "
         "null_spread, subwindows, new_categories, baseline_mode"
@@ -88,7 +78,7 @@ def test_verdict_columns_stored_and_replaced_by_an_upsert(db_dsn):
         "frozen",
     )
     again = {**RESULT, "status": "ok", "p_value": 0.2, "score": 0.7, "baseline_mode": "rolling"}
-    write(db_dsn, [FakeMessage("results", again)])
+    write(db_dsn, [_message("results", again)])
     assert query(db_dsn, "SELECT status, p_value, score, baseline_mode FROM drift_runs") == [
         ("ok", 0.2, 0.7, "rolling")
     ]
@@ -102,9 +92,9 @@ def test_accept_records_are_stored_once(db_dsn):
         "by": "alice",
         "accepted_at": 1764550900.25,
     }
-    write(db_dsn, [FakeMessage("baselines", accept)])
-    write(db_dsn, [FakeMessage("baselines", accept)])  # a replay
-    write(db_dsn, [FakeMessage("baselines", {**accept, "streams": [], "accepted_at": 1.0})])
+    write(db_dsn, [_message("baselines", accept)])
+    write(db_dsn, [_message("baselines", accept)])  # a replay
+    write(db_dsn, [_message("baselines", {**accept, "streams": [], "accepted_at": 1.0})])
     rows = query(
         db_dsn,
         "SELECT streams, accepted_by, extract(epoch FROM accepted_at) FROM accepted_changes "
@@ -134,7 +124,7 @@ def test_quality_signals_are_stored_with_their_issues(db_dsn):
     }
     write(
         db_dsn,
-        [FakeMessage("results", {**RESULT, "quality": quality}), FakeMessage("results", calm)],
+        [_message("results", {**RESULT, "quality": quality}), _message("results", calm)],
     )
     rows = query(db_dsn, "SELECT stream, quality, quality_issues FROM drift_runs ORDER BY stream")
     assert rows == [("input.country", quality, ["missing"]), ("input.x", calm["quality"], [])]
