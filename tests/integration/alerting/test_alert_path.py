@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from harness import KafkaBroker, PostgresServer
+from tests.integration.live_parts import http_text
 from tests.integration.live_stack import (
     MODEL,
     STREAM,
     Feeder,
     LiveStack,
     drift_episode,
-    http_text,
     live_stack,
     query,
     wait_verdict,

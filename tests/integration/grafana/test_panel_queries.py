@@ -26,12 +26,12 @@ from drift.topics import Topics
 from grafana import datasources
 from grafana.queries import expand_promql, expand_sql_macros, iter_queries
 from harness import KafkaBroker, PostgresServer
+from tests.integration.live_parts import deadline_poll
 from tests.integration.live_stack import (
     MODEL,
     STREAM,
     Feeder,
     LiveStack,
-    deadline_poll,
     drift_episode,
     live_stack,
     worker_gauge,

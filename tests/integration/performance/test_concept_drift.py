@@ -21,7 +21,7 @@ from drift.topics import Topics
 from producers.client import DriftClient
 from producers.generate import KafkaSink, Plan, items, run
 from producers.scenarios import SCENARIOS, DriftSchedule, default_model
-from tests.integration.live_stack import http_text
+from tests.integration.live_parts import http_text
 from tests.integration.workers import WorkerProcess, query, wait_for
 
 pytestmark = pytest.mark.integration
