@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -180,8 +181,12 @@ def _numeric_inputs(
 ) -> None:
     """Inputs known to be ``names`` in this order with float/None values: one numpy call."""
     n = len(events)
-    rows: list[list[Any]] = [list(e.input_data.values()) for e in events]
-    matrix = np.array(rows, dtype=np.float64).reshape(n, len(names)).T.copy()
+    datas: list[dict[str, Any]] = [e.input_data for e in events]  # type: ignore[misc]
+    try:  # one pass without a list per event; a None (missing) is not a float: np.array
+        flat = np.fromiter(chain.from_iterable(map(dict.values, datas)), np.float64, n * len(names))
+    except (TypeError, ValueError):
+        flat = np.array([list(d.values()) for d in datas], dtype=np.float64)
+    matrix = flat.reshape(n, len(names)).T.copy()
     for name, column in zip(names, matrix, strict=True):
         name = f"input.{name}"
         if kinds.get(name) == "categorical":

@@ -123,6 +123,13 @@ def _fast_event(
 NUL_ESCAPE = b"\\u0000"  # how JSON writes U+0000 (a raw NUL byte is invalid JSON)
 
 
+def may_hold_nul(raw: bytes) -> bool:
+    """Whether ``raw`` may hold an escaped NUL (``NUL_ESCAPE``). A backslash is looked for
+    first: a one-byte search is a memchr, while the six-byte one crawls through base64 text
+    (~80 us in a 110 kB record of binary columns, ~1 us for the backslash)."""
+    return b"\\" in raw and NUL_ESCAPE in raw
+
+
 def _items(
     items: list[Any], limits: EventLimits, id_seed: str | None, fast_ok: bool
 ) -> DecodedRecord:
@@ -177,13 +184,13 @@ def _decode(raw: bytes, limits: EventLimits, id_seed: str | None) -> DecodedReco
             rows = columnar.to_rows(obj, limits)
         except InvalidEvent as error:
             return DecodedRecord([], [error])
-        return _items(rows, limits, id_seed, NUL_ESCAPE not in raw)
+        return _items(rows, limits, id_seed, not may_hold_nul(raw))
     if isinstance(obj, list):
         if len(obj) > limits.max_events_per_record:
             message = f"record holds {len(obj)} events, more than {limits.max_events_per_record}"
             return DecodedRecord([], [InvalidEvent("too_many_events", message)])
-        return _items(obj, limits, id_seed, NUL_ESCAPE not in raw)
-    fast = _fast_event(obj, limits, id_seed) if NUL_ESCAPE not in raw else None
+        return _items(obj, limits, id_seed, not may_hold_nul(raw))
+    fast = _fast_event(obj, limits, id_seed) if not may_hold_nul(raw) else None
     if fast is not None:
         return DecodedRecord([fast], [])
     try:

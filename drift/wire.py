@@ -25,7 +25,7 @@ import msgspec
 from msgspec import Meta
 
 from drift import fields
-from drift.events import DEFAULT_LIMITS, NUL_ESCAPE, decode_record
+from drift.events import DEFAULT_LIMITS, decode_record, may_hold_nul
 from drift.schema import EventLimits, InvalidEvent
 
 _INT64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]  # wider ints: decode_record decides
@@ -88,8 +88,23 @@ def _struct(name: str, leaf: Any, limits: EventLimits) -> Any:
     return record | struct
 
 
-@lru_cache(maxsize=8)
 def _tiers(limits: EventLimits) -> _Tiers:
+    """The decoders of ``limits``, the last ones looked up by identity (hashing the limits
+    took a tenth of a one-event record's decoding)."""
+    last = _LAST_TIERS.get(id(limits))
+    if last is not None and last[0] is limits:
+        return last[1]
+    tiers = _make_tiers(limits)
+    _LAST_TIERS.clear()
+    _LAST_TIERS[id(limits)] = (limits, tiers)
+    return tiers
+
+
+_LAST_TIERS: dict[int, tuple[EventLimits, _Tiers]] = {}
+
+
+@lru_cache(maxsize=8)
+def _make_tiers(limits: EventLimits) -> _Tiers:
     text = Annotated[str, Meta(max_length=limits.max_string_len)]
     return _Tiers(
         msgspec.json.Decoder(_struct("NumericEvent", float | None, limits)),
@@ -118,11 +133,26 @@ def _input_names_ok(names: tuple[str, ...], longest: int) -> bool:
     return True
 
 
+_MODELS: set[str] = set()  # model ids found valid (bounded)
+
+
+def _model_ok(model: str) -> bool:
+    """``fields.is_model_name`` remembered (a regular expression match per record otherwise)."""
+    if model in _MODELS:
+        return True
+    if not fields.is_model_name(model):
+        return False
+    if len(_MODELS) >= 4096:
+        _MODELS.clear()
+    _MODELS.add(model)
+    return True
+
+
 def _valid(
     events: list[Any], models: frozenset[str], tiers: _Tiers
 ) -> tuple[bool, tuple[str, ...] | None]:
     """(every name valid, the input names when all events share them in one order)."""
-    if not all(map(fields.is_model_name, models)):
+    if not all(map(_model_ok, models)):
         return False, None
     if len(events) == 1:  # a record of one event (the hot path at one event per record)
         names = tuple(events[0].input_data)
@@ -139,13 +169,36 @@ def _valid(
     return True, names if shared else None
 
 
+def decode_event(
+    raw: bytes, limits: EventLimits = DEFAULT_LIMITS
+) -> tuple[Any, tuple[str, ...] | None] | None:
+    """The event of a record of one event (a JSON object) that a typed tier takes with valid
+    names, and its input names when every input is a number or null (``numeric_names``):
+    exactly what ``decode_streams`` returns for it, without a ``DecodedStreams`` per record
+    (the worker's hot path at one event per record). None: anything else (an array, a
+    columnar or invalid record, a possible NUL), which ``decode_streams`` decides."""
+    if not raw.startswith(b"{") or len(raw) > limits.max_record_bytes or may_hold_nul(raw):
+        return None
+    tiers = _tiers(limits)
+    for decoder, numeric in ((tiers.numeric, True), (tiers.flat, False)):
+        try:
+            event = decoder.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            continue
+        names = tuple(event.input_data)
+        if not (_model_ok(event.model_id) and _input_names_ok(names, tiers.input_name_len)):
+            return None
+        return event, names if numeric else None
+    return None
+
+
 def decode_streams(
     raw: bytes, limits: EventLimits = DEFAULT_LIMITS, id_seed: str | None = None
 ) -> DecodedStreams:
     """Decode one record for its streams; never raises. Typed events carry no default event
     id (``event_id`` None when the record had none); events of the ``decode_record`` fallback
     get ids from ``id_seed`` as there."""
-    if len(raw) <= limits.max_record_bytes and NUL_ESCAPE not in raw:  # NULs: decode_record decides
+    if len(raw) <= limits.max_record_bytes and not may_hold_nul(raw):  # NULs: decode_record
         tiers = _tiers(limits)
         for decoder, numeric in ((tiers.numeric, True), (tiers.flat, False)):
             try:

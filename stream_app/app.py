@@ -159,8 +159,9 @@ class DriftWorker(Rebalancing):
                 control.append(msg)
         s = self.settings
         for chunk in chunks(records, s.batch_max_bytes):
+            taken = self.tx.batch()
             for rec in chunk:  # offsets go in with the chunk's writes, not before
-                self.tx.batch().consumed(events, rec.partition, rec.offset)
+                taken.consumed(events, rec.partition, rec.offset)
             started = time.perf_counter()
             out = self.processor.process(chunk, now=time.time())
             self._emit(out, time.perf_counter() - started)

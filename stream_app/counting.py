@@ -41,8 +41,8 @@ def _id_hashes(gathered: Gathered) -> np.ndarray | None:
     """Per event the 64-bit hash of its explicit event id (``state.id_hash``), 0 without one
     (None: no event has one). Ids the decoder made up from the record's partition and offset
     are not explicit: the bucket's offset spans de-duplicate those."""
-    if all(isinstance(p, ColumnarRecord) and p.event_ids is None for p in gathered.parts):
-        return None  # columnar records without an event_id column: no event has one
+    if not gathered.ids:
+        return None  # no event_id column, no row event with an id
     ids = [
         i
         for part in gathered.parts
@@ -217,7 +217,8 @@ class Counting(ProcessorBase):
             rows, x = standardised(cols, meta.scales)
             if len(rows):
                 out[MULTIVARIATE] = (rows, x, True)
-        for name, (rows, values) in embeddings_of(gathered.parts).items():
+        embeddings = embeddings_of(gathered.parts) if gathered.vectors else {}
+        for name, (rows, values) in embeddings.items():
             if name not in meta.vector_dims:
                 if not self._vector_room(rt, streams):
                     continue

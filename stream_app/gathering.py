@@ -16,7 +16,7 @@ from typing import Any
 from drift import columnar
 from drift.columnar_wire import decode_columns
 from drift.eventtime import TIMESTAMP_IN_FUTURE, TIMESTAMP_TOO_OLD
-from drift.wire import DecodedStreams, decode_streams
+from drift.wire import DecodedStreams, decode_event, decode_streams
 from stream_app.records import Output, RawRecord, Rejected, rejection
 from stream_app.runtime import Gathered, ProcessorBase
 from stream_app.state import ModelMeta, meta_key
@@ -28,16 +28,27 @@ log = logging.getLogger(__name__)
 
 class Gathering(ProcessorBase):
     def _decode(self, rec: RawRecord, by_model: dict[str, Gathered], out: Output) -> None:
+        decoded: DecodedStreams | None = None
         try:
-            if columnar.looks_columnar(rec.value) and self._columns(rec, by_model):
-                return
-            decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
+            if columnar.looks_columnar(rec.value):
+                if self._columns(rec, by_model):
+                    return
+            elif (one := decode_event(rec.value, self.limits)) is not None:
+                if self._one(rec, *one, by_model):
+                    return
+                decoded = DecodedStreams([one[0]], [], one[1], frozenset((one[0].model_id,)))
+            if decoded is None:
+                decoded = decode_streams(rec.value, self.limits, f"{rec.partition}-{rec.offset}")
+                if (
+                    not decoded.errors
+                    and len(decoded.models) == 1
+                    and self._fast(rec, decoded, by_model)
+                ):
+                    return
         except Exception as exc:  # decoding is total; should a bug remain, the record is refused
             log.exception("decoding record %d-%d failed", rec.partition, rec.offset)
             error = f"{type(exc).__name__}: {exc}"
             out.rejected.append(Rejected(rec, "decode_error", error, {"decode_error": 1}))
-            return
-        if not decoded.errors and len(decoded.models) == 1 and self._fast(rec, decoded, by_model):
             return
         # refused: (item index or None for the whole record, reason, message)
         refused = [(e.index, e.reason, str(e)) for e in decoded.errors]
@@ -73,6 +84,30 @@ class Gathering(ProcessorBase):
             by_model.setdefault(model_id, Gathered()).add(rec, chosen, decoded.numeric_names)
         if refused:
             out.rejected.append(rejection(rec, refused))
+
+    def _one(
+        self,
+        rec: RawRecord,
+        event: Any,
+        names: tuple[str, ...] | None,
+        by_model: dict[str, Gathered],
+    ) -> bool:
+        """A record's single event (``decode_event``) gathered as ``_fast`` would gather it;
+        False: the general path judges it."""
+        model_id = event.model_id
+        gathered = by_model.get(model_id)
+        if (gathered is None and model_id not in self.models) or event.embeddings:
+            return False
+        bounds, t = self.event_time, event.timestamp
+        if bounds is not None and rec.timestamp > 0 and t is not None:
+            if t > rec.timestamp + bounds.max_future:
+                return False
+            if bounds.max_age > 0 and t < rec.timestamp - bounds.max_age:
+                return False
+        if gathered is None:
+            gathered = by_model[model_id] = Gathered()
+        gathered.add_one(rec, event, names)
+        return True
 
     def _fast(self, rec: RawRecord, decoded: DecodedStreams, by_model: dict[str, Gathered]) -> bool:
         """The common record (valid events of one admitted model, every time in bounds)

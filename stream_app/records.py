@@ -19,8 +19,10 @@ class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(msgspec.Struct, frozen=True, gc=False):
+    """One consumed record as the loop hands it over (a Struct: made once per record, ~5x
+    cheaper than a frozen dataclass)."""
+
     partition: int
     offset: int
     key: bytes | None

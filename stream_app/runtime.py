@@ -41,6 +41,8 @@ class Gathered:
     names: tuple[str, ...] | None = None  # shared numeric input names (``decode_streams``)
     parts: list[list[Any] | ColumnarRecord] = field(default_factory=list)
     columnar: bool = False  # some record is columnar
+    ids: bool = False  # some event may carry an event id (False: none does)
+    vectors: bool = False  # some event may carry an embedding (False: none does)
 
     def add(self, rec: RawRecord, events: list[Any], names: tuple[str, ...] | None) -> None:
         if not self.records:
@@ -51,12 +53,28 @@ class Gathered:
         self.records.append(rec)
         self.counts.append(len(events))
         self.parts.append(events)
+        self.ids = self.ids or any(e.event_id is not None for e in events)
+        self.vectors = self.vectors or any(getattr(e, "embeddings", None) for e in events)
+
+    def add_one(self, rec: RawRecord, event: Any, names: tuple[str, ...] | None) -> None:
+        """``add`` of a record's single event without an embedding (the hot path)."""
+        if not self.records:
+            self.names = names
+        elif names != self.names:
+            self.names = None
+        self.events.append(event)
+        self.records.append(rec)
+        self.counts.append(1)
+        self.parts.append([event])
+        self.ids = self.ids or event.event_id is not None
 
     def add_columns(self, rec: RawRecord, part: ColumnarRecord) -> None:
         self.columnar = True
         self.records.append(rec)
         self.counts.append(len(part))
         self.parts.append(part)
+        self.ids = self.ids or part.event_ids is not None
+        self.vectors = self.vectors or bool(part.vectors)
 
     def rows(self, column: str, dtype: type) -> np.ndarray:
         """A per-event array of a record attribute (offset, partition, timestamp)."""

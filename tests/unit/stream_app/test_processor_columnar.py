@@ -176,3 +176,32 @@ def test_whole_record_problems_of_a_columnar_record_count_once():
     assert "differ in length (1, 2)" in out.rejected[0].error
     assert "unknown column 'weird'" in out.rejected[1].error
     assert not out.counted
+
+
+def test_a_poll_of_single_event_records_equals_one_columnar_record_of_them():
+    """One-event records sent as a JSON object (the SDK's form: ``decode_event``, the hot
+    path), as one-element arrays and gathered into one columnar record per poll count and
+    judge alike; events with a categorical input take the flat tier, a new model's first
+    record and an event out of the time bounds the general path."""
+    rng = np.random.default_rng(5)
+    recs = events("m1", 5400, 1, rng)
+    for j, (event,) in enumerate(recs):
+        if j % 2:  # numeric inputs only: the numeric tier with shared input names
+            event["input_data"] = {"x": event["input_data"]["x"], "n": float(j % 5)}
+    n = len(recs)
+    arrays = raw("m1", recs, [False] * n, 0)
+    objects = [
+        RawRecord(r.partition, r.offset, r.key, orjson.dumps(evs[0]), r.timestamp)
+        for r, evs in zip(arrays, recs, strict=True)
+    ]
+    assert objects[0].value.startswith(b"{")
+    polls = [
+        RawRecord(0, j, b"m1", orjson.dumps(columnar("m1", [e for (e,) in recs[j : j + 50]])), 0.0)
+        for j in range(0, n, 50)
+    ]
+    store, counts, results = run(objects, 50)
+    assert counts["counted"] > 500 and counts["duplicates"] > 0 and results
+    assert run(arrays, 50) == (store, counts, results)
+    _, columnar_counts, columnar_results = run(polls, 1)
+    assert columnar_counts == {**counts, "replayed": columnar_counts["replayed"]}
+    assert columnar_results == results
