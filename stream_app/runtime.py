@@ -44,11 +44,15 @@ class Gathered:
     ids: bool = False  # some event may carry an event id (False: none does)
     vectors: bool = False  # some event may carry an embedding (False: none does)
 
-    def add(self, rec: RawRecord, events: list[Any], names: tuple[str, ...] | None) -> None:
+    def _track_names(self, names: tuple[str, ...] | None) -> None:
+        """Keep the records' shared input names; ``None`` once two records differ."""
         if not self.records:
             self.names = names
         elif names != self.names:
             self.names = None
+
+    def add(self, rec: RawRecord, events: list[Any], names: tuple[str, ...] | None) -> None:
+        self._track_names(names)
         self.events.extend(events)
         self.records.append(rec)
         self.counts.append(len(events))
@@ -58,10 +62,7 @@ class Gathered:
 
     def add_one(self, rec: RawRecord, event: Any, names: tuple[str, ...] | None) -> None:
         """``add`` of a record's single event without an embedding (the hot path)."""
-        if not self.records:
-            self.names = names
-        elif names != self.names:
-            self.names = None
+        self._track_names(names)
         self.events.append(event)
         self.records.append(rec)
         self.counts.append(1)
