@@ -15,6 +15,7 @@ hypothesis test compares them).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -45,6 +46,57 @@ def _dense(streams: Ints, keys: Ints, n_streams: int) -> tuple[Ints, Ints] | Non
     magnitude *= np.sign(keys)
     magnitude += span + streams * width
     binned = np.bincount(magnitude, minlength=n_streams * width)
+    return _codes_of_bins(binned, width, span, lowest)
+
+
+def _log_dense(x: NDArray[np.float64], mapping: LogMapping) -> tuple[Ints, Ints, Ints] | None:
+    """``tally_block`` without a key array, mask copy or sort: the bincount index computed
+    straight from the logarithms in one float array (integers below 2**53 stay exact), one
+    pass per step. The keys are ``mapping.keys``' (the same logarithm, product and ceiling);
+    the lowest and highest magnitude come from the logarithms' extremes; NaN and infinities
+    go to one extra bin, dropped. None: not this case (a value below the mapping's minimum
+    other than zero, only zeros or non-finite values, a sparse index): the general path."""
+    n_streams = x.shape[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index = np.abs(x)
+        np.log(index, out=index)  # zero: -inf; NaN: NaN; infinity: inf
+    top = float(index.max())
+    bad: NDArray[np.bool_] | None = None
+    missing = np.zeros(n_streams, np.int64)
+    if not math.isfinite(top):  # NaN or inf among the values (or only zeros)
+        bad = ~np.isfinite(x)
+        missing = bad.sum(axis=1, dtype=np.int64)
+        top = float(np.max(index, where=~bad, initial=-np.inf))
+        if not math.isfinite(top):
+            return None
+    low = float(np.min(index, where=index > -np.inf, initial=np.inf))  # no NaN, zero or inf
+    if low < math.log(mapping.min_value) + 1.0:  # near the zero bucket's edge: exact path
+        return None
+    inv, offset = mapping.inverse_log_gamma, mapping.key_offset
+    lowest = math.ceil(low * inv) - offset  # the smallest non-zero magnitude key
+    highest = math.ceil(top * inv) - offset
+    if highest >= _BIAS:
+        raise ValueError("bucket keys beyond int32: the relative accuracy is too fine")
+    span = highest - lowest + 1
+    width = 2 * span + 1
+    if n_streams * width > 4 * x.size + 4096:
+        return None
+    index *= inv
+    np.ceil(index, out=index)
+    index -= offset + lowest - 1  # magnitude key - (lowest - 1): 1..span; zero: -inf
+    np.maximum(index, 0.0, out=index)  # the zero key: 0
+    np.copysign(index, x, out=index)
+    index += (span + np.arange(n_streams) * width)[:, None]
+    if bad is not None:
+        np.copyto(index, n_streams * width, where=bad)  # the dropped bin
+    binned = np.bincount(index.astype(np.intp).ravel(), minlength=n_streams * width + 1)
+    codes, counts = _codes_of_bins(binned[: n_streams * width], width, span, lowest)
+    return codes, counts, missing
+
+
+def _codes_of_bins(binned: Ints, width: int, span: int, lowest: int) -> tuple[Ints, Ints]:
+    """Codes and counts of a compact index's bincount (``_dense``): stream ``s``'s key ``k``
+    at ``s * width + span + sign(k) * (|k| - lowest + 1)``, the zero key at ``+ span``."""
     present = np.flatnonzero(binned)
     stream, at = np.divmod(present, width)
     at -= span
@@ -56,6 +108,10 @@ def tally_block(values: NDArray[np.float64], mapping: LogMapping) -> tuple[Ints,
     """(codes, counts, missing per stream) of an (S, n) array: row ``s`` is stream ``s``'s
     values; non-finite values count as missing, as in ``NumericHistogram.update``."""
     x = np.asarray(values, np.float64)
+    if x.size and x.ndim == 2:
+        fast = _log_dense(x, mapping)
+        if fast is not None:
+            return fast
     finite = np.isfinite(x)
     n_finite = finite.sum(axis=1)
     missing = (x.shape[1] - n_finite).astype(np.int64)

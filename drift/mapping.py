@@ -48,6 +48,15 @@ class LogMapping:
         object.__setattr__(self, "_inv_log_gamma", inv)
         object.__setattr__(self, "_offset", math.ceil(math.log(self.min_value) * inv) - 1)
 
+    @property
+    def inverse_log_gamma(self) -> float:
+        """``1 / log(gamma)``: a magnitude's key is ``ceil(log(m) * this) - key_offset``."""
+        return self._inv_log_gamma
+
+    @property
+    def key_offset(self) -> int:
+        return self._offset
+
     def keys(self, finite: NDArray[np.float64]) -> NDArray[np.int64]:
         """Keys of finite values (vectorised; the caller removes NaN and inf first)."""
         magnitude = np.abs(finite)
