@@ -8,13 +8,14 @@ and times how fast its counted events (`drift_events_total` on /metrics) reach t
   columns, and columnar records with binary columns (base64 float64: what the SDK sends for
   records of ≥ 16 events),
 * the ceiling: a bare confluent-kafka consumer reading the same topic in the same run (the
-  median of three reads), and the worker's rate as a share of it (issue #14 targets: ≥ 50% at
-  500 per record, ≥ 10% at one).
+  median of four reads: two before the worker runs, two after), and the worker's rate as a
+  share of it (issue #14 targets: ≥ 50% at 500 per record, ≥ 10% at one).
 
 Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar|binary`` runs one.
 ``--soak 300`` instead feeds a worker (binary columnar records, or ``--format``) at a fixed
 rate for 5 minutes (event time 10x wall time, small windows, so buckets expire and the state
 reaches its steady size) and prints its RSS every 30 s and the growth.
+``--repeat 3`` runs each scenario three times and prints the median ratio and its range.
 ``--ids`` gives every inference an explicit event id (as the SDK does: the worker then also
 de-duplicates by id). ``--profile PREFIX`` runs the workers under cProfile (PREFIX-a.prof,
 PREFIX-b.prof).
@@ -176,11 +177,10 @@ def preload(bootstrap: str, topic: str, pairs: Iterator[tuple[bytes, bytes]]) ->
     return n
 
 
-def bare_consumer_rate(bootstrap: str, topic: str, n_records: int, reads: int = 3) -> float:
-    """Records/s of a plain consumer reading the whole topic (values untouched): the median
-    of ``reads`` reads, each by a new group (one read alone varied up to 2x between runs)."""
-    rates = sorted(_bare_read(bootstrap, topic, n_records) for _ in range(reads))
-    return rates[len(rates) // 2]
+def bare_reads(bootstrap: str, topic: str, n_records: int, reads: int = 2) -> list[float]:
+    """Records/s of a plain consumer reading the whole topic (values untouched), ``reads``
+    times, each by a new group (one read alone varied up to 2x between runs)."""
+    return [_bare_read(bootstrap, topic, n_records) for _ in range(reads)]
 
 
 def _bare_read(bootstrap: str, topic: str, n_records: int) -> float:
@@ -314,7 +314,9 @@ def scenario(
     pairs = records(models, n_records, per_record, T0, dt, fmt, dim, ids)
     preload(kafka.bootstrap, topics.events, pairs)
     print(f"{name}: preloaded {n_records:,} records in {time.perf_counter() - t:.1f}s")
-    ceiling = bare_consumer_rate(kafka.bootstrap, topics.events, n_records) * per_record
+    # the ceiling: two reads before the worker runs and two after (the machine's state drifts
+    # between runs: one read before varied 0.7-1.8M inferences/s); the median of the four
+    reads = bare_reads(kafka.bootstrap, topics.events, n_records)
     sinks: dict[str, object] = {"sinks_enabled": "true", "database_url": dsn} if dsn else {}
     sinks.update(settings or {})
     if dim:  # a poll of embeddings must be processed well within the transaction timeout
@@ -332,9 +334,13 @@ def scenario(
             print(f"{name}: inference_logs holds {rows:,} rows, {rows / logged:,.0f} rows/s")
     finally:
         worker.stop()
+    reads += bare_reads(kafka.bootstrap, topics.events, n_records)
+    ceiling = float(np.median(reads)) * per_record
+    spread = f"{min(reads) * per_record / 1e6:.2f}-{max(reads) * per_record / 1e6:.2f}M"
     print(
         f"{name}: worker {rate:>10,.0f} inferences/s (start-up {startup:.1f}s)  "
-        f"bare consumer {ceiling:>12,.0f} inferences/s  ratio {rate / ceiling:.1%}"
+        f"bare consumer {ceiling:>12,.0f} inferences/s (4 reads {spread})  "
+        f"ratio {rate / ceiling:.1%}"
     )
     return rate, ceiling
 
@@ -402,7 +408,7 @@ def multivariate_cost(
             if args.only not in (None, key):
                 continue
             runs: dict[bool, list[float]] = {True: [], False: []}
-            for i in range(args.repeat):
+            for i in range(args.repeat or 3):
                 for on in (True, False):
                     name = f"({key}) {per_record}/record {fmt} mv={'on' if on else 'off'} #{i}"
                     rate, _ = scenario(
@@ -455,7 +461,9 @@ def main() -> int:
     parser.add_argument(
         "--multivariate", action="store_true", help="each scenario with multivariate on and off"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each (--multivariate)")
+    parser.add_argument(
+        "--repeat", type=int, help="runs of each scenario (default 1; --multivariate: 3)"
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     workdir = Path(tempfile.mkdtemp(prefix="driftmon-bench-worker-"))
@@ -484,24 +492,32 @@ def main() -> int:
             for name, rate, ceiling in rows:
                 print(f"{name}: worker {rate:>9,.0f} inferences/s  ({rate / ceiling:6.1%} of bare)")
         else:
-            summary = []
-            for fmt in formats:
-                prof = {k: f"{args.profile}-{fmt}-{k}.prof" if args.profile else "" for k in "ab"}
-                if args.only != "b":
-                    name = f"(a) 1/record   {fmt:8}"
-                    a = scenario(
-                        kafka, workdir, name, args.events_a, 1, prof["a"], fmt=fmt, ids=args.ids
-                    )
-                    summary.append((name, *a))
-                if args.only != "a" or args.sinks:
-                    name = f"(b) 500/record {fmt:8}"
-                    n = args.events_b // 500
-                    b = scenario(kafka, workdir, name, n, 500, prof["b"], fmt=fmt, ids=args.ids)
-                    summary.append((name, *b))
-                    if args.sinks:
-                        with_sinks(kafka, workdir, args.events_b, b[0])
-            for name, rate, ceiling in summary:
-                print(f"{name}: {rate:>10,.0f}/s of {ceiling:>12,.0f}/s  {rate / ceiling:6.1%}")
+            summary: dict[str, list[tuple[float, float]]] = {}
+            for i in range(args.repeat or 1):
+                for fmt in formats:
+                    prof = {
+                        k: f"{args.profile}-{fmt}-{k}.prof" if args.profile else "" for k in "ab"
+                    }
+                    if args.only != "b":
+                        name = f"(a) 1/record   {fmt:8}"
+                        a = scenario(
+                            kafka, workdir, name, args.events_a, 1, prof["a"], fmt=fmt, ids=args.ids
+                        )
+                        summary.setdefault(name, []).append(a)
+                    if args.only != "a" or args.sinks:
+                        name = f"(b) 500/record {fmt:8}"
+                        n = args.events_b // 500
+                        b = scenario(kafka, workdir, name, n, 500, prof["b"], fmt=fmt, ids=args.ids)
+                        summary.setdefault(name, []).append(b)
+                        if args.sinks and i == 0:
+                            with_sinks(kafka, workdir, args.events_b, b[0])
+            for name, runs in summary.items():
+                rates = [r for r, _ in runs]
+                ratios = [r / c for r, c in runs]
+                print(
+                    f"{name}: {np.median(rates):>10,.0f}/s, {np.median(ratios):6.1%} of the bare "
+                    f"consumer (median of {len(runs)}: {min(ratios):.1%}-{max(ratios):.1%})"
+                )
     finally:
         kafka.close()
     print(f"load average {os.getloadavg()[0]:.2f} at the end")

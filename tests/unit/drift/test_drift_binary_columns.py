@@ -5,8 +5,10 @@ is refused for the whole record with a reason that names it."""
 from __future__ import annotations
 
 import base64
+import binascii
 import math
 
+import msgspec
 import numpy as np
 import orjson
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drift import EventLimits, decode_record, to_columns
+from drift.binary_wire import unbase64
 from drift.columnar import subset
 from drift.columnar_wire import decode_columns, join
 from producers.records import BINARY_MIN_EVENTS, binary_column, encode_columnar
@@ -198,3 +201,30 @@ def test_a_vector_row_with_nan_or_infinity_is_refused_by_row():
         (3, "embedding_out_of_range"),
     ]
     assert [e.embeddings for e in decoded.events] == [{"t": [1.0, 2.0]}]
+
+
+base64_text = st.one_of(
+    st.text(alphabet="AB+/=", max_size=12),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", max_size=24
+    ),
+    st.text(alphabet="AB= \n_-*", max_size=8),
+    st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode()),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(base64_text)
+def test_the_fast_path_base64_takes_what_msgspec_took_and_never_more_than_strict_binascii(
+    text: str,
+) -> None:
+    """``unbase64`` (pybase64) accepts exactly what msgspec's base64 accepted before it, with
+    the same bytes; whatever it accepts, the general path's strict ``binascii`` accepts too
+    (the fast path never takes a record the general path would refuse)."""
+    try:
+        before = msgspec.json.decode(msgspec.json.encode(text), type=bytes)
+    except msgspec.ValidationError:
+        before = None
+    assert unbase64(text) == before
+    if before is not None:
+        assert binascii.a2b_base64(text, strict_mode=True) == before
