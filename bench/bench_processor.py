@@ -32,6 +32,8 @@ from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
 from drift.bins import Subwindows
 from drift.evaluate import StreamWindows, decide, measure_model
 from producers.records import binary_column, binary_vectors
+from stream_app.assembly import chunks
+from stream_app.config import WorkerSettings
 from stream_app.processor import (
     EventTimeBounds,
     HistogramSettings,
@@ -116,7 +118,8 @@ def batches(
             raw = value(model, x, ts, columnar, v, names)
             batch.append(RawRecord(0, offset, model.encode(), raw, ts))
             offset += 1
-        out.append(batch)
+        # as the worker hands a poll over: in chunks of at most 4 MB of record values
+        out.extend(chunks(batch, WorkerSettings.model_fields["batch_max_bytes"].default))
     return out
 
 
@@ -143,10 +146,12 @@ def rate(
     ids: bool = False,
 ) -> float:
     """Inferences/s of ``Processor.process`` over about ``seconds`` of batches."""
-    batch_events = 500 if per_record == 1 else 5000
+    # a poll's worth: the worker's 2,000 records (``batch_size``) at one event per record, at
+    # 500 a poll of 80 records, cut into 4 MB chunks by ``batches`` (~36 binary records each)
+    batch_events = min(2000 * per_record, 40_000)
+    n = 50 if per_record == 1 else 10
     if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
-        batch_events = 1250
-    n = 200 if per_record == 1 else 40
+        batch_events, n = 1250, 40
     runs = batches(per_record, columnar, n, batch_events, dim, ids)
     store = Store()
     proc = processor(store, multivariate)
