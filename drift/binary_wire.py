@@ -75,17 +75,18 @@ def arrays(columns: dict[str, Any]) -> dict[str, Any] | None:
         names = tuple(k for k in names if not k.startswith(EMBEDDING))
         if not names:
             return out
-    if not _may_be_binary(names) or any(columns[k].f8 is None for k in names):
+    if not _may_be_binary(names):
         return None
-    if any(columns[k].f4 is not None or columns[k].dim is not None for k in names):
-        return None
-    decoded = [unbase64(columns[k].f8) for k in names]
-    blobs = [b for b in decoded if b is not None]
-    if len(blobs) < len(decoded):
-        return None
+    blobs: list[bytes] = []
+    for name in names:  # one pass: a generator per check cost a tenth of the record's reading
+        column = columns[name]
+        if column.f8 is None or column.f4 is not None or column.dim is not None:
+            return None
+        blob = unbase64(column.f8)
+        if blob is None or len(blob) & 7:
+            return None
+        blobs.append(blob)
     sizes = set(map(len, blobs))
-    if any(size & 7 for size in sizes):
-        return None
     values = np.frombuffer(b"".join(blobs), dtype="<f8").astype(np.float64, copy=False)
     if np.isinf(values).any():
         return None
