@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import gc
 import logging
 import signal
 import threading
@@ -11,6 +12,11 @@ import threading
 from stream_app.config import WorkerSettings
 
 log = logging.getLogger(__name__)
+
+# Collections of the youngest generation: every 700 container allocations by default, ~5 a
+# poll of 2,000 one-event records (~8% of the time at one inference per record). A poll frees
+# its containers when it is done; cyclic garbage waits a little longer for its collection.
+GEN0_THRESHOLD = 50_000
 
 HELP = """Consume inference events, keep event-time histograms per model, evaluate drift each
 time a bucket closes, and publish results to Kafka, PostgreSQL and /metrics.
@@ -62,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     worker = DriftWorker(settings)
     ensure_topics(settings, worker.topics)
+    gc.freeze()  # the start-up heap (modules, settings) lives on: no older collection scans it
+    gc.set_threshold(GEN0_THRESHOLD, *gc.get_threshold()[1:])
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack to stderr
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
