@@ -7,9 +7,9 @@ and times how fast its counted events (`drift_events_total` on /metrics) reach t
   each in three record formats: rows (an event / a JSON array), columnar records with array
   columns, and columnar records with binary columns (base64 float64: what the SDK sends for
   records of ≥ 16 events),
-* the ceiling: a bare confluent-kafka consumer reading the same topic in the same run (the
-  median of four reads: two before the worker runs, two after), and the worker's rate as a
-  share of it (issue #14 targets: ≥ 50% at 500 per record, ≥ 10% at one).
+* the ceiling: a bare confluent-kafka consumer (the worker's fetch settings) reading the same
+  topic in the same run (the median of four reads: two before the worker runs, two after),
+  and the worker's rate as a share of it (issue #14 targets: ≥ 50% at 500 per record, ≥ 10% at one).
 
 Targets: (b) ≥ 100k inferences/s, (a) ≥ 10k/s. ``--format rows|columnar|binary`` runs one.
 ``--soak 300`` instead feeds a worker (binary columnar records, or ``--format``) at a fixed
@@ -61,6 +61,7 @@ from drift.topics import Topics  # noqa: E402
 from harness import KafkaBroker  # noqa: E402
 from harness.process import free_port  # noqa: E402
 from producers.records import binary_column, binary_vectors  # noqa: E402
+from stream_app.assembly import FETCH_CONFIG  # noqa: E402
 
 INPUTS = 20
 PARTITIONS = 8
@@ -192,6 +193,7 @@ def _bare_read(bootstrap: str, topic: str, n_records: int) -> float:
             "bootstrap.servers": bootstrap,
             "group.id": f"bare-{uuid.uuid4().hex[:6]}",
             "enable.auto.commit": False,
+            **FETCH_CONFIG,  # the worker's: the same fetching ahead
         }
     )
     c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
