@@ -3,6 +3,7 @@ Prometheus, Alertmanager) fed calm data, then drifted data, looked at in headles
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from selenium.webdriver.common.by import By
 from harness import KafkaBroker, PostgresServer
 from tests.integration.live_stack import MODEL, STREAM, Feeder, LiveStack, live_stack, wait_verdict
 from tests.integration.ui.browser import console_errors, foreign_requests, wait
+from tests.integration.workers import query
 
 pytestmark = pytest.mark.integration
 
@@ -19,14 +21,27 @@ pytestmark = pytest.mark.integration
 def drifting(
     kafka: KafkaBroker, postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveStack]:
-    """The stack while the worker judges the model's feature drifted (x shifted by 3σ)."""
+    """The stack while the worker judges the model's feature drifted (x shifted by 3σ), with a
+    stored run whose whole recent window is drifted data: the first drift verdict can come from
+    a window that holds a few drifted events only, and its bins barely moved."""
     with live_stack(kafka, postgres, tmp_path_factory.mktemp("ui-live")) as stack:
         feeder = Feeder(stack.api.url)
         feeder.start()
         try:
             wait_verdict(stack, 0, 60)
             feeder.mode = "drifted"
+            switched = time.time()
             wait_verdict(stack, 1, 60)
+            stack.poll(
+                lambda: query(
+                    stack.dsn,
+                    "SELECT 1 FROM drift_runs WHERE model_id = %s AND stream = %s"
+                    " AND status = 'drift' AND window_start >= to_timestamp(%s)",
+                    (MODEL, STREAM, switched + 1),
+                ),
+                60,
+                "a stored drift run of drifted data only",
+            )
             yield stack
         finally:
             feeder.stop()
