@@ -101,6 +101,37 @@ def replay(bootstrap: str, topic: str) -> int:
     return len(records)
 
 
+def replay_state(worker: WorkerProcess, dsn: str, replayed_at: datetime) -> str:
+    """What a stalled replay left: the windows not recomputed, the dirty marks, the labels'
+    receive times and the sinks' counters (labels stored, lag)."""
+    stale = [
+        (r[1].isoformat(), r[-1].isoformat())
+        for r in stored_windows(dsn).values()
+        if r[-1] <= replayed_at
+    ]
+    dirty = query(dsn, "SELECT count(*) FROM performance_dirty")[0][0]
+    received = query(
+        dsn,
+        "SELECT count(*) FILTER (WHERE received_at > %s), count(*), "
+        "count(*) FILTER (WHERE NOT matched) FROM labels",
+        (replayed_at,),
+    )[0]
+    try:
+        text = httpx.get(f"http://127.0.0.1:{worker.sinks_web_port}/metrics", timeout=5).text
+    except httpx.HTTPError as exc:
+        text = f"(no /metrics: {exc})"
+    counters = [
+        line
+        for line in text.splitlines()
+        if line.startswith(("drift_labels", "drift_sink_lag", "drift_performance_windows"))
+    ]
+    return (
+        f"replayed at {replayed_at.isoformat()}; windows not recomputed (start, computed_at): "
+        f"{stale}\nperformance_dirty rows: {dirty}; labels received since the replay / all / "
+        f"unmatched: {received}\nsinks metrics:\n" + "\n".join(counters)
+    )
+
+
 def test_concept_drift_degrades_performance_and_labels_replay_changes_nothing(
     kafka, db_dsn, topic_prefix, tmp_path
 ):
@@ -160,12 +191,15 @@ def test_concept_drift_degrades_performance_and_labels_replay_changes_nothing(
         before = stored_windows(db_dsn)
         replayed_at = datetime.now(UTC)
         assert replay(kafka.bootstrap, topics.labels) > 0
-        wait_for(
-            lambda: all(r[-1] > replayed_at for r in stored_windows(db_dsn).values()),
-            300,
-            "every window recomputed after the replay",
-            worker,
-        )
+        try:
+            wait_for(
+                lambda: all(r[-1] > replayed_at for r in stored_windows(db_dsn).values()),
+                300,
+                "every window recomputed after the replay",
+                worker,
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{replay_state(worker, db_dsn, replayed_at)}") from None
         after = stored_windows(db_dsn)
         assert {w: r[:-1] for w, r in after.items()} == {w: r[:-1] for w, r in before.items()}
         assert query(db_dsn, "SELECT count(*) FROM labels") == [
