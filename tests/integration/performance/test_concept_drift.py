@@ -69,10 +69,25 @@ def stored_windows(dsn: str) -> dict[float, tuple]:
     return {r[1].timestamp(): r for r in rows}
 
 
-def sinks_gauge(worker: WorkerProcess, name: str) -> float | None:
+def stale_windows(dsn: str, since: datetime) -> list[tuple[str, str]]:
+    """(window start, computed_at) of the stored windows not computed after ``since``."""
+    return [
+        (r[1].isoformat(), r[-1].isoformat())
+        for r in stored_windows(dsn).values()
+        if r[-1] <= since
+    ]
+
+
+def sinks_metrics(worker: WorkerProcess) -> str | None:
     try:
-        text = httpx.get(f"http://127.0.0.1:{worker.sinks_web_port}/metrics", timeout=5).text
+        return httpx.get(f"http://127.0.0.1:{worker.sinks_web_port}/metrics", timeout=5).text
     except httpx.HTTPError:
+        return None
+
+
+def sinks_gauge(worker: WorkerProcess, name: str) -> float | None:
+    text = sinks_metrics(worker)
+    if text is None:
         return None
     for family in text_string_to_metric_families(text):
         for s in family.samples:
@@ -104,11 +119,6 @@ def replay(bootstrap: str, topic: str) -> int:
 def replay_state(worker: WorkerProcess, dsn: str, replayed_at: datetime) -> str:
     """What a stalled replay left: the windows not recomputed, the dirty marks, the labels'
     receive times and the sinks' counters (labels stored, lag)."""
-    stale = [
-        (r[1].isoformat(), r[-1].isoformat())
-        for r in stored_windows(dsn).values()
-        if r[-1] <= replayed_at
-    ]
     dirty = query(dsn, "SELECT count(*) FROM performance_dirty")[0][0]
     received = query(
         dsn,
@@ -116,19 +126,14 @@ def replay_state(worker: WorkerProcess, dsn: str, replayed_at: datetime) -> str:
         "count(*) FILTER (WHERE NOT matched) FROM labels",
         (replayed_at,),
     )[0]
-    try:
-        text = httpx.get(f"http://127.0.0.1:{worker.sinks_web_port}/metrics", timeout=5).text
-    except httpx.HTTPError as exc:
-        text = f"(no /metrics: {exc})"
+    text = sinks_metrics(worker) or "(no /metrics)"
     counters = [
-        line
-        for line in text.splitlines()
-        if line.startswith(("drift_labels", "drift_sink_lag", "drift_performance_windows"))
+        line for line in text.splitlines() if line.startswith(("drift_labels", "drift_sink_lag"))
     ]
     return (
         f"replayed at {replayed_at.isoformat()}; windows not recomputed (start, computed_at): "
-        f"{stale}\nperformance_dirty rows: {dirty}; labels received since the replay / all / "
-        f"unmatched: {received}\nsinks metrics:\n" + "\n".join(counters)
+        f"{stale_windows(dsn, replayed_at)}\nperformance_dirty rows: {dirty}; labels received "
+        f"since the replay / all / unmatched: {received}\nsinks metrics:\n" + "\n".join(counters)
     )
 
 
@@ -193,7 +198,7 @@ def test_concept_drift_degrades_performance_and_labels_replay_changes_nothing(
         assert replay(kafka.bootstrap, topics.labels) > 0
         try:
             wait_for(
-                lambda: all(r[-1] > replayed_at for r in stored_windows(db_dsn).values()),
+                lambda: not stale_windows(db_dsn, replayed_at),
                 300,
                 "every window recomputed after the replay",
                 worker,
