@@ -11,7 +11,11 @@ an embedding stream.
 medians and the evaluation time of one model with and without a ``multivariate`` stream.
 ``--sizes 1,4,16,64`` sets the record sizes of the format runs (the SDK's crossover); ``--ids``
 runs each also with an explicit event id per inference. ``--profile FILE`` writes a cProfile
-of the 1-per-record columnar run. Prints figures; asserts nothing.
+of the 1-per-record columnar run. ``--ceilings`` instead bounds what a faster numeric tally
+could give: at 500 per record (binary columns) and 1 per record (rows), interleaved
+``--repeat`` times, the whole ``Processor.process``, the same with the numeric streams' tally
+and merges costing nothing (nothing counted into them), and decoding alone (msgspec and
+pybase64, both compiled). Prints figures; asserts nothing.
 Run: ``python bench/bench_processor.py [--seconds 3]``.
 """
 
@@ -30,8 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
 from drift.bins import Subwindows
+from drift.columnar_wire import decode_columns
 from drift.evaluate import StreamWindows, decide, measure_model
+from drift.wire import decode_event
 from producers.records import binary_column, binary_vectors
+from stream_app import counting
 from stream_app.assembly import chunks
 from stream_app.config import WorkerSettings
 from stream_app.processor import (
@@ -106,7 +113,8 @@ def batches(
     id per inference, unique (as the SDK's uuids)."""
     rng = np.random.default_rng(0)
     per_batch = max(1, batch_events // per_record)
-    out, offset = [], 0
+    out: list[list[RawRecord]] = []
+    offset = 0
     for _ in range(n_batches):
         batch = []
         for _ in range(per_batch):
@@ -187,9 +195,14 @@ def main() -> int:
     parser.add_argument(
         "--ids", action="store_true", help="the format runs also with an event id per inference"
     )
+    parser.add_argument(
+        "--ceilings", action="store_true", help="instead: the rate without the numeric tally"
+    )
     args = parser.parse_args()
     if args.multivariate:
         return multivariate_cost(args.seconds, args.repeat)
+    if args.ceilings:
+        return ceilings(args.seconds, min(args.repeat, 3))
     for per_record in map(int, args.sizes.split(",")):
         for ids in (False, True) if args.ids else (False,):
             rows = rate(per_record, False, args.seconds, ids=ids)
@@ -246,6 +259,50 @@ def multivariate_cost(seconds: float, repeat: int) -> int:
         f"with a multivariate stream (16 inputs, cross products, K=16): "
         f"{np.median(with_mv):.1f} ms (medians of {repeat})"
     )
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
+    return 0
+
+
+def decode_rate(per_record: int, columnar: bool | str, seconds: float) -> float:
+    """Inferences/s of decoding alone: ``decode_columns`` (columnar) or ``decode_event`` (one
+    event a record), the gathering's first step, over the records ``rate`` feeds."""
+    runs = batches(
+        per_record, columnar, 50 if per_record == 1 else 10, min(2000 * per_record, 40_000)
+    )
+    decode = decode_columns if columnar else decode_event
+    limits = EventLimits()
+    done, start = 0, time.perf_counter()
+    for batch in runs:
+        for rec in batch:
+            if decode(rec.value, limits) is None:
+                raise RuntimeError("a bench record took the general path")
+        done += len(batch) * per_record
+        if time.perf_counter() - start > seconds:
+            break
+    return done / (time.perf_counter() - start)
+
+
+def ceilings(seconds: float, repeat: int) -> int:
+    """``Processor.process`` whole, without the numeric tally and merges, and decoding alone."""
+    print(f"load average {Path('/proc/loadavg').read_text().strip()}")
+    real = counting._NumericBlock.count
+    for per_record, columnar in ((500, "binary"), (1, False)):
+        whole, untallied, decoded = [], [], []
+        for _ in range(repeat):
+            whole.append(rate(per_record, columnar, seconds))
+            counting._NumericBlock.count = lambda self, rows, rec: {}  # type: ignore[method-assign]
+            try:
+                untallied.append(rate(per_record, columnar, seconds))
+            finally:
+                counting._NumericBlock.count = real  # type: ignore[method-assign]
+            decoded.append(decode_rate(per_record, columnar, seconds))
+        w, u, d = (float(np.median(r)) for r in (whole, untallied, decoded))
+        fmt = "binary columns" if columnar else "rows"
+        print(
+            f"{per_record:>3}/record {fmt}: Processor.process {w:>10,.0f}/s; numeric tally and "
+            f"merges free {u:>10,.0f}/s ({u / w:.2f}x); decoding alone {d:>10,.0f}/s "
+            f"({d / w:.2f}x) (medians of {repeat})"
+        )
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
     return 0
 
