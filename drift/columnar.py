@@ -7,7 +7,8 @@ predictions; ``embedding.<name>`` columns hold an event's named vectors (an arra
 the record's ``metadata`` is shared by every event (an event's own ``metadata`` entry adds to
 it). Three readings:
 
-* ``drift.columnar_wire.decode_columns``: the worker's fast path, straight to numpy columns.
+* ``drift.columnar_wire.decode_columns`` and ``drift.columnar_join.join``: the worker's fast
+  path, straight to numpy columns.
 * ``to_rows``: the events as row dicts, which ``validate_event`` judges one by one: the
   general path (``decode_record``), the API and the inference-log sink. Its reasons and
   indexes (``[i]`` = row ``i``) are those of an array record of the same events.

@@ -2,20 +2,17 @@
 
 ``decode_columns`` parses a record with orjson and checks it column by column (the value types
 of a whole column at once, in C; the column names once per name list), keeping the validated
-lists: no per-event object is ever made. ``join`` then turns the columnar records of one
-model in a batch into one ``ColumnBatch`` with one ``np.array`` call per stream, so a record
-of one event costs a few list operations, not a numpy call per column. None from
-``decode_columns`` means "not the plain case" (an invalid value, booleans, RFC 3339 times,
-nested metadata): the general path (``to_rows`` + ``validate_event``) decides, and both accept
+lists: no per-event object is ever made (``drift.columnar_join`` then joins a batch's records
+of one model into numpy columns). None from ``decode_columns`` means "not the plain case" (an
+invalid value, booleans, RFC 3339 times, nested metadata): the general path (``to_rows`` +
+``validate_event``) decides, and both accept
 the same rows with the same values (tests compare them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain
 from typing import Annotated, Any
 
 import msgspec
@@ -26,7 +23,6 @@ from msgspec import Meta
 from drift import fields
 from drift.binary_wire import Binary, arrays, vectors_of
 from drift.columnar import INPUT, PREDICTION, is_columnar, shape
-from drift.columns import ColumnBatch, Kind
 from drift.embeddings import EMBEDDING, is_embedding_name
 from drift.events import may_hold_nul
 from drift.schema import EventLimits, InvalidEvent
@@ -122,7 +118,8 @@ def _numbers(values: list[Any] | np.ndarray, low: float, high: float) -> bool:
     return not (int in types and present and max(map(abs, present)) >= _BIG)
 
 
-def _nulls(values: list[Any] | np.ndarray) -> int:
+def null_count(values: list[Any] | np.ndarray) -> int:
+    """How many of a column's values are null (NaN in a binary column)."""
     if isinstance(values, np.ndarray):
         return int(np.isnan(values).sum())
     return values.count(None)
@@ -233,9 +230,9 @@ def decode_columns(raw: bytes, limits: EventLimits) -> ColumnarRecord | None:
         return None
     names = layout.streams
     bare = columns.get("prediction")
-    if bare is not None and _nulls(bare) == n:
+    if bare is not None and null_count(bare) == n:
         names = layout.no_bare  # a bare prediction only ever null is no stream (as rows)
-    if confidence is not None and _nulls(confidence) != n:
+    if confidence is not None and null_count(confidence) != n:
         names = _NAMES.setdefault(names, (*names, "confidence"))  # one object: ``join``
     if floats:  # the common case: nothing more to check
         return ColumnarRecord(model, n, columns, names, (), vectors)
@@ -262,54 +259,3 @@ def _kinds(
         else:
             return None
     return ColumnarRecord(model, n, columns, tuple(numeric), tuple(categorical), vectors)
-
-
-def _kind_seen(parts: Sequence[ColumnarRecord], name: str) -> Kind:
-    """The kind of the first part holding a value of stream ``name`` (numeric: none does)."""
-    for p in parts:
-        values = p.columns.get(name)
-        if values is not None and _nulls(values) != p.n:
-            return "numeric" if name in p.numeric else "categorical"
-    return "numeric"
-
-
-def _or_nulls(column: Sequence[Any] | np.ndarray | None, n: int) -> Sequence[Any] | np.ndarray:
-    return [None] * n if column is None else column
-
-
-def _floats(columns: Sequence[Sequence[Any] | np.ndarray]) -> np.ndarray:
-    """The columns of the parts as one float64 array (null: NaN); binary columns are
-    concatenated as arrays, array columns read in one ``np.array`` call."""
-    if any(type(c) is np.ndarray for c in columns):
-        return np.concatenate([np.asarray(c, dtype=np.float64) for c in columns])
-    return np.array(list(chain.from_iterable(columns)), dtype=np.float64)
-
-
-def join(parts: Sequence[ColumnarRecord], known_kinds: Mapping[str, Kind]) -> ColumnBatch:
-    """One model's columnar records as one ``ColumnBatch`` (rows in record order), one
-    ``np.array`` call per stream. A stream's kind is ``known_kinds[stream]`` or that of its
-    first value (as ``to_columns`` decides); rows of the other kind, or of a record without
-    the stream, are missing."""
-    times = [_or_nulls(p.columns.get("timestamp"), p.n) for p in parts]
-    batch = ColumnBatch(_floats(times))
-    first = parts[0]
-    if all(p.numeric is first.numeric and not p.categorical for p in parts):  # one layout
-        for name in first.numeric:
-            if known_kinds.get(name, "numeric") == "numeric":
-                batch.numeric[name] = _floats([p.columns[name] for p in parts])
-            else:
-                batch.categorical[name] = [None] * len(batch.timestamps)
-        return batch
-    names = dict.fromkeys(n for p in parts for n in (*p.numeric, *p.categorical))
-    for name in names:
-        kind = known_kinds.get(name) or _kind_seen(parts, name)
-        held = [p.numeric if kind == "numeric" else p.categorical for p in parts]
-        lists = [
-            p.columns[name] if name in mine else [None] * p.n
-            for p, mine in zip(parts, held, strict=True)
-        ]
-        if kind == "numeric":
-            batch.numeric[name] = _floats(lists)
-        else:
-            batch.categorical[name] = list(chain.from_iterable(lists))
-    return batch

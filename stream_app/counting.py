@@ -15,7 +15,8 @@ import numpy as np
 
 from drift import Histogram, NumericHistogram
 from drift.categorical import CategoricalHistogram
-from drift.columnar_wire import ColumnarRecord, join
+from drift.columnar_join import join
+from drift.columnar_wire import ColumnarRecord
 from drift.columns import ColumnBatch, concat, to_columns
 from drift.embeddings import EMBEDDING
 from drift.histogram_block import add_block, split_block, tally_block

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from drift import EventLimits, decode_record, to_columns
 from drift.binary_wire import unbase64
 from drift.columnar import subset
-from drift.columnar_wire import decode_columns, join
+from drift.columnar_join import join
+from drift.columnar_wire import decode_columns
 from producers.records import BINARY_MIN_EVENTS, binary_column, encode_columnar
 
 pytestmark = pytest.mark.unit

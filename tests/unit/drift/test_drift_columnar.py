@@ -11,7 +11,8 @@ import pytest
 
 from drift import EventLimits, decode_record, to_columns
 from drift.columnar import subset, to_rows
-from drift.columnar_wire import decode_columns, join
+from drift.columnar_join import join
+from drift.columnar_wire import decode_columns
 
 pytestmark = pytest.mark.unit
 
