@@ -5,8 +5,8 @@ of a whole column at once, in C; the column names once per name list), keeping t
 lists: no per-event object is ever made (``drift.columnar_join`` then joins a batch's records
 of one model into numpy columns). None from ``decode_columns`` means "not the plain case" (an
 invalid value, booleans, RFC 3339 times, nested metadata): the general path (``to_rows`` +
-``validate_event``) decides, and both accept
-the same rows with the same values (tests compare them).
+``validate_event``) decides, and both accept the same rows with the same values (tests compare
+them).
 """
 
 from __future__ import annotations
