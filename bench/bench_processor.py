@@ -76,11 +76,13 @@ def value(
     ("binary": numbers as base64 float64, the SDK's default); ``ids``: explicit event ids."""
     if columnar:
         columns: dict[str, object] = {f"input.f{i}": x[:, i].tolist() for i in range(INPUTS)}
-        columns = {"timestamp": [ts] * len(x), **columns}
-        if ids is not None:
-            columns["event_id"] = ids
+        ids_column = {"event_id": ids} if ids is not None else {}  # after the times, as the SDK
+        columns = {"timestamp": [ts] * len(x), **ids_column, **columns}
         if columnar == "binary":
-            columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
+            columns = {
+                k: v if k == "event_id" else binary_column(v)  # type: ignore[arg-type]
+                for k, v in columns.items()
+            }
         if vectors is not None:
             held = vectors.tolist()
             columns["embedding.text"] = binary_vectors(held) if columnar == "binary" else held
@@ -122,7 +124,8 @@ def batches(
             ts = T0 + (offset // MODELS) * per_record * 0.01
             x = rng.normal(0.0, 1.0, (per_record, INPUTS)).round(4)
             v = rng.normal(0.0, 0.05, (per_record, dim)).round(4) if dim else None
-            names = [f"{offset}-{i}" for i in range(per_record)] if ids else None
+            # 32 hex digits, unique, as the SDK's uuid4().hex
+            names = [f"{offset:016x}{i:016x}" for i in range(per_record)] if ids else None
             raw = value(model, x, ts, columnar, v, names)
             batch.append(RawRecord(0, offset, model.encode(), raw, ts))
             offset += 1

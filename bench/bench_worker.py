@@ -87,7 +87,7 @@ def stamped(template: bytes, ts: float, per_record: int, seq: int = 0) -> bytes:
     if IDS not in value:
         return value
     parts = value.split(IDS)
-    ids = [b'"%d-%d"' % (seq, i) for i in range(len(parts) - 1)]
+    ids = [b'"%016x%016x"' % (seq, i) for i in range(len(parts) - 1)]  # 32 hex: a uuid4().hex
     return b"".join(chain.from_iterable(zip(parts, [*ids, b""], strict=True)))
 
 
@@ -108,14 +108,14 @@ def templates(
             columns: dict[str, object] = {
                 f"input.f{i}": [float(v) for v in x[:, i]] for i in range(INPUTS)
             }
-            columns = {"timestamp": [-1.0] * per_record, **columns}
+            # as the SDK writes them: the event ids right after the times
+            ids_column = {"event_id": [_ID] * per_record} if ids else {}
+            columns = {"timestamp": [-1.0] * per_record, **ids_column, **columns}
             if fmt == "binary":
                 _BINARY_TS[per_record] = _f8(np.full(per_record, -1.0))
                 columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
             if vectors is not None:
                 columns["embedding.text"] = binary_vectors(vectors) if fmt == "binary" else vectors
-            if ids:
-                columns["event_id"] = [_ID] * per_record
             out.append(orjson.dumps({"model_id": model, "columns": columns}))
             continue
         events: list[dict[str, object]] = [

@@ -8,7 +8,6 @@ counted as late only.
 from __future__ import annotations
 
 import math
-from hashlib import blake2b
 from typing import Any, cast
 
 import numpy as np
@@ -24,7 +23,7 @@ from drift.mapping import LogMapping
 from stream_app.id_sets import repeats, sorted_union
 from stream_app.records import Output
 from stream_app.runtime import Gathered, ProcessorBase, Runtime
-from stream_app.state import BucketRecord, Spans, in_spans, merge_spans
+from stream_app.state import BucketRecord, Spans, id_digests, in_spans, merge_spans
 from stream_app.tuning import HistogramSettings
 from stream_app.vector_state import (
     MULTIVARIATE,
@@ -61,14 +60,15 @@ def _id_hashes(gathered: Gathered) -> np.ndarray | None:
         seed, chunk = f"{rec.partition}-{rec.offset}", ids[k : k + n]
         texts = cast(list[str], chunk)  # when None is not in it
         if None in chunk or seed in "\n".join(texts):  # an id missing or maybe made up
-            digests += [
-                _NO_ID
-                if eid is None or (eid.startswith(seed) and (eid == seed or eid[len(seed)] == "."))
-                else blake2b(eid.encode(), digest_size=8).digest()
+            explicit = [
+                eid is not None
+                and not (eid.startswith(seed) and (eid == seed or eid[len(seed)] == "."))
                 for eid in chunk
             ]
+            hashed = iter(id_digests([e for e, x in zip(texts, explicit, strict=True) if x]))
+            digests += [next(hashed) if x else _NO_ID for x in explicit]
         else:  # every id explicit: no per-id check
-            digests += [blake2b(eid.encode(), digest_size=8).digest() for eid in texts]
+            digests += id_digests(texts)
         k += n
     return np.frombuffer(b"".join(digests), ">u8").astype(np.uint64)
 

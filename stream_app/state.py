@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,11 +102,24 @@ def in_spans(spans: Spans, offsets: np.ndarray) -> np.ndarray:
     return (i >= 0) & (offsets <= lasts[np.maximum(i, 0)])
 
 
+_ID_HASH = hashlib.blake2b(digest_size=8)  # copied per id: half the cost of a new one
+
+
+def id_digests(event_ids: Iterable[str]) -> list[bytes]:
+    """Per event id its 8-byte blake2b digest (``id_hash``), one list for a batch."""
+    out = []
+    for event_id in event_ids:
+        h = _ID_HASH.copy()
+        h.update(event_id.encode())
+        out.append(h.digest())
+    return out
+
+
 def id_hash(event_id: str) -> int:
-    """The stable 64-bit hash of an event id kept in ``BucketRecord.ids``: the first 8 bytes
-    of its blake2b digest, big-endian (0 marks "no id"; an id hashing to 0 is not de-duplicated,
-    a chance of 2**-64)."""
-    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
+    """The stable 64-bit hash of an event id kept in ``BucketRecord.ids``: its blake2b digest
+    of 8 bytes, big-endian (0 marks "no id"; an id hashing to 0 is not de-duplicated, a chance
+    of 2**-64)."""
+    return int.from_bytes(id_digests((event_id,))[0], "big")
 
 
 _NO_IDS = np.zeros(0, np.uint64)
