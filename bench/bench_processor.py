@@ -15,7 +15,8 @@ of the 1-per-record columnar run. ``--ceilings`` instead bounds what a faster nu
 could give: at 500 per record (binary columns) and 1 per record (rows), interleaved
 ``--repeat`` times, the whole ``Processor.process``, the same with the numeric streams' tally
 and merges costing nothing (nothing counted into them), and decoding alone (msgspec and
-pybase64, both compiled). Prints figures; asserts nothing.
+pybase64, both compiled); then the tally's cost a value beside its logarithm's, and an event
+id's hash copied from one blake2b beside a new one per id. Prints figures; asserts nothing.
 Run: ``python bench/bench_processor.py [--seconds 3]``.
 """
 
@@ -25,6 +26,9 @@ import argparse
 import cProfile
 import sys
 import time
+import timeit
+from collections.abc import Callable
+from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +40,8 @@ from drift import DetectionPolicy, EventLimits, Hysteresis, NumericHistogram
 from drift.bins import Subwindows
 from drift.columnar_wire import decode_columns
 from drift.evaluate import StreamWindows, decide, measure_model
+from drift.histogram_block import tally_block
+from drift.mapping import LogMapping
 from drift.wire import decode_event
 from producers.records import binary_column, binary_vectors
 from stream_app import counting
@@ -48,6 +54,7 @@ from stream_app.processor import (
     Processor,
     RawRecord,
 )
+from stream_app.state import id_digests
 from stream_app.tuning import VectorSettings
 from stream_app.vector_state import MULTIVARIATE, deltas
 from stream_app.windows import WindowSpec
@@ -79,10 +86,7 @@ def value(
         ids_column = {"event_id": ids} if ids is not None else {}  # after the times, as the SDK
         columns = {"timestamp": [ts] * len(x), **ids_column, **columns}
         if columnar == "binary":
-            columns = {
-                k: v if k == "event_id" else binary_column(v)  # type: ignore[arg-type]
-                for k, v in columns.items()
-            }
+            columns = {k: binary_column(v) for k, v in columns.items()}  # type: ignore[arg-type]
         if vectors is not None:
             held = vectors.tolist()
             columns["embedding.text"] = binary_vectors(held) if columnar == "binary" else held
@@ -147,6 +151,17 @@ def processor(store: Store, multivariate: bool = False) -> Processor:
     )
 
 
+def feed(per_record: int, columnar: bool | str, dim: int = 0, ids: bool = False) -> list:
+    """The batches ``rate`` times: a poll's worth each, the worker's 2,000 records
+    (``batch_size``) at one event per record, at 500 a poll of 80 records, cut into 4 MB
+    chunks by ``batches`` (~36 binary records each)."""
+    batch_events = min(2000 * per_record, 40_000)
+    n = 50 if per_record == 1 else 10
+    if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
+        batch_events, n = 1250, 40
+    return batches(per_record, columnar, n, batch_events, dim, ids)
+
+
 def rate(
     per_record: int,
     columnar: bool | str,
@@ -157,13 +172,7 @@ def rate(
     ids: bool = False,
 ) -> float:
     """Inferences/s of ``Processor.process`` over about ``seconds`` of batches."""
-    # a poll's worth: the worker's 2,000 records (``batch_size``) at one event per record, at
-    # 500 a poll of 80 records, cut into 4 MB chunks by ``batches`` (~36 binary records each)
-    batch_events = min(2000 * per_record, 40_000)
-    n = 50 if per_record == 1 else 10
-    if dim:  # 384 floats an inference: one 4 MB chunk of the worker holds ~1,250 of them
-        batch_events, n = 1250, 40
-    runs = batches(per_record, columnar, n, batch_events, dim, ids)
+    runs = feed(per_record, columnar, dim, ids)
     store = Store()
     proc = processor(store, multivariate)
     profiler = cProfile.Profile() if profile else None
@@ -269,9 +278,7 @@ def multivariate_cost(seconds: float, repeat: int) -> int:
 def decode_rate(per_record: int, columnar: bool | str, seconds: float) -> float:
     """Inferences/s of decoding alone: ``decode_columns`` (columnar) or ``decode_event`` (one
     event a record), the gathering's first step, over the records ``rate`` feeds."""
-    runs = batches(
-        per_record, columnar, 50 if per_record == 1 else 10, min(2000 * per_record, 40_000)
-    )
+    runs = feed(per_record, columnar)
     decode = decode_columns if columnar else decode_event
     limits = EventLimits()
     done, start = 0, time.perf_counter()
@@ -306,8 +313,22 @@ def ceilings(seconds: float, repeat: int) -> int:
             f"merges free {u:>10,.0f}/s ({u / w:.2f}x); decoding alone {d:>10,.0f}/s "
             f"({d / w:.2f}x) (medians of {repeat})"
         )
+    x = np.random.default_rng(0).normal(0.0, 1.0, (INPUTS, 3_000)).round(4)
+    tally = best_ns(lambda: tally_block(x, LogMapping(0.01)), x.size)
+    with np.errstate(divide="ignore"):  # the zeros among the values
+        logs = best_ns(lambda: np.log(np.abs(x)), x.size)
+    print(f"tally_block {tally:.1f} ns a value, of which np.log(np.abs(x)) {logs:.1f} ns")
+    ids = [f"{i:032x}" for i in range(500)]
+    copied = best_ns(lambda: id_digests(ids), len(ids))
+    made = best_ns(lambda: [blake2b(i.encode(), digest_size=8).digest() for i in ids], len(ids))
+    print(f"an event id's hash: {copied:.0f} ns (id_digests) vs {made:.0f} ns (a new blake2b)")
     print(f"load average {Path('/proc/loadavg').read_text().strip()}")
     return 0
+
+
+def best_ns(call: Callable[[], object], items: int, number: int = 50) -> float:
+    """ns an item of ``call`` at its best of 5 repeats of ``number`` calls."""
+    return min(timeit.repeat(call, number=number, repeat=5)) / number / items * 1e9
 
 
 def evaluation_ms(dim: int, repeats: int = 5, multivariate: bool = False) -> float:

@@ -102,7 +102,7 @@ def in_spans(spans: Spans, offsets: np.ndarray) -> np.ndarray:
     return (i >= 0) & (offsets <= lasts[np.maximum(i, 0)])
 
 
-_ID_HASH = hashlib.blake2b(digest_size=8)  # copied per id: half the cost of a new one
+_ID_HASH = hashlib.blake2b(digest_size=8)  # copied per id: ~0.7x the cost of a new one
 
 
 def id_digests(event_ids: Iterable[str]) -> list[bytes]:
